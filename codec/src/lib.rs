@@ -1,6 +1,17 @@
 #![no_std]
-//! vqtans: lossless tANS compression of commaVQ tokens.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
 #[cfg(feature = "alloc")]
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
+
+pub mod container;
+pub mod error;
+pub mod model;
+pub mod segment;
+pub mod table_set;
+pub mod tans;
+
+pub use error::{Error, Result};

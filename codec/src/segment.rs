@@ -1,0 +1,169 @@
+//! Whole segments: tokens to a stream (header + payload) and back.
+
+use crate::container::{Header, TokenChecksum, FRAME_TOKENS};
+use crate::model::{Model, ModelDecoder};
+use crate::table_set::TableSetRef;
+use crate::tans::decode_table::DecodeTables;
+use crate::tans::decoder::TansDecoder;
+use crate::{Error, Result};
+
+/// Decodes a stream frame by frame into a caller's 128-token buffer, with no heap.
+///
+/// The decoder's memory is this struct (see [`SegmentDecoder::STATE_BYTES`]); the
+/// tables are borrowed (they may live in flash). After the last frame,
+/// [`SegmentDecoder::finish`] checks that the payload was consumed exactly and that
+/// the tokens match the header's checksum: until it returns `Ok`, decoded frames are
+/// not known to be correct.
+pub struct SegmentDecoder<'s, 't> {
+    header: Header,
+    coder: TansDecoder<'s>,
+    model: ModelDecoder<'t>,
+    tables: DecodeTables<'t>,
+    checksum: TokenChecksum,
+    frames_done: u32,
+}
+
+impl<'s, 't> SegmentDecoder<'s, 't> {
+    /// Size of the decoder state in bytes on this target.
+    pub const STATE_BYTES: usize = core::mem::size_of::<Self>();
+
+    /// Opens `stream` for decoding with `set` and its compiled `tables`.
+    ///
+    /// Errors: the header's (`BadMagic`, `UnsupportedVersion`, `HeaderCorrupt`,
+    /// `BadShape`, `Truncated`, `TrailingBytes`), `TableSetMismatch` if the stream was
+    /// made with other tables, `UnknownModel`.
+    pub fn new(stream: &'s [u8], set: &TableSetRef<'t>, tables: DecodeTables<'t>) -> Result<Self> {
+        let (header, payload) = Header::parse(stream)?;
+        if header.table_set_id != set.id() || tables.id() != set.id() {
+            return Err(Error::TableSetMismatch { stream: header.table_set_id, tables: set.id() });
+        }
+        let model = Model::from_table_set(set)?;
+        if header.n_states as usize != model.n_states() {
+            return Err(Error::HeaderCorrupt);
+        }
+        let coder = TansDecoder::new(payload, model.n_states(), set.state_log())?;
+        Ok(SegmentDecoder {
+            header,
+            coder,
+            model: model.decoder_state(),
+            tables,
+            checksum: TokenChecksum::new(),
+            frames_done: 0,
+        })
+    }
+
+    /// The stream's header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Frames decoded so far.
+    pub fn frames_done(&self) -> u32 {
+        self.frames_done
+    }
+
+    /// Decodes the next frame into `out`. Returns `EndOfStream` after the last frame,
+    /// and `Truncated` as soon as the payload is found to be too short.
+    pub fn next_frame(&mut self, out: &mut [u16; FRAME_TOKENS]) -> Result<()> {
+        if self.frames_done >= self.header.frames {
+            return Err(Error::EndOfStream);
+        }
+        self.model.decode_frame(&mut self.coder, &self.tables, out)?;
+        if self.coder.overran() {
+            return Err(Error::Truncated);
+        }
+        self.checksum.update(out);
+        self.frames_done += 1;
+        Ok(())
+    }
+
+    /// Checks the whole stream after its last frame: payload consumed exactly,
+    /// coder back in its initial states, tokens matching the checksum.
+    pub fn finish(self) -> Result<()> {
+        if self.frames_done != self.header.frames {
+            return Err(Error::EndOfStream);
+        }
+        self.coder.finish()?;
+        if self.checksum.finalize() != self.header.tokens_crc {
+            return Err(Error::ChecksumMismatch);
+        }
+        Ok(())
+    }
+}
+
+/// Decodes a whole stream into `out` (at least `frames * 128` tokens) and verifies
+/// it. Returns the number of tokens written. No heap.
+pub fn decode_into(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>, out: &mut [u16]) -> Result<usize> {
+    let mut decoder = SegmentDecoder::new(stream, set, tables)?;
+    let n = decoder.header().frames as usize * FRAME_TOKENS;
+    if out.len() < n {
+        return Err(Error::BufferTooSmall { needed: n });
+    }
+    for frame in out[..n].chunks_exact_mut(FRAME_TOKENS) {
+        let frame: &mut [u16; FRAME_TOKENS] = frame.try_into().map_err(|_| Error::BadShape)?;
+        decoder.next_frame(frame)?;
+    }
+    decoder.finish()?;
+    Ok(n)
+}
+
+/// Host-side (heap-using) encoding and decoding of whole segments.
+#[cfg(feature = "alloc")]
+mod owned {
+    use super::*;
+    use crate::container::{tokens_crc, MAX_TOKEN};
+    use crate::tans::encode_table::EncodeTable;
+    use crate::tans::encoder::encode;
+    use alloc::vec::Vec;
+
+    /// Everything needed to encode with a table set.
+    pub struct Encoder<'t> {
+        set: TableSetRef<'t>,
+        model: Model<'t>,
+        tables: Vec<EncodeTable>,
+    }
+
+    impl<'t> Encoder<'t> {
+        /// Prepares encoding with `set`.
+        pub fn new(set: &TableSetRef<'t>) -> Result<Self> {
+            Ok(Encoder { set: *set, model: Model::from_table_set(set)?, tables: crate::table_set::encode_tables(set) })
+        }
+
+        /// Encodes `tokens` (frames of 8x16, row-major, values 0..=1023) to a stream.
+        ///
+        /// Errors: `TokenCount`, `TokenOutOfRange`, `SymbolNotInTable` when the tables
+        /// cannot code a symbol the tokens need.
+        pub fn encode(&self, tokens: &[u16]) -> Result<Vec<u8>> {
+            if tokens.is_empty() || tokens.len() % FRAME_TOKENS != 0 || tokens.len() / FRAME_TOKENS > crate::container::MAX_FRAMES as usize {
+                return Err(Error::TokenCount { count: tokens.len() });
+            }
+            if let Some((index, &value)) = tokens.iter().enumerate().find(|(_, &t)| t > MAX_TOKEN) {
+                return Err(Error::TokenOutOfRange { index, value });
+            }
+            let ops = self.model.ops(tokens)?;
+            let payload = encode(&self.tables, self.set.state_log(), self.model.n_states(), &ops)?;
+            let header = Header {
+                n_states: self.model.n_states() as u8,
+                frames: (tokens.len() / FRAME_TOKENS) as u32,
+                table_set_id: self.set.id(),
+                payload_len: u32::try_from(payload.len()).map_err(|_| Error::TokenCount { count: tokens.len() })?,
+                tokens_crc: tokens_crc(tokens),
+            };
+            let mut stream = Vec::with_capacity(crate::container::HEADER_LEN + payload.len());
+            stream.extend_from_slice(&header.to_bytes());
+            stream.extend_from_slice(&payload);
+            Ok(stream)
+        }
+    }
+
+    /// Decodes a whole stream into a new vector, verified.
+    pub fn decode(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>) -> Result<Vec<u16>> {
+        let (header, _) = Header::parse(stream)?;
+        let mut out = alloc::vec![0u16; header.frames as usize * FRAME_TOKENS];
+        decode_into(stream, set, tables, &mut out)?;
+        Ok(out)
+    }
+}
+
+#[cfg(feature = "alloc")]
+pub use owned::{decode, Encoder};

@@ -1,0 +1,273 @@
+//! Table sets: every table a stream needs, serialised with `postcard`, identified
+//! by a hash, and loadable without a heap from a byte slice (e.g. flash).
+//!
+//! Wire format (postcard of [`TableSetWire`]): format version, state log, one table
+//! log per table, one little-endian `u16` alphabet size per table, every table's
+//! normalised counts as little-endian `u16`s back to back, and an opaque model section
+//! that the model layer ([`crate::model`]) interprets. The table-set id is the
+//! CRC-64/XZ of the whole serialised blob, so any change to any table, or to the
+//! model parameters, changes the id.
+
+use crate::tans::decode_table::{build_decode_table, decode_table_matches, index_word, DecodeEntry, DecodeTables};
+use crate::tans::{NormalizedRef, MAX_TABLE_LOG, MIN_TABLE_LOG};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Version of the table-set wire format this build reads and writes.
+pub const TABLE_SET_FORMAT: u16 = 1;
+/// Largest number of tables in a set.
+pub const MAX_TABLES: usize = 4096;
+
+/// The serialised form; all variable parts are byte slices so it deserialises
+/// zero-copy on `no_std`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TableSetWire<'a> {
+    /// [`TABLE_SET_FORMAT`].
+    pub format: u16,
+    /// The state log shared by all tables.
+    pub state_log: u8,
+    /// Table log of each table.
+    #[serde(borrow)]
+    pub logs: &'a [u8],
+    /// Alphabet size of each table, `u16` little-endian.
+    #[serde(borrow)]
+    pub alphabets: &'a [u8],
+    /// Normalised counts of all tables, `u16` little-endian, table after table.
+    #[serde(borrow)]
+    pub counts: &'a [u8],
+    /// Model parameters, interpreted by [`crate::model`].
+    #[serde(borrow)]
+    pub model: &'a [u8],
+}
+
+/// The table-set id of a serialised blob: CRC-64/XZ of its bytes.
+pub fn table_set_id(blob: &[u8]) -> u64 {
+    crc::Crc::<u64>::new(&crc::CRC_64_XZ).checksum(blob)
+}
+
+/// A validated, borrowed table set. Holding one guarantees every table is usable:
+/// logs in range, alphabets of 1..=1024 symbols, counts summing to `2^log`.
+#[derive(Debug, Clone, Copy)]
+pub struct TableSetRef<'a> {
+    wire: TableSetWireRef<'a>,
+    id: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TableSetWireRef<'a> {
+    state_log: u8,
+    logs: &'a [u8],
+    alphabets: &'a [u8],
+    counts: &'a [u8],
+    model: &'a [u8],
+}
+
+impl<'a> TableSetRef<'a> {
+    /// Parses and validates a serialised table set. Any damage (truncation, trailing
+    /// bytes, inconsistent lengths, counts not summing to the table size) is an error.
+    pub fn from_bytes(blob: &'a [u8]) -> Result<Self> {
+        let (wire, rest): (TableSetWire<'a>, &[u8]) =
+            postcard::take_from_bytes(blob).map_err(|_| Error::TableSetEncoding)?;
+        if !rest.is_empty() {
+            return Err(Error::TableSetEncoding);
+        }
+        if wire.format != TABLE_SET_FORMAT {
+            return Err(Error::TableSetInvalid);
+        }
+        if !(MIN_TABLE_LOG..=MAX_TABLE_LOG).contains(&wire.state_log) {
+            return Err(Error::TableLog { log: wire.state_log });
+        }
+        let n = wire.logs.len();
+        if n == 0 || n > MAX_TABLES || wire.alphabets.len() != 2 * n {
+            return Err(Error::TableSetInvalid);
+        }
+        let set = TableSetRef {
+            wire: TableSetWireRef {
+                state_log: wire.state_log,
+                logs: wire.logs,
+                alphabets: wire.alphabets,
+                counts: wire.counts,
+                model: wire.model,
+            },
+            id: table_set_id(blob),
+        };
+        let mut offset = 0usize;
+        for t in 0..n {
+            let alphabet = set.alphabet(t);
+            let end = offset + 2 * alphabet;
+            let counts = wire.counts.get(offset..end).ok_or(Error::TableSetInvalid)?;
+            NormalizedRef { log: wire.logs[t], counts_le: counts }.validate(wire.state_log)?;
+            offset = end;
+        }
+        if offset != wire.counts.len() {
+            return Err(Error::TableSetInvalid);
+        }
+        Ok(set)
+    }
+
+    /// The table-set id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+    /// Number of tables.
+    pub fn len(&self) -> usize {
+        self.wire.logs.len()
+    }
+    /// Always false for a validated set.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The shared state log.
+    pub fn state_log(&self) -> u8 {
+        self.wire.state_log
+    }
+    /// The model section.
+    pub fn model(&self) -> &'a [u8] {
+        self.wire.model
+    }
+    /// Alphabet size of table `t` (`t < len()`).
+    pub fn alphabet(&self, t: usize) -> usize {
+        u16::from_le_bytes([self.wire.alphabets[2 * t], self.wire.alphabets[2 * t + 1]]) as usize
+    }
+    /// Table `t`, or `None` beyond the set.
+    pub fn table(&self, t: usize) -> Option<NormalizedRef<'a>> {
+        if t >= self.len() {
+            return None;
+        }
+        let offset: usize = (0..t).map(|i| 2 * self.alphabet(i)).sum();
+        Some(NormalizedRef {
+            log: self.wire.logs[t],
+            counts_le: &self.wire.counts[offset..offset + 2 * self.alphabet(t)],
+        })
+    }
+    /// Iterates over all tables in order.
+    pub fn tables(&self) -> impl Iterator<Item = NormalizedRef<'a>> + '_ {
+        let mut offset = 0usize;
+        (0..self.len()).map(move |t| {
+            let len = 2 * self.alphabet(t);
+            let table = NormalizedRef { log: self.wire.logs[t], counts_le: &self.wire.counts[offset..offset + len] };
+            offset += len;
+            table
+        })
+    }
+
+    /// Number of `u32` words the compiled decode tables take (index words + entries).
+    pub fn compiled_len(&self) -> usize {
+        self.len() + self.wire.logs.iter().map(|&l| 1usize << l).sum::<usize>()
+    }
+
+    /// Builds the decode tables into caller memory (at least [`Self::compiled_len`]
+    /// words) and returns them, ready for decoding. No heap is used.
+    pub fn compile_into<'b>(&self, out: &'b mut [DecodeEntry]) -> Result<DecodeTables<'b>> {
+        let needed = self.compiled_len();
+        if out.len() < needed {
+            return Err(Error::BufferTooSmall { needed });
+        }
+        let out = &mut out[..needed];
+        let n = self.len();
+        let mut offset = n;
+        for (t, table) in self.tables().enumerate() {
+            let size = 1usize << table.log;
+            out[t] = DecodeEntry(index_word(offset as u32, self.state_log() - table.log));
+            build_decode_table(&table, &mut out[offset..offset + size])?;
+            offset += size;
+        }
+        Ok(DecodeTables { words: out, n_tables: n, state_log: self.state_log(), id: self.id })
+    }
+
+    /// Accepts a compiled image (e.g. produced at build time and stored in flash) after
+    /// checking, entry by entry, that it is exactly what [`Self::compile_into`] builds
+    /// from this set. Uses no heap and about 2 KiB of stack.
+    pub fn verify_compiled<'b>(&self, words: &'b [DecodeEntry]) -> Result<DecodeTables<'b>> {
+        if words.len() != self.compiled_len() {
+            return Err(Error::CompiledTablesMismatch);
+        }
+        let n = self.len();
+        let mut offset = n;
+        for (t, table) in self.tables().enumerate() {
+            let size = 1usize << table.log;
+            if words[t] != DecodeEntry(index_word(offset as u32, self.state_log() - table.log)) {
+                return Err(Error::CompiledTablesMismatch);
+            }
+            if !decode_table_matches(&table, &words[offset..offset + size]) {
+                return Err(Error::CompiledTablesMismatch);
+            }
+            offset += size;
+        }
+        Ok(DecodeTables { words, n_tables: n, state_log: self.state_log(), id: self.id })
+    }
+}
+
+#[cfg(feature = "alloc")]
+pub use owned::TableSet;
+
+#[cfg(feature = "alloc")]
+mod owned {
+    use super::*;
+    use crate::tans::encode_table::EncodeTable;
+    use alloc::vec::Vec;
+
+    /// An owned table set, as the table builder makes it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct TableSet {
+        /// Shared state log (at least every table's log).
+        pub state_log: u8,
+        /// `(log, normalised counts)` per table.
+        pub tables: Vec<(u8, Vec<u16>)>,
+        /// Model parameters.
+        pub model: Vec<u8>,
+    }
+
+    impl TableSet {
+        /// Serialises to the postcard wire format.
+        pub fn to_bytes(&self) -> Result<Vec<u8>> {
+            let logs: Vec<u8> = self.tables.iter().map(|(l, _)| *l).collect();
+            let alphabets: Vec<u8> =
+                self.tables.iter().flat_map(|(_, c)| (c.len() as u16).to_le_bytes()).collect();
+            let counts: Vec<u8> =
+                self.tables.iter().flat_map(|(_, c)| c.iter().flat_map(|v| v.to_le_bytes())).collect();
+            let wire = TableSetWire {
+                format: TABLE_SET_FORMAT,
+                state_log: self.state_log,
+                logs: &logs,
+                alphabets: &alphabets,
+                counts: &counts,
+                model: &self.model,
+            };
+            let blob = postcard::to_allocvec(&wire).map_err(|_| Error::TableSetEncoding)?;
+            // Refuse to produce a blob that would not load.
+            TableSetRef::from_bytes(&blob)?;
+            Ok(blob)
+        }
+    }
+
+    /// Decode tables owned on the heap (host use).
+    #[derive(Debug, Clone)]
+    pub struct OwnedDecodeTables {
+        words: Vec<DecodeEntry>,
+        id: u64,
+        state_log: u8,
+        n_tables: usize,
+    }
+
+    impl OwnedDecodeTables {
+        /// Compiles the decode tables of a validated set.
+        pub fn new(set: &TableSetRef<'_>) -> Result<Self> {
+            let mut words = alloc::vec![DecodeEntry(0); set.compiled_len()];
+            set.compile_into(&mut words)?;
+            Ok(OwnedDecodeTables { words, id: set.id(), state_log: set.state_log(), n_tables: set.len() })
+        }
+        /// Borrowed view for the decoder.
+        pub fn view(&self) -> DecodeTables<'_> {
+            DecodeTables { words: &self.words, n_tables: self.n_tables, state_log: self.state_log, id: self.id }
+        }
+    }
+
+    /// Encode tables of a whole set.
+    pub fn encode_tables(set: &TableSetRef<'_>) -> Vec<EncodeTable> {
+        set.tables().map(|t| EncodeTable::new(&t)).collect()
+    }
+}
+
+#[cfg(feature = "alloc")]
+pub use owned::{encode_tables, OwnedDecodeTables};

@@ -1,0 +1,181 @@
+//! The bit stream: bits are written and read forward, least significant bit first.
+//!
+//! The reader never touches memory outside its slice: past the end it supplies
+//! zero bits and remembers how many it invented, so a truncated stream is detected
+//! by [`BitReader::finish`] instead of being read out of bounds.
+
+use crate::{Error, Result};
+
+/// Forward LSB-first bit reader over a byte slice.
+#[derive(Debug, Clone)]
+pub struct BitReader<'a> {
+    data: &'a [u8],
+    /// Next byte of `data` to load into `buffer`.
+    pos: usize,
+    /// Bits not yet consumed, the next one in bit 0.
+    buffer: u64,
+    /// Number of valid bits in `buffer`.
+    available: u32,
+    /// Zero bytes supplied past the end of `data`.
+    invented: usize,
+}
+
+impl<'a> BitReader<'a> {
+    /// A reader positioned at the first bit of `data`.
+    pub fn new(data: &'a [u8]) -> Self {
+        let mut r = BitReader { data, pos: 0, buffer: 0, available: 0, invented: 0 };
+        r.refill();
+        r
+    }
+
+    /// Ensures at least 56 bits are buffered.
+    #[inline(always)]
+    fn refill(&mut self) {
+        if let Some(chunk) = self.data.get(self.pos..self.pos + 8) {
+            let word = u64::from_le_bytes([
+                chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+            ]);
+            self.buffer |= word << self.available;
+            let bytes = (63 - self.available) >> 3;
+            self.pos += bytes as usize;
+            self.available |= 56;
+        } else {
+            self.refill_tail();
+        }
+    }
+
+    #[cold]
+    fn refill_tail(&mut self) {
+        while self.available <= 56 {
+            let byte = match self.data.get(self.pos) {
+                Some(&b) => {
+                    self.pos += 1;
+                    b
+                }
+                None => {
+                    self.invented += 1;
+                    0
+                }
+            };
+            self.buffer |= (byte as u64) << self.available;
+            self.available += 8;
+        }
+    }
+
+    /// Reads `nb` bits (`nb <= 56`) as an integer, first bit least significant.
+    #[inline(always)]
+    pub fn read(&mut self, nb: u32) -> u32 {
+        if self.available < nb {
+            self.refill();
+        }
+        let value = (self.buffer & ((1u64 << nb) - 1)) as u32;
+        self.buffer >>= nb;
+        self.available -= nb;
+        value
+    }
+
+    /// True if more bits were read than the stream holds (so far).
+    pub fn overran(&self) -> bool {
+        self.invented * 8 > self.available as usize
+    }
+
+    /// Number of bits consumed so far, counting invented zero bits.
+    pub fn consumed_bits(&self) -> usize {
+        (self.pos + self.invented) * 8 - self.available as usize
+    }
+
+    /// Checks that the stream was consumed exactly: every byte used, no bit read past
+    /// the end, and the padding bits of the last byte zero.
+    pub fn finish(&self) -> Result<()> {
+        let consumed = self.consumed_bits();
+        let total = self.data.len() * 8;
+        if consumed > total {
+            return Err(Error::Truncated);
+        }
+        if total - consumed >= 8 {
+            return Err(Error::TrailingBytes);
+        }
+        // Remaining bits (padding) must be zero: they are all in `buffer`.
+        let pad = (total - consumed) as u32;
+        if pad > 0 && self.buffer & ((1u64 << pad) - 1) != 0 {
+            return Err(Error::PayloadCorrupt);
+        }
+        Ok(())
+    }
+}
+
+/// Forward LSB-first bit writer into a growable byte vector.
+#[cfg(feature = "alloc")]
+#[derive(Debug, Default, Clone)]
+pub struct BitWriter {
+    bytes: alloc::vec::Vec<u8>,
+    buffer: u64,
+    pending: u32,
+}
+
+#[cfg(feature = "alloc")]
+impl BitWriter {
+    /// An empty writer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Appends the low `nb` bits of `value` (`nb <= 32`; higher bits of `value` must be 0).
+    #[inline]
+    pub fn write(&mut self, value: u32, nb: u32) {
+        debug_assert!(nb <= 32 && (nb == 32 || value >> nb == 0));
+        self.buffer |= (value as u64) << self.pending;
+        self.pending += nb;
+        while self.pending >= 8 {
+            self.bytes.push(self.buffer as u8);
+            self.buffer >>= 8;
+            self.pending -= 8;
+        }
+    }
+    /// Number of bits written so far.
+    pub fn bit_len(&self) -> usize {
+        self.bytes.len() * 8 + self.pending as usize
+    }
+    /// Pads the last byte with zero bits and returns the bytes.
+    pub fn finish(mut self) -> alloc::vec::Vec<u8> {
+        if self.pending > 0 {
+            self.bytes.push(self.buffer as u8);
+        }
+        self.bytes
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn writes_and_reads_back() {
+        let mut w = BitWriter::new();
+        let items: Vec<(u32, u32)> = (0..1000u32).map(|i| (i % 13, (i * 7) % 14 + 1)).collect();
+        for &(v, nb) in &items {
+            w.write(v & ((1 << nb) - 1), nb);
+        }
+        let bytes = w.finish();
+        let mut r = BitReader::new(&bytes);
+        for &(v, nb) in &items {
+            assert_eq!(r.read(nb), v & ((1 << nb) - 1));
+        }
+        r.finish().unwrap();
+    }
+
+    #[test]
+    fn detects_overrun_and_leftovers() {
+        let bytes = [0xFFu8, 0x01];
+        let mut r = BitReader::new(&bytes);
+        r.read(9);
+        assert_eq!(r.finish(), Ok(()));
+        r.read(8);
+        assert_eq!(r.finish(), Err(Error::Truncated));
+        let r = BitReader::new(&bytes);
+        assert_eq!(r.finish(), Err(Error::TrailingBytes));
+        let mut r = BitReader::new(&bytes);
+        r.read(8);
+        assert_eq!(r.finish(), Err(Error::PayloadCorrupt));
+    }
+}

@@ -1,0 +1,32 @@
+//! Shared helpers for the codec's integration tests: the real segments.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// Folder of the real commaVQ segments (`shared/` beside the checkout).
+pub fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/commavq")
+}
+
+/// The distinct real segments (near-duplicates left out), as (name, tokens).
+pub fn real_segments() -> Vec<(String, Vec<u16>)> {
+    let mut out = Vec::new();
+    for name in ["commaai-commavq_0", "mattseabrook-commavq_0"] {
+        let path = data_dir().join(format!("{name}.npy"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+        assert_eq!(npy.shape(), &[1200, 8, 16]);
+        let tokens: Vec<u16> = npy.into_vec::<i16>().unwrap().into_iter().map(|t| t as u16).collect();
+        out.push((name.to_string(), tokens));
+    }
+    out
+}
+
+/// Order-0 counts of tokens.
+pub fn counts(tokens: &[u16]) -> Vec<u64> {
+    let mut c = vec![0u64; 1024];
+    for &t in tokens {
+        c[t as usize] += 1;
+    }
+    c
+}
