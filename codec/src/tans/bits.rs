@@ -84,8 +84,9 @@ impl<'a> BitReader<'a> {
         (self.pos + self.invented) * 8 - self.available as usize
     }
 
-    /// Checks that the stream was consumed exactly: every byte used, no bit read past
-    /// the end, and the padding bits of the last byte zero.
+    /// Checks that the stream was consumed exactly: `Truncated` if bits were read past
+    /// the end, `PayloadCorrupt` if whole bytes were left unread or the padding bits
+    /// of the last byte are not zero.
     pub fn finish(&self) -> Result<()> {
         let consumed = self.consumed_bits();
         let total = self.data.len() * 8;
@@ -93,7 +94,8 @@ impl<'a> BitReader<'a> {
             return Err(Error::Truncated);
         }
         if total - consumed >= 8 {
-            return Err(Error::TrailingBytes);
+            // Whole bytes of the payload were never read.
+            return Err(Error::PayloadCorrupt);
         }
         // Remaining bits (padding) must be zero: they are all in `buffer`.
         let pad = (total - consumed) as u32;
@@ -173,7 +175,7 @@ mod tests {
         r.read(8);
         assert_eq!(r.finish(), Err(Error::Truncated));
         let r = BitReader::new(&bytes);
-        assert_eq!(r.finish(), Err(Error::TrailingBytes));
+        assert_eq!(r.finish(), Err(Error::PayloadCorrupt));
         let mut r = BitReader::new(&bytes);
         r.read(8);
         assert_eq!(r.finish(), Err(Error::PayloadCorrupt));
