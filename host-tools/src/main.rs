@@ -1,1 +1,4 @@
+#[allow(dead_code)]
+mod io;
+
 fn main() {}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Boots one firmware ELF in QEMU (mps2-an386, Cortex-M4F) and prints its
+# defmt log. Used as the cargo runner (`cargo run --release`) and by
+# qemu-test.sh. Exit status: QEMU's (0 = semihosting success, 1 = failure),
+# 124 if the time limit was hit.
+#
+#   qemu-run.sh ELF
+#
+# Environment:
+#   UART_OUT      where UART0's byte stream goes   (default target/uart0.bin)
+#   DEFMT_RAW     also keep the raw defmt stream here (default: not kept)
+#   QEMU_TIMEOUT  seconds before QEMU is killed   (default 120)
+#
+# Wiring: UART0 (0x4000_4000) is QEMU's first serial port, serial_hd(0), so
+# `-serial file:$UART_OUT` captures it byte-exactly. Semihosting console
+# output (the defmt frames) goes to QEMU's stdout, which carries nothing
+# else: -monitor none, no other serial on stdio. `-icount shift=0` makes each
+# guest instruction take 1 ns of virtual time, so timings are deterministic.
+set -euo pipefail
+
+elf=${1:?usage: qemu-run.sh ELF}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+uart_out=${UART_OUT:-$here/target/uart0.bin}
+raw_out=${DEFMT_RAW:-/dev/null}
+mkdir -p "$(dirname "$uart_out")"
+
+set +e
+timeout "${QEMU_TIMEOUT:-120}" qemu-system-arm \
+  -machine mps2-an386 -cpu cortex-m4 \
+  -nographic -monitor none \
+  -semihosting-config enable=on,target=native \
+  -icount shift=0 \
+  -serial "file:$uart_out" \
+  -kernel "$elf" \
+  | tee "$raw_out" | defmt-print -e "$elf"
+status=("${PIPESTATUS[@]}")
+set -e
+if [[ ${status[2]} -ne 0 ]]; then
+  echo "qemu-run.sh: defmt-print exited with ${status[2]}" >&2
+fi
+exit "${status[0]}"

@@ -1,0 +1,84 @@
+//! Ending the run: QEMU exit codes via semihosting, and the panic, HardFault
+//! and default exception handlers, which all end in [`failure`].
+//!
+//! Every error path exits QEMU with a non-zero status instead of hanging.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use cortex_m_rt::{exception, ExceptionFrame};
+use cortex_m_semihosting::debug;
+
+/// Set by the first panic or fault, so that a failure while logging the
+/// failure goes straight to the exit instead of recursing.
+static FAILING: AtomicBool = AtomicBool::new(false);
+
+/// Exits QEMU with status 0.
+pub fn success() -> ! {
+    debug::exit(debug::EXIT_SUCCESS);
+    park()
+}
+
+/// Exits QEMU with a non-zero status (1).
+pub fn failure() -> ! {
+    debug::exit(debug::EXIT_FAILURE);
+    park()
+}
+
+/// Only reached if no debugger/semihosting host handled the exit call.
+fn park() -> ! {
+    loop {
+        cortex_m::asm::nop();
+    }
+}
+
+/// Returns true the first time it is called.
+fn first_failure() -> bool {
+    !FAILING.swap(true, Ordering::SeqCst)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    if first_failure() {
+        match info.location() {
+            Some(at) => defmt::error!(
+                "panic: {} ({=str}:{=u32})",
+                defmt::Display2Format(&info.message()),
+                at.file(),
+                at.line()
+            ),
+            None => defmt::error!("panic: {}", defmt::Display2Format(&info.message())),
+        }
+    }
+    failure()
+}
+
+/// Called after `defmt::panic!` (and `defmt::unwrap!` etc.) has logged.
+#[defmt::panic_handler]
+fn defmt_panic() -> ! {
+    FAILING.store(true, Ordering::SeqCst);
+    failure()
+}
+
+#[exception]
+unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
+    if first_failure() {
+        defmt::error!(
+            "HardFault: pc={=u32:#010x} lr={=u32:#010x} xpsr={=u32:#010x} hfsr={=u32:#010x} cfsr={=u32:#010x}",
+            frame.pc(),
+            frame.lr(),
+            frame.xpsr(),
+            // SAFETY: plain reads of the SCB fault status registers.
+            unsafe { (*cortex_m::peripheral::SCB::PTR).hfsr.read() },
+            unsafe { (*cortex_m::peripheral::SCB::PTR).cfsr.read() },
+        );
+    }
+    failure()
+}
+
+#[exception]
+unsafe fn DefaultHandler(irqn: i16) {
+    if first_failure() {
+        defmt::error!("unexpected exception/interrupt, IRQn = {=i16}", irqn);
+    }
+    failure()
+}

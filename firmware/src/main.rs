@@ -1,0 +1,108 @@
+//! vqtans firmware for QEMU `mps2-an386` (Cortex-M4F).
+//!
+//! Today it proves the device-side path end to end: it sends a payload that
+//! is embedded in flash out of UART0 byte-exactly, logs with `defmt` over
+//! semihosting, measures time with SysTick and stack use by painting, and
+//! exits QEMU through semihosting (success, or failure on any panic/fault).
+//! The vqtans decoder will sit between the flash payload and the UART.
+
+#![no_std]
+#![no_main]
+
+mod exit;
+mod measure;
+mod memory;
+mod payload;
+mod uart;
+
+use cortex_m_rt::entry;
+use embedded_hal::delay::DelayNs;
+use embedded_io::Write;
+
+// The defmt global logger: frames go to the semihosting console.
+use defmt_semihosting as _;
+
+// Keep the decoder crate linked in so the firmware build tracks it.
+use vqtans as _;
+
+/// Baud rate programmed into UART0 (QEMU does not pace output by it).
+const BAUD: u32 = 115_200;
+
+#[entry]
+fn main() -> ! {
+    // First thing: paint the free stack so the high-water mark is meaningful.
+    let painted = memory::paint_stack();
+
+    let cp = cortex_m::Peripherals::take().unwrap_or_else(|| exit::failure());
+    let clock = measure::Clock::start(cp.SYST);
+    defmt::info!("vqtans firmware up; painted {=usize} stack bytes", painted);
+
+    // The wrapping loop costs ~1.5 s of host time, so it is opt-in.
+    let loop_len = if cfg!(feature = "long-calibration") {
+        measure::WRAPPING_LOOP
+    } else {
+        measure::QUICK_LOOP
+    };
+    let cal = measure::calibrate(&clock, loop_len);
+    defmt::info!(
+        "calibration: {=u64} instructions in {=u64} SysTick ticks = {=u64}.{=u64:03} instructions per tick",
+        cal.instructions,
+        cal.ticks,
+        cal.milli_per_tick() / 1000,
+        cal.milli_per_tick() % 1000,
+    );
+    let mut delay = measure::TickDelay::new(&clock);
+    let (_, delay_ticks) = clock.measure(|| delay.delay_us(100));
+    defmt::info!("delay_us(100) took {=u64} ticks", delay_ticks);
+
+    let mut uart = uart::Uart::take_uart0(BAUD).unwrap_or_else(|| exit::failure());
+    let data = payload::PAYLOAD;
+
+    let ((sent, ticks), stack) = memory::measure_stack(|| clock.measure(|| send(&mut uart, data)));
+    if let Err(e) = sent {
+        defmt::panic!("UART write failed: {}", e);
+    }
+    defmt::info!(
+        "sent {=usize} payload bytes in {=u64} ticks (~{=u64} instructions), {=usize} stack bytes",
+        data.len(),
+        ticks,
+        cal.instructions_for(ticks),
+        stack,
+    );
+
+    memory::report_size::<uart::Uart>("uart::Uart");
+    memory::report_size::<measure::Clock>("measure::Clock");
+    memory::report_statics();
+    memory::report_stack();
+    exit::success()
+}
+
+/// Writes `data` to the UART and waits until the last byte has left.
+///
+/// With the `fail-test` or `fault-test` feature it sends half the data and
+/// then fails on purpose.
+fn send(uart: &mut uart::Uart, data: &[u8]) -> Result<(), uart::Error> {
+    if cfg!(any(feature = "fail-test", feature = "fault-test")) {
+        uart.write_all(&data[..data.len() / 2])?;
+        uart.flush()?;
+        inject_failure();
+    }
+    uart.write_all(data)?;
+    uart.flush()
+}
+
+/// Test hook: a deliberate panic.
+#[cfg(feature = "fail-test")]
+fn inject_failure() -> ! {
+    panic!("deliberate failure (feature fail-test) after half the payload");
+}
+
+/// Test hook: a deliberate HardFault (undefined instruction).
+#[cfg(all(feature = "fault-test", not(feature = "fail-test")))]
+fn inject_failure() -> ! {
+    cortex_m::asm::udf()
+}
+
+/// Test hook: nothing in normal builds.
+#[cfg(not(any(feature = "fail-test", feature = "fault-test")))]
+fn inject_failure() {}

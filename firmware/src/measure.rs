@@ -1,0 +1,163 @@
+//! Time measurement with SysTick, clocked from the core clock.
+//!
+//! SysTick is a 24-bit down counter; [`Clock`] extends it to 64 bits by
+//! counting wraps in the SysTick exception. QEMU's mps2 core clock is
+//! 25 MHz, so one tick is 40 ns of virtual time. Under
+//! `qemu-system-arm -icount shift=0` one guest instruction takes exactly
+//! 1 ns of virtual time, so one tick is 40 guest instructions;
+//! [`calibrate`] measures this ratio at run time with a loop of known
+//! instruction count.
+//!
+//! Accuracy rule: interrupts may be masked for at most half a SysTick period
+//! (2^23 ticks, ~335 ms virtual) while a [`Clock`] is in use.
+
+use core::arch::asm;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use cortex_m::peripheral::{syst::SystClkSource, SCB, SYST};
+use cortex_m_rt::exception;
+
+/// Core clock of the mps2 boards in QEMU.
+pub const CORE_CLOCK_HZ: u32 = 25_000_000;
+
+/// SysTick reload value: the full 24-bit range.
+const RELOAD: u32 = 0x00FF_FFFF;
+/// Ticks per SysTick period.
+const PERIOD: u64 = RELOAD as u64 + 1;
+
+/// Number of SysTick wraps since [`Clock::start`].
+static WRAPS: AtomicU32 = AtomicU32::new(0);
+
+#[exception]
+fn SysTick() {
+    WRAPS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// A free-running 64-bit tick counter built on SysTick.
+pub struct Clock {
+    _syst: SYST,
+}
+
+impl Clock {
+    /// Takes SysTick and starts counting from zero at the core clock rate.
+    pub fn start(mut syst: SYST) -> Self {
+        syst.disable_counter();
+        syst.disable_interrupt();
+        syst.set_clock_source(SystClkSource::Core);
+        syst.set_reload(RELOAD);
+        syst.clear_current();
+        WRAPS.store(0, Ordering::Relaxed);
+        syst.enable_interrupt();
+        syst.enable_counter();
+        Clock { _syst: syst }
+    }
+
+    /// Ticks elapsed since [`Clock::start`].
+    pub fn now(&self) -> u64 {
+        loop {
+            let before = WRAPS.load(Ordering::Acquire);
+            let current = SYST::get_current();
+            let pending = SCB::is_pendst_pending();
+            let after = WRAPS.load(Ordering::Acquire);
+            if before != after {
+                continue; // the SysTick handler ran in between: retry
+            }
+            // A wrap that happened before `current` was read but whose
+            // exception has not been taken yet (interrupts masked): the
+            // counter has reloaded, so `current` is in the upper half.
+            let wraps = u64::from(before) + u64::from(pending && current > RELOAD / 2);
+            return wraps * PERIOD + u64::from(RELOAD - current);
+        }
+    }
+
+    /// Runs `f` and returns its result with the ticks it took.
+    pub fn measure<R>(&self, f: impl FnOnce() -> R) -> (R, u64) {
+        let start = self.now();
+        let result = f();
+        let end = self.now();
+        (result, end - start)
+    }
+}
+
+/// A busy-wait [`embedded_hal::delay::DelayNs`] on top of a [`Clock`].
+pub struct TickDelay<'a> {
+    clock: &'a Clock,
+}
+
+impl<'a> TickDelay<'a> {
+    /// Creates a delay provider that reads `clock`.
+    pub fn new(clock: &'a Clock) -> Self {
+        TickDelay { clock }
+    }
+}
+
+impl embedded_hal::delay::DelayNs for TickDelay<'_> {
+    fn delay_ns(&mut self, ns: u32) {
+        let ticks = (u64::from(ns) * u64::from(CORE_CLOCK_HZ)).div_ceil(1_000_000_000);
+        let start = self.clock.now();
+        while self.clock.now() - start < ticks {}
+    }
+}
+
+/// Result of [`calibrate`]: guest instructions executed per SysTick ticks.
+#[derive(Clone, Copy)]
+pub struct Calibration {
+    /// Instructions in the timed loop (difference of two runs).
+    pub instructions: u64,
+    /// Ticks those instructions took.
+    pub ticks: u64,
+}
+
+impl Calibration {
+    /// Instructions per tick, times 1000.
+    pub fn milli_per_tick(&self) -> u64 {
+        self.instructions * 1000 / self.ticks.max(1)
+    }
+
+    /// Converts a tick count into an instruction count with this ratio.
+    pub fn instructions_for(&self, ticks: u64) -> u64 {
+        ticks * self.instructions / self.ticks.max(1)
+    }
+}
+
+/// Runs exactly `iterations` rounds of a two-instruction loop (`subs`,
+/// `bne`), i.e. `2 * iterations` instructions plus a constant overhead.
+#[inline(never)]
+fn spin(iterations: u32) {
+    let iterations = iterations.max(1);
+    // SAFETY: register-only loop; touches no memory and no stack.
+    unsafe {
+        asm!(
+            "2:",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            n = inout(reg) iterations => _,
+            options(nomem, nostack),
+        );
+    }
+}
+
+/// Loop length of the short calibration run; [`calibrate`] subtracts it from
+/// the long run to cancel the call and measurement overhead.
+const SHORT: u32 = 1_000;
+
+/// Loop length that makes [`calibrate`] span more than one SysTick period
+/// (2^24 ticks), exercising the wrap counting: 720 M instructions.
+pub const WRAPPING_LOOP: u32 = 360_001_000;
+
+/// Default calibration loop: 2 M instructions, 50 000 ticks at 40/tick.
+pub const QUICK_LOOP: u32 = 1_001_000;
+
+/// Measures instructions per SysTick tick with loops of known length
+/// (`long` iterations versus a short run).
+///
+/// Under `-icount shift=0` at 25 MHz the expected result is 40.000.
+pub fn calibrate(clock: &Clock, long: u32) -> Calibration {
+    let long = long.max(SHORT + 1);
+    let ((), short_ticks) = clock.measure(|| spin(SHORT));
+    let ((), long_ticks) = clock.measure(|| spin(long));
+    Calibration {
+        instructions: 2 * u64::from(long - SHORT),
+        ticks: long_ticks - short_ticks,
+    }
+}

@@ -1,0 +1,769 @@
+//! Turning INPUT arguments into a lazy stream of [`Segment`]s.
+//!
+//! An INPUT is one of:
+//! * a `.npy` file: one segment, key = file stem minus a `.token` suffix
+//!   (`abc_13.token.npy` and `abc_13.npy` both give `abc_13`);
+//! * a folder: every regular file directly inside it whose name ends in
+//!   `.npy` (not recursive; shards inside the folder are not read), in
+//!   byte order of file name, each as above;
+//! * a webdataset shard `*.tar`, `*.tar.gz` or `*.tgz`: read as a stream
+//!   (never extracted, never loaded whole; gzip is detected from the magic
+//!   bytes, not from the name). Every regular member whose name ends in
+//!   `.token.npy` is a segment whose key is the member name minus that
+//!   suffix and minus any directory prefix; other members (`.json`,
+//!   `.pose.npy`, ...) are skipped.
+//!
+//! [`Segments`] yields the segments of all inputs in argument order. Memory
+//! is one segment at a time (plus a few read ahead for a shard), whatever
+//! the number of segments; only the list of `.npy` paths of folder inputs is
+//! held up front. Keys are not checked for duplicates across inputs.
+
+use std::collections::{HashSet, VecDeque};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+
+use super::error::IoError;
+use super::tokens::{read_segment, Segment};
+
+/// Which segments to yield.
+///
+/// A segment is wanted when its key is not in `exclude` and, if `only` is
+/// non-empty, is in `only`. `limit` caps the number of items yielded
+/// overall (errors included).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Yield at most this many items in total.
+    pub limit: Option<usize>,
+    /// Keys to skip.
+    pub exclude: Vec<String>,
+    /// If non-empty, the only keys to yield; once each of them has been
+    /// yielded, the stream ends early without reading further input.
+    pub only: Vec<String>,
+}
+
+/// The kind of an INPUT argument, as decided by [`InputKind::of`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// A single `.npy` file.
+    Npy,
+    /// A folder of `.npy` files (not recursive).
+    Folder,
+    /// A webdataset tar shard, gzip-compressed or not.
+    Shard,
+}
+
+impl InputKind {
+    /// Classifies `path`: a directory is a [`InputKind::Folder`]; otherwise
+    /// the name (case-insensitively) decides: `.npy` is
+    /// [`InputKind::Npy`], `.tar`/`.tar.gz`/`.tgz` is [`InputKind::Shard`].
+    ///
+    /// Errors: [`IoError::Read`] if `path` does not exist or cannot be
+    /// inspected, [`IoError::UnsupportedInput`] for any other name.
+    pub fn of(path: &Path) -> Result<InputKind, IoError> {
+        let meta = std::fs::metadata(path).map_err(|e| IoError::Read {
+            file: path.to_path_buf(),
+            source: e,
+        })?;
+        if meta.is_dir() {
+            return Ok(InputKind::Folder);
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if name.ends_with(".npy") {
+            Ok(InputKind::Npy)
+        } else if name.ends_with(".tar") || name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+            Ok(InputKind::Shard)
+        } else {
+            Err(IoError::UnsupportedInput {
+                file: path.to_path_buf(),
+            })
+        }
+    }
+}
+
+/// The key of a `.npy` file: its file name minus `.npy` (any case) and then
+/// minus a `.token` suffix if present.
+pub fn npy_key(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = match name.len().checked_sub(4) {
+        Some(cut) if name.is_char_boundary(cut) && name[cut..].eq_ignore_ascii_case(".npy") => {
+            &name[..cut]
+        }
+        _ => &name[..],
+    };
+    stem.strip_suffix(".token").unwrap_or(stem).to_string()
+}
+
+/// Reads one `.npy` file as a segment keyed by [`npy_key`].
+///
+/// Errors: [`IoError::Read`] if the file cannot be opened, otherwise those of
+/// [`read_segment`].
+pub fn read_npy_file(path: &Path) -> Result<Segment, IoError> {
+    let file = File::open(path).map_err(|e| IoError::Read {
+        file: path.to_path_buf(),
+        source: e,
+    })?;
+    read_segment(BufReader::new(file), npy_key(path), path)
+}
+
+/// The key of a shard member, if it is a token array: the file name minus
+/// `.token.npy`, without directory prefix.
+fn member_key(member: &Path) -> Option<String> {
+    let name = member.file_name()?.to_string_lossy();
+    let key = name.strip_suffix(".token.npy")?;
+    (!key.is_empty()).then(|| key.to_string())
+}
+
+/// `exclude`/`only` as hash sets.
+#[derive(Debug, Default)]
+struct KeyFilter {
+    exclude: HashSet<String>,
+    only: HashSet<String>,
+}
+
+impl KeyFilter {
+    fn wants(&self, key: &str) -> bool {
+        !self.exclude.contains(key) && (self.only.is_empty() || self.only.contains(key))
+    }
+}
+
+/// One unit of work, in argument order.
+#[derive(Debug)]
+enum Job {
+    Npy { path: PathBuf, key: String },
+    Shard { path: PathBuf },
+}
+
+/// An item from a shard reader thread: the member key when known, and the
+/// segment or error.
+type ShardItem = (Option<String>, Result<Segment, IoError>);
+
+/// Segments kept ready by a shard reader thread.
+const SHARD_READ_AHEAD: usize = 4;
+
+/// A shard being read by a background thread (a tar stream borrows its
+/// archive, so a thread plus a bounded channel is what turns it into an
+/// owned iterator). Dropping this stops the thread at its next member.
+struct ShardStream {
+    rx: Receiver<ShardItem>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl ShardStream {
+    fn spawn(path: PathBuf, filter: Arc<KeyFilter>) -> ShardStream {
+        let (tx, rx) = sync_channel(SHARD_READ_AHEAD);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&cancel);
+        let spawned = std::thread::Builder::new()
+            .name("shard-reader".into())
+            .spawn({
+                let tx = tx.clone();
+                let path = path.clone();
+                move || stream_shard(&path, &filter, &stop, &tx)
+            });
+        if let Err(e) = spawned {
+            let _ = tx.send((
+                None,
+                Err(IoError::Shard {
+                    file: path,
+                    source: e,
+                }),
+            ));
+        }
+        ShardStream { rx, cancel }
+    }
+}
+
+impl Drop for ShardStream {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Body of the shard reader thread: sends every wanted `.token.npy` member,
+/// stops at the first tar/gzip error (after sending it), on cancellation, or
+/// when the receiver is gone.
+fn stream_shard(path: &Path, filter: &KeyFilter, cancel: &AtomicBool, tx: &SyncSender<ShardItem>) {
+    let shard_err = |e| {
+        (
+            None,
+            Err(IoError::Shard {
+                file: path.to_path_buf(),
+                source: e,
+            }),
+        )
+    };
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = tx.send((
+                None,
+                Err(IoError::Read {
+                    file: path.to_path_buf(),
+                    source: e,
+                }),
+            ));
+            return;
+        }
+    };
+    let mut buffered = BufReader::with_capacity(1 << 16, file);
+    let gzip = match buffered.fill_buf() {
+        Ok(head) => head.starts_with(&[0x1f, 0x8b]),
+        Err(e) => {
+            let _ = tx.send(shard_err(e));
+            return;
+        }
+    };
+    let reader: Box<dyn Read> = if gzip {
+        Box::new(flate2::bufread::MultiGzDecoder::new(buffered))
+    } else {
+        Box::new(buffered)
+    };
+    let mut archive = tar::Archive::new(reader);
+    let entries = match archive.entries() {
+        Ok(entries) => entries,
+        Err(e) => {
+            let _ = tx.send(shard_err(e));
+            return;
+        }
+    };
+    for entry in entries {
+        if cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let _ = tx.send(shard_err(e));
+                return;
+            }
+        };
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let member = match entry.path() {
+            Ok(p) => p.into_owned(),
+            Err(e) => {
+                let _ = tx.send(shard_err(e));
+                return;
+            }
+        };
+        let Some(key) = member_key(&member) else {
+            continue;
+        };
+        if !filter.wants(&key) {
+            continue;
+        }
+        let result = read_segment(entry, key.clone(), &path.join(&member));
+        if tx.send((Some(key), result)).is_err() {
+            return;
+        }
+    }
+}
+
+/// The segments of a list of INPUT arguments, in order, as an iterator of
+/// `Result<Segment, IoError>`.
+///
+/// * Lazy: each `.npy` file is read when its turn comes; a shard is
+///   streamed by one background thread at most [`SHARD_READ_AHEAD`]
+///   segments ahead. Dropping the iterator early stops that thread.
+/// * A bad file yields one `Err` and iteration continues with the next
+///   one; a damaged shard yields an [`IoError::Shard`] and its remaining
+///   members are skipped.
+/// * `Send`, so it can feed rayon directly (`segments.par_bridge()`), or
+///   be enumerated first to keep the input order.
+pub struct Segments {
+    jobs: VecDeque<Job>,
+    filter: Arc<KeyFilter>,
+    remaining: Option<usize>,
+    only_pending: HashSet<String>,
+    current: Option<ShardStream>,
+    len_hint: Option<usize>,
+}
+
+impl Segments {
+    /// Classifies every input (see [`InputKind::of`]) and lists folders.
+    ///
+    /// Errors (before anything is read): [`IoError::Read`] for a missing
+    /// input or unreadable folder, [`IoError::UnsupportedInput`] for an
+    /// argument of unknown kind.
+    pub fn open<P: AsRef<Path>>(inputs: &[P], selection: &Selection) -> Result<Segments, IoError> {
+        let mut jobs = VecDeque::new();
+        for input in inputs {
+            let input = input.as_ref();
+            match InputKind::of(input)? {
+                InputKind::Npy => jobs.push_back(Job::Npy {
+                    path: input.to_path_buf(),
+                    key: npy_key(input),
+                }),
+                InputKind::Shard => jobs.push_back(Job::Shard {
+                    path: input.to_path_buf(),
+                }),
+                InputKind::Folder => {
+                    for path in list_npy_files(input)? {
+                        let key = npy_key(&path);
+                        jobs.push_back(Job::Npy { path, key });
+                    }
+                }
+            }
+        }
+        let filter = Arc::new(KeyFilter {
+            exclude: selection.exclude.iter().cloned().collect(),
+            only: selection.only.iter().cloned().collect(),
+        });
+        let mut segments = Segments {
+            jobs,
+            only_pending: filter.only.clone(),
+            filter,
+            remaining: selection.limit,
+            current: None,
+            len_hint: None,
+        };
+        segments.len_hint = segments.count_up_front();
+        Ok(segments)
+    }
+
+    /// The exact number of items (segments and per-file errors) the
+    /// iterator will yield in total, when it is known without reading any
+    /// data: `Some` when no input is a shard, `None` otherwise (use a
+    /// spinner). It takes `limit`, `exclude` and `only` into account.
+    pub fn len_hint(&self) -> Option<usize> {
+        self.len_hint
+    }
+
+    /// Keys of `only` that have not been yielded (yet), sorted. After the
+    /// iterator is exhausted these are the requested keys that no input
+    /// contained.
+    pub fn unmatched_only(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.only_pending.iter().cloned().collect();
+        keys.sort();
+        keys
+    }
+
+    fn count_up_front(&self) -> Option<usize> {
+        let mut pending = self.only_pending.clone();
+        let mut count = 0;
+        for job in &self.jobs {
+            if self.remaining == Some(count) || (!self.filter.only.is_empty() && pending.is_empty())
+            {
+                break;
+            }
+            match job {
+                Job::Shard { .. } => return None,
+                Job::Npy { key, .. } if self.filter.wants(key) => {
+                    pending.remove(key);
+                    count += 1;
+                }
+                Job::Npy { .. } => {}
+            }
+        }
+        Some(count)
+    }
+
+    fn finished(&self) -> bool {
+        self.remaining == Some(0) || (!self.filter.only.is_empty() && self.only_pending.is_empty())
+    }
+
+    fn emit(
+        &mut self,
+        key: Option<String>,
+        item: Result<Segment, IoError>,
+    ) -> Result<Segment, IoError> {
+        if let Some(n) = &mut self.remaining {
+            *n -= 1;
+        }
+        if let Some(key) = key {
+            self.only_pending.remove(&key);
+        }
+        item
+    }
+}
+
+impl Iterator for Segments {
+    type Item = Result<Segment, IoError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finished() {
+            self.current = None; // stops a shard thread
+            self.jobs.clear();
+            return None;
+        }
+        loop {
+            if let Some(stream) = &self.current {
+                match stream.rx.recv() {
+                    Ok((key, item)) => return Some(self.emit(key, item)),
+                    Err(_) => self.current = None, // shard finished
+                }
+            }
+            match self.jobs.pop_front()? {
+                Job::Npy { path, key } => {
+                    if self.filter.wants(&key) {
+                        let item = File::open(&path)
+                            .map_err(|e| IoError::Read {
+                                file: path.clone(),
+                                source: e,
+                            })
+                            .and_then(|f| read_segment(BufReader::new(f), key.clone(), &path));
+                        return Some(self.emit(Some(key), item));
+                    }
+                }
+                Job::Shard { path } => {
+                    self.current = Some(ShardStream::spawn(path, Arc::clone(&self.filter)));
+                }
+            }
+        }
+    }
+}
+
+/// Regular files (symlinks followed) directly in `dir` whose name ends in
+/// `.npy` (any case), sorted by file name.
+fn list_npy_files(dir: &Path) -> Result<Vec<PathBuf>, IoError> {
+    let read_err = |e| IoError::Read {
+        file: dir.to_path_buf(),
+        source: e,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read_err)? {
+        let entry = entry.map_err(read_err)?;
+        let name = entry.file_name();
+        if !name
+            .to_string_lossy()
+            .to_ascii_lowercase()
+            .ends_with(".npy")
+        {
+            continue;
+        }
+        let path = entry.path();
+        if std::fs::metadata(&path)
+            .map(|m| m.is_file())
+            .unwrap_or(false)
+        {
+            files.push(path);
+        }
+    }
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::test_support::{npy_bytes, real_file, write_shard, REAL_FILES};
+    use crate::io::tokens::write_npy_i16;
+
+    const KEYS: [&str; 2] = ["aaaa0000_1", "3b41c0fa8959aea6c118e5714f412a2e_13"];
+
+    fn real_segments() -> Vec<Segment> {
+        REAL_FILES
+            .iter()
+            .map(|n| read_npy_file(&real_file(n)).unwrap())
+            .collect()
+    }
+
+    /// A webdataset-style shard built from the two real files, with a
+    /// `.json` and an ignored `.pose.npy` member per key, under a directory
+    /// prefix for the second key.
+    fn make_shard(dir: &Path, name: &str, gzip: bool) -> PathBuf {
+        let mut members = Vec::new();
+        for (i, file) in REAL_FILES.iter().enumerate() {
+            let prefix = if i == 1 { "sub/dir/" } else { "" };
+            let key = KEYS[i];
+            members.push((format!("{prefix}{key}.json"), br#"{"fps": 20}"#.to_vec()));
+            members.push((
+                format!("{prefix}{key}.token.npy"),
+                std::fs::read(real_file(file)).unwrap(),
+            ));
+            members.push((
+                format!("{prefix}{key}.pose.npy"),
+                npy_bytes("<f4", false, &[1200, 6], &[0; 7200]),
+            ));
+        }
+        let path = dir.join(name);
+        write_shard(&path, &members, gzip);
+        path
+    }
+
+    fn collect(inputs: &[PathBuf], sel: &Selection) -> Vec<Segment> {
+        Segments::open(inputs, sel)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn shard_gz_tgz_tar_yield_token_members_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = real_segments();
+        for (name, gzip) in [
+            ("data-0000.tar.gz", true),
+            ("data-0001.tgz", true),
+            ("data-0002.tar", false),
+        ] {
+            let shard = make_shard(dir.path(), name, gzip);
+            let segs = Segments::open(&[&shard], &Selection::default()).unwrap();
+            assert_eq!(segs.len_hint(), None, "shards have unknown length");
+            let segs: Vec<Segment> = segs.map(Result::unwrap).collect();
+            assert_eq!(segs.len(), 2, "{name}");
+            for (i, seg) in segs.iter().enumerate() {
+                assert_eq!(seg.key, KEYS[i]);
+                assert_eq!((seg.frames, &seg.tokens), (real[i].frames, &real[i].tokens));
+            }
+        }
+    }
+
+    #[test]
+    fn shard_selection_limit_exclude_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let shard = make_shard(dir.path(), "s.tar.gz", true);
+        let keys = |sel: Selection| -> Vec<String> {
+            collect(std::slice::from_ref(&shard), &sel)
+                .into_iter()
+                .map(|s| s.key)
+                .collect()
+        };
+        assert_eq!(
+            keys(Selection {
+                limit: Some(1),
+                ..Default::default()
+            }),
+            [KEYS[0]]
+        );
+        assert_eq!(
+            keys(Selection {
+                exclude: vec![KEYS[0].into()],
+                ..Default::default()
+            }),
+            [KEYS[1]]
+        );
+        assert_eq!(
+            keys(Selection {
+                only: vec![KEYS[1].into()],
+                ..Default::default()
+            }),
+            [KEYS[1]]
+        );
+
+        let mut segs = Segments::open(
+            &[&shard],
+            &Selection {
+                only: vec![KEYS[0].into(), "nope".into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(segs.next().unwrap().unwrap().key, KEYS[0]);
+        assert!(segs.next().is_none());
+        assert_eq!(segs.unmatched_only(), ["nope"]);
+    }
+
+    #[test]
+    fn early_drop_of_shard_stream_does_not_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let shard = make_shard(dir.path(), "s.tar.gz", true);
+        let mut segs = Segments::open(&[&shard, &shard, &shard], &Selection::default()).unwrap();
+        segs.next().unwrap().unwrap();
+        drop(segs);
+    }
+
+    #[test]
+    fn files_and_folders_with_keys_and_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = real_segments();
+        let folder = dir.path().join("segs");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("b_2.token.npy"), real[1].to_npy()).unwrap();
+        std::fs::write(folder.join("a_1.npy"), real[0].to_npy()).unwrap();
+        std::fs::write(folder.join("notes.json"), b"{}").unwrap();
+        std::fs::create_dir(folder.join("nested.npy")).unwrap(); // a folder, not a file
+        let single = real_file(REAL_FILES[0]);
+
+        let inputs = vec![folder.clone(), single.clone()];
+        let segs = Segments::open(&inputs, &Selection::default()).unwrap();
+        assert_eq!(segs.len_hint(), Some(3));
+        let segs: Vec<Segment> = segs.map(Result::unwrap).collect();
+        let keys: Vec<&str> = segs.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(keys, ["a_1", "b_2", "commaai-commavq_0"]);
+        assert_eq!(segs[1].tokens, real[1].tokens);
+
+        for (sel, expect) in [
+            (
+                Selection {
+                    limit: Some(2),
+                    ..Default::default()
+                },
+                2,
+            ),
+            (
+                Selection {
+                    exclude: vec!["a_1".into()],
+                    ..Default::default()
+                },
+                2,
+            ),
+            (
+                Selection {
+                    only: vec!["b_2".into()],
+                    ..Default::default()
+                },
+                1,
+            ),
+            (
+                Selection {
+                    only: vec!["b_2".into()],
+                    limit: Some(0),
+                    ..Default::default()
+                },
+                0,
+            ),
+        ] {
+            let segs = Segments::open(&inputs, &sel).unwrap();
+            assert_eq!(segs.len_hint(), Some(expect), "{sel:?}");
+            assert_eq!(segs.count(), expect, "{sel:?}");
+        }
+    }
+
+    #[test]
+    fn mixed_inputs_stream_in_argument_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let shard = make_shard(dir.path(), "s.tgz", true);
+        let single = real_file(REAL_FILES[1]);
+        let segs = collect(
+            &[single, shard],
+            &Selection {
+                limit: Some(2),
+                ..Default::default()
+            },
+        );
+        let keys: Vec<&str> = segs.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(keys, ["mattseabrook-commavq_0", KEYS[0]]);
+    }
+
+    #[test]
+    fn shard_with_first_ten_frames_and_bad_member() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = real_segments();
+        let ten = write_npy_i16(&real[0].tokens[..1280], 10);
+        let mut bad = ten.clone();
+        bad.truncate(bad.len() - 2);
+        let path = dir.path().join("t.tar");
+        write_shard(
+            &path,
+            &[
+                ("x_1.token.npy".into(), ten),
+                ("x_2.token.npy".into(), bad),
+                ("x_3.token.npy".into(), real[1].to_npy()),
+            ],
+            false,
+        );
+        let items: Vec<_> = Segments::open(&[&path], &Selection::default())
+            .unwrap()
+            .collect();
+        assert_eq!(items.len(), 3);
+        let first = items[0].as_ref().unwrap();
+        assert_eq!(
+            (first.key.as_str(), first.frames, &first.tokens[..]),
+            ("x_1", 10, &real[0].tokens[..1280])
+        );
+        match &items[1] {
+            Err(IoError::TruncatedData { file, .. }) => {
+                assert_eq!(file, &path.join("x_2.token.npy"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(items[2].as_ref().unwrap().tokens, real[1].tokens);
+    }
+
+    #[test]
+    fn damaged_shard_reports_shard_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let shard = make_shard(dir.path(), "s.tar.gz", true);
+        let bytes = std::fs::read(&shard).unwrap();
+        let cut = dir.path().join("cut.tar.gz");
+        std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+        let items: Vec<_> = Segments::open(&[&cut], &Selection::default())
+            .unwrap()
+            .collect();
+        assert!(
+            matches!(
+                items.last(),
+                Some(Err(IoError::Shard { .. }
+                    | IoError::Read { .. }
+                    | IoError::TruncatedData { .. }))
+            ),
+            "{items:?}"
+        );
+        assert!(items.len() <= 2);
+    }
+
+    #[test]
+    fn bad_inputs_are_rejected_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let txt = dir.path().join("x.txt");
+        std::fs::write(&txt, b"hi").unwrap();
+        assert!(matches!(
+            Segments::open(&[&txt], &Selection::default()),
+            Err(IoError::UnsupportedInput { .. })
+        ));
+        let missing = dir.path().join("missing.npy");
+        assert!(matches!(
+            Segments::open(&[&missing], &Selection::default()),
+            Err(IoError::Read { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_file_yields_error_then_continues() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("a.npy"),
+            npy_bytes("<f4", false, &[1, 128], &[0; 128]),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("b.npy"), write_npy_i16(&[5; 128], 1)).unwrap();
+        let items: Vec<_> = Segments::open(&[dir.path()], &Selection::default())
+            .unwrap()
+            .collect();
+        assert!(
+            matches!(&items[0], Err(IoError::UnsupportedDtype { file, .. }) if file.ends_with("a.npy"))
+        );
+        assert_eq!(items[1].as_ref().unwrap().key, "b");
+    }
+
+    #[test]
+    fn keys_from_names() {
+        assert_eq!(npy_key(Path::new("/x/abc_13.token.npy")), "abc_13");
+        assert_eq!(npy_key(Path::new("abc.NPY")), "abc");
+        assert_eq!(npy_key(Path::new("a.b.npy")), "a.b");
+        assert_eq!(
+            member_key(Path::new("./d/abc_13.token.npy")).as_deref(),
+            Some("abc_13")
+        );
+        assert_eq!(member_key(Path::new("abc_13.pose.npy")), None);
+        assert_eq!(member_key(Path::new("abc_13.json")), None);
+    }
+
+    #[test]
+    fn segments_can_feed_rayon() {
+        use rayon::iter::{ParallelBridge, ParallelIterator};
+        fn assert_send<T: Send>(_: &T) {}
+        let dir = tempfile::tempdir().unwrap();
+        let shard = make_shard(dir.path(), "s.tar.gz", true);
+        let segs = Segments::open(
+            &[shard.clone(), real_file(REAL_FILES[0])],
+            &Selection::default(),
+        )
+        .unwrap();
+        assert_send(&segs);
+        let total: usize = segs.par_bridge().map(|s| s.unwrap().frames).sum();
+        assert_eq!(total, 3600);
+    }
+}
