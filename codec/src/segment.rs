@@ -113,35 +113,57 @@ mod owned {
     use super::*;
     use crate::container::{tokens_crc, MAX_TOKEN};
     use crate::tans::encode_table::EncodeTable;
-    use crate::tans::encoder::encode;
+    use crate::model::context::encode::Part;
+    use crate::model::ModelEncoder;
+    use crate::tans::encoder::encode_with_costs;
     use alloc::vec::Vec;
 
     /// Everything needed to encode with a table set.
     pub struct Encoder<'t> {
         set: TableSetRef<'t>,
         model: Model<'t>,
+        model_encoder: ModelEncoder<'t>,
         tables: Vec<EncodeTable>,
     }
+
+    /// Payload bits of an encoded stream, split by model part.
+    pub type PartBits = alloc::collections::BTreeMap<Part, u64>;
 
     impl<'t> Encoder<'t> {
         /// Prepares encoding with `set`.
         pub fn new(set: &TableSetRef<'t>) -> Result<Self> {
-            Ok(Encoder { set: *set, model: Model::from_table_set(set)?, tables: crate::table_set::encode_tables(set) })
+            let model = Model::from_table_set(set)?;
+            Ok(Encoder {
+                set: *set,
+                model,
+                model_encoder: ModelEncoder::new(&model),
+                tables: crate::table_set::encode_tables(set),
+            })
         }
 
-        /// Encodes `tokens` (frames of 8x16, row-major, values 0..=1023) to a stream.
+        /// Encodes `tokens` to a stream; see [`Encoder::encode_with_stats`].
+        pub fn encode(&self, tokens: &[u16]) -> Result<Vec<u8>> {
+            Ok(self.encode_with_stats(tokens)?.0)
+        }
+
+        /// Encodes `tokens` (frames of 8x16, row-major, values 0..=1023) to a stream,
+        /// and reports the payload bits spent on each model part (the coder's initial
+        /// states and the final byte padding are not attributed).
         ///
         /// Errors: `TokenCount`, `TokenOutOfRange`, `SymbolNotInTable` when the tables
         /// cannot code a symbol the tokens need.
-        pub fn encode(&self, tokens: &[u16]) -> Result<Vec<u8>> {
+        pub fn encode_with_stats(&self, tokens: &[u16]) -> Result<(Vec<u8>, PartBits)> {
             if tokens.is_empty() || tokens.len() % FRAME_TOKENS != 0 || tokens.len() / FRAME_TOKENS > crate::container::MAX_FRAMES as usize {
                 return Err(Error::TokenCount { count: tokens.len() });
             }
             if let Some((index, &value)) = tokens.iter().enumerate().find(|(_, &t)| t > MAX_TOKEN) {
                 return Err(Error::TokenOutOfRange { index, value });
             }
-            let ops = self.model.ops(tokens)?;
-            let payload = encode(&self.tables, self.set.state_log(), self.model.n_states(), &ops)?;
+            let (ops, parts) = self.model_encoder.ops(tokens);
+            let mut bits = PartBits::new();
+            let payload = encode_with_costs(&self.tables, self.set.state_log(), self.model.n_states(), &ops, |i, nb| {
+                *bits.entry(parts[i]).or_default() += nb as u64;
+            })?;
             let header = Header {
                 n_states: self.model.n_states() as u8,
                 frames: (tokens.len() / FRAME_TOKENS) as u32,
@@ -152,7 +174,7 @@ mod owned {
             let mut stream = Vec::with_capacity(crate::container::HEADER_LEN + payload.len());
             stream.extend_from_slice(&header.to_bytes());
             stream.extend_from_slice(&payload);
-            Ok(stream)
+            Ok((stream, bits))
         }
     }
 
@@ -166,4 +188,4 @@ mod owned {
 }
 
 #[cfg(feature = "alloc")]
-pub use owned::{decode, Encoder};
+pub use owned::{decode, Encoder, PartBits};

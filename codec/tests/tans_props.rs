@@ -53,15 +53,15 @@ proptest! {
         let ops: Vec<Op> = picks.iter().map(|&(t, s, st)| {
             let t = t as usize % tables.len();
             let used: Vec<u16> = tables[t].1.iter().enumerate().filter(|(_, &n)| n > 0).map(|(i, _)| i as u16).collect();
-            Op { state: st % n_states as u8, table: t as u16, symbol: used[s as usize % used.len()] }
+            Op::Symbol { state: st % n_states as u8, table: t as u16, symbol: used[s as usize % used.len()] }
         }).collect();
         let payload = encode(&encode_tables(&set_ref), state_log, n_states, &ops).unwrap();
         let compiled = OwnedDecodeTables::new(&set_ref).unwrap();
         let view = compiled.view();
         let mut dec = TansDecoder::new(&payload, n_states, state_log).unwrap();
         for op in &ops {
-            let got = dec.decode(op.state as usize, view.table(op.table as usize).unwrap());
-            prop_assert_eq!(got, op.symbol);
+            let Op::Symbol { state, table, symbol } = *op else { unreachable!() };
+            prop_assert_eq!(dec.decode(state as usize, view.table(table as usize).unwrap()), symbol);
         }
         prop_assert_eq!(dec.finish(), Ok(()));
     }
@@ -88,7 +88,7 @@ fn zero_count_symbol_is_refused_by_the_encoder() {
     })], model: vec![] };
     let blob = set.to_bytes().unwrap();
     let set_ref = TableSetRef::from_bytes(&blob).unwrap();
-    let ops = [Op { state: 0, table: 0, symbol: 2 }];
+    let ops = [Op::Symbol { state: 0, table: 0, symbol: 2 }];
     assert_eq!(encode(&encode_tables(&set_ref), 5, 4, &ops), Err(Error::SymbolNotInTable { table: 0, symbol: 2 }));
 }
 
@@ -97,7 +97,7 @@ fn single_symbol_table_costs_no_bits() {
     let set = TableSet { state_log: 11, tables: vec![(5, { let mut n = vec![0u16; 3]; n[2] = 32; n })], model: vec![] };
     let blob = set.to_bytes().unwrap();
     let set_ref = TableSetRef::from_bytes(&blob).unwrap();
-    let ops = vec![Op { state: 0, table: 0, symbol: 2 }; 10_000];
+    let ops = vec![Op::Symbol { state: 0, table: 0, symbol: 2 }; 10_000];
     let payload = encode(&encode_tables(&set_ref), 11, 1, &ops).unwrap();
     assert_eq!(payload.len(), 2, "only the initial state (11 bits) is stored");
 }

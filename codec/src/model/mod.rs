@@ -4,8 +4,10 @@
 //! are that model's parameters. Every model decodes a frame at a time into a
 //! caller's buffer with a fixed-size state and no heap.
 
+pub mod context;
 pub mod order0;
 
+use crate::container::FRAME_TOKENS;
 use crate::tans::decode_table::DecodeTables;
 use crate::tans::decoder::TansDecoder;
 use crate::table_set::TableSetRef;
@@ -19,8 +21,8 @@ pub const KIND_ORDER0: u8 = 0;
 pub enum Model<'a> {
     /// Every token coded directly with one 1024-symbol table.
     Order0(order0::Order0),
-    #[doc(hidden)]
-    _Phantom(core::marker::PhantomData<&'a ()>),
+    /// The context model.
+    Context(context::ContextModel<'a>),
 }
 
 impl<'a> Model<'a> {
@@ -28,6 +30,7 @@ impl<'a> Model<'a> {
     pub fn from_table_set(set: &TableSetRef<'a>) -> Result<Self> {
         match set.model().first() {
             Some(&KIND_ORDER0) => Ok(Model::Order0(order0::Order0::from_table_set(set)?)),
+            Some(&context::KIND) => Ok(Model::Context(context::ContextModel::from_table_set(set)?)),
             _ => Err(Error::UnknownModel),
         }
     }
@@ -36,7 +39,7 @@ impl<'a> Model<'a> {
     pub fn n_states(&self) -> usize {
         match self {
             Model::Order0(_) => order0::N_STATES,
-            Model::_Phantom(_) => 1,
+            Model::Context(_) => context::N_STATES,
         }
     }
 
@@ -44,42 +47,71 @@ impl<'a> Model<'a> {
     pub fn decoder_state(&self) -> ModelDecoder<'a> {
         match self {
             Model::Order0(m) => ModelDecoder::Order0(*m, 0),
-            Model::_Phantom(p) => ModelDecoder::_Phantom(*p),
-        }
-    }
-
-    /// The tANS operations that code `tokens` (validated, whole frames).
-    #[cfg(feature = "alloc")]
-    pub fn ops(&self, tokens: &[u16]) -> Result<alloc::vec::Vec<crate::tans::encoder::Op>> {
-        match self {
-            Model::Order0(m) => Ok(m.ops(tokens)),
-            Model::_Phantom(_) => Err(Error::UnknownModel),
+            Model::Context(m) => ModelDecoder::Context(*m, context::ContextState::default()),
         }
     }
 }
 
-/// The decoder-side state of a model for one segment. Its size is fixed and
-/// documented per model; it lives wherever the caller puts it (stack, `static`).
+/// The decoder-side state of a model for one segment. Its size is fixed (at most
+/// [`ModelDecoder::MAX_BYTES`]); it lives wherever the caller puts it.
 #[derive(Debug, Clone)]
 pub enum ModelDecoder<'a> {
     /// Order-0: the parameters and the next symbol index.
     Order0(order0::Order0, usize),
-    #[doc(hidden)]
-    _Phantom(core::marker::PhantomData<&'a ()>),
+    /// Context model: parameters and state.
+    Context(context::ContextModel<'a>, context::ContextState),
 }
 
 impl<'a> ModelDecoder<'a> {
+    /// Size of this state in bytes on this target.
+    pub const MAX_BYTES: usize = core::mem::size_of::<Self>();
+
     /// Decodes one frame of 128 tokens into `out`.
     #[inline]
     pub fn decode_frame(
         &mut self,
         coder: &mut TansDecoder<'_>,
         tables: &DecodeTables<'_>,
-        out: &mut [u16; crate::container::FRAME_TOKENS],
+        out: &mut [u16; FRAME_TOKENS],
     ) -> Result<()> {
         match self {
             ModelDecoder::Order0(m, index) => m.decode_frame(coder, tables, index, out),
-            ModelDecoder::_Phantom(_) => Err(Error::UnknownModel),
+            ModelDecoder::Context(m, state) => state.decode_frame(m, coder, tables, out),
+        }
+    }
+}
+
+/// Encoder side of a model (host only): what it needs to turn tokens into operations.
+#[cfg(feature = "alloc")]
+pub enum ModelEncoder<'a> {
+    /// Order-0.
+    Order0(order0::Order0),
+    /// Context model, with an index of where each token sits in each successor list.
+    Context(context::ContextModel<'a>, alloc::boxed::Box<context::encode::SuccessorIndex>),
+}
+
+#[cfg(feature = "alloc")]
+impl<'a> ModelEncoder<'a> {
+    /// Prepares encoding for `model`.
+    pub fn new(model: &Model<'a>) -> Self {
+        match model {
+            Model::Order0(m) => ModelEncoder::Order0(*m),
+            Model::Context(m) => {
+                ModelEncoder::Context(*m, alloc::boxed::Box::new(context::encode::SuccessorIndex::new(m)))
+            }
+        }
+    }
+
+    /// The operations coding `tokens` (validated, whole frames) and the model part
+    /// each belongs to.
+    pub fn ops(&self, tokens: &[u16]) -> (alloc::vec::Vec<crate::tans::encoder::Op>, alloc::vec::Vec<context::encode::Part>) {
+        match self {
+            ModelEncoder::Order0(m) => {
+                let ops = m.ops(tokens);
+                let parts = alloc::vec![context::encode::Part::Order0; ops.len()];
+                (ops, parts)
+            }
+            ModelEncoder::Context(m, index) => context::encode::ops(m, index, tokens),
         }
     }
 }

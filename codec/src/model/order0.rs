@@ -50,14 +50,14 @@ impl Order0 {
         tokens
             .iter()
             .enumerate()
-            .map(|(i, &t)| crate::tans::encoder::Op { state: (i % N_STATES) as u8, table: 0, symbol: t })
+            .map(|(i, &t)| crate::tans::encoder::Op::Symbol { state: (i % N_STATES) as u8, table: 0, symbol: t })
             .collect()
     }
 }
 
 /// Builds an order-0 table set from token counts (1024 entries). Every token value
 /// gets at least one slot, so any segment can be coded with the result.
-#[cfg(feature = "alloc")]
+#[cfg(feature = "std")]
 pub fn build_table_set(counts: &[u64], log: u8) -> Result<crate::table_set::TableSet> {
     if counts.len() != 1024 {
         return Err(Error::AlphabetSize { size: counts.len() });

@@ -47,6 +47,12 @@ impl<'a> TansDecoder<'a> {
         entry.symbol()
     }
 
+    /// Reads `nb <= 16` raw bits (written by an `Op::Raw`).
+    #[inline(always)]
+    pub fn read_raw(&mut self, nb: u32) -> u16 {
+        self.reader.read(nb) as u16
+    }
+
     /// True once the decoder has read past the end of the payload (the stream is
     /// truncated or corrupt); models check this to stop early.
     pub fn overran(&self) -> bool {

@@ -15,21 +15,44 @@ use crate::{Error, Result};
 use alloc::vec;
 use alloc::vec::Vec;
 
-/// One symbol to code: which interleaved state codes it, with which table.
+/// One thing to put in the stream, in decode order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Op {
-    /// Interleaved state index, `< n_states`.
-    pub state: u8,
-    /// Table index in the table set.
-    pub table: u16,
-    /// The symbol, which must have a slot in that table.
-    pub symbol: u16,
+pub enum Op {
+    /// A symbol coded with interleaved state `state` and table `table`.
+    Symbol {
+        /// Interleaved state index, `< n_states`.
+        state: u8,
+        /// Table index in the table set.
+        table: u16,
+        /// The symbol, which must have a slot in that table.
+        symbol: u16,
+    },
+    /// `bits` raw bits of `value` (`bits <= 16`), read with [`super::decoder::TansDecoder::read_raw`].
+    Raw {
+        /// The value, `< 2^bits`.
+        value: u16,
+        /// Number of bits.
+        bits: u8,
+    },
 }
 
 /// Encodes `ops` with `tables` (all sharing `state_log`) and `n_states` interleaved
-/// states. Fails with `SymbolNotInTable`, `NoSuchTable` or `NoSuchState` before
-/// producing anything if an operation cannot be coded.
+/// states. Fails with `SymbolNotInTable`, `NoSuchTable`, `NoSuchState` (or
+/// `TokenOutOfRange` for a raw value wider than its bit count) before producing
+/// anything if an operation cannot be coded.
 pub fn encode(tables: &[EncodeTable], state_log: u8, n_states: usize, ops: &[Op]) -> Result<Vec<u8>> {
+    encode_with_costs(tables, state_log, n_states, ops, |_, _| {})
+}
+
+/// Like [`encode`], and calls `cost(op_index, bits)` with the exact number of payload
+/// bits each operation takes (the initial states are not attributed to any op).
+pub fn encode_with_costs(
+    tables: &[EncodeTable],
+    state_log: u8,
+    n_states: usize,
+    ops: &[Op],
+    mut cost: impl FnMut(usize, u32),
+) -> Result<Vec<u8>> {
     if n_states == 0 || n_states > MAX_STATES {
         return Err(Error::StateCount { states: n_states });
     }
@@ -40,15 +63,27 @@ pub fn encode(tables: &[EncodeTable], state_log: u8, n_states: usize, ops: &[Op]
     let mut states = vec![top; n_states];
     // Bit groups in reverse decode order: value in the low 16 bits, count above.
     let mut groups: Vec<u32> = Vec::with_capacity(ops.len());
-    for op in ops.iter().rev() {
-        let table = tables.get(op.table as usize).ok_or(Error::NoSuchTable { table: op.table })?;
-        if table.log > state_log {
-            return Err(Error::TableLog { log: table.log });
-        }
-        let state = states.get_mut(op.state as usize).ok_or(Error::NoSuchState { state: op.state })?;
-        let step = table.step(*state, op.symbol, state_log, op.table)?;
-        *state = step.state;
-        groups.push(step.bits | (step.nb_bits << 16));
+    for (index, op) in ops.iter().enumerate().rev() {
+        let group = match *op {
+            Op::Symbol { state, table, symbol } => {
+                let t = tables.get(table as usize).ok_or(Error::NoSuchTable { table })?;
+                if t.log > state_log {
+                    return Err(Error::TableLog { log: t.log });
+                }
+                let x = states.get_mut(state as usize).ok_or(Error::NoSuchState { state })?;
+                let step = t.step(*x, symbol, state_log, table)?;
+                *x = step.state;
+                step.bits | (step.nb_bits << 16)
+            }
+            Op::Raw { value, bits } => {
+                if bits > 16 || (bits < 16 && value >> bits != 0) {
+                    return Err(Error::TokenOutOfRange { index, value });
+                }
+                value as u32 | ((bits as u32) << 16)
+            }
+        };
+        cost(index, group >> 16);
+        groups.push(group);
     }
     let mut writer = BitWriter::new();
     for &s in &states {

@@ -18,7 +18,7 @@ pub mod decoder;
 pub mod encode_table;
 #[cfg(feature = "alloc")]
 pub mod encoder;
-#[cfg(feature = "alloc")]
+#[cfg(feature = "std")]
 pub mod normalize;
 pub mod spread;
 

@@ -1,0 +1,146 @@
+//! Encoding with the context model: tokens to tANS operations, mirroring the decoder
+//! state step by step.
+
+use super::classes::{bucket_bits, bucket_of, kind, EDGES, OWN_DEPTH};
+use super::decode::ContextState;
+use super::ContextModel;
+use crate::container::{COLS, FRAME_TOKENS, ROWS};
+use crate::tans::encoder::Op;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// What part of the model an operation belongs to (for statistics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Part {
+    /// Class symbol of a token that copies the previous frame.
+    ClassCopy,
+    /// Class symbol of an own-list rank 1..
+    ClassOwn,
+    /// Class symbol of a successor-list token.
+    ClassSuccessor,
+    /// Class symbol of an escape.
+    ClassEscape,
+    /// Raw offset bits inside a successor bucket.
+    SuccessorOffset,
+    /// Raw 10-bit escaped token.
+    EscapeToken,
+    /// Raw 10-bit tokens of frame 0.
+    FirstFrame,
+    /// A token coded by the order-0 model.
+    Order0,
+}
+
+impl Part {
+    /// A short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::ClassCopy => "class:copy",
+            Part::ClassOwn => "class:own",
+            Part::ClassSuccessor => "class:successor",
+            Part::ClassEscape => "class:escape",
+            Part::SuccessorOffset => "successor-offset",
+            Part::EscapeToken => "escape-token",
+            Part::FirstFrame => "first-frame",
+            Part::Order0 => "order0",
+        }
+    }
+}
+
+/// Where each token sits in each successor list: `rank[p * 1024 + x]`, or `u16::MAX`.
+pub struct SuccessorIndex {
+    rank: Vec<u16>,
+}
+
+impl SuccessorIndex {
+    /// Indexes the lists of `model`. Where a list holds a token twice, the lower rank wins.
+    pub fn new(model: &ContextModel<'_>) -> Self {
+        let mut rank = vec![u16::MAX; 1024 * 1024];
+        for p in 0..1024u16 {
+            for r in (0..model.k()).rev() {
+                rank[p as usize * 1024 + model.successor(p, r) as usize] = r as u16;
+            }
+        }
+        SuccessorIndex { rank }
+    }
+    /// Rank of `x` in the list of `p`.
+    #[inline]
+    pub fn rank(&self, p: u16, x: u16) -> Option<u16> {
+        let r = self.rank[(p as usize & 1023) * 1024 + (x as usize & 1023)];
+        (r != u16::MAX).then_some(r)
+    }
+}
+
+/// One token's coding decision.
+#[derive(Debug, Clone, Copy)]
+struct Coded {
+    class: u16,
+    raw: Option<(u16, u8)>,
+}
+
+/// Produces the operations coding `tokens` (whole frames, values <= 1023), with the
+/// model part of each operation.
+pub fn ops(model: &ContextModel<'_>, index: &SuccessorIndex, tokens: &[u16]) -> (Vec<Op>, Vec<Part>) {
+    let classes = model.classes();
+    let mut state = ContextState::default();
+    let mut ops = Vec::with_capacity(tokens.len() * 5 / 4);
+    let mut parts = Vec::with_capacity(tokens.len() * 5 / 4);
+    for (f, frame) in tokens.chunks_exact(FRAME_TOKENS).enumerate() {
+        if f == 0 {
+            for (pos, &t) in frame.iter().enumerate() {
+                ops.push(Op::Raw { value: t, bits: 10 });
+                parts.push(Part::FirstFrame);
+                state.own.push_front(pos, t);
+                state.kinds.set_kind(pos, kind::ESCAPE);
+            }
+        } else {
+            for r in 0..ROWS {
+                let mut row = [Coded { class: 0, raw: None }; COLS];
+                for (c, coded) in row.iter_mut().enumerate() {
+                    let pos = r * COLS + c;
+                    let x = frame[pos];
+                    *coded = if let Some(rank) = state.own.rank_of(pos, x) {
+                        state.own.promote(pos, rank);
+                        Coded { class: rank as u16, raw: None }
+                    } else {
+                        let p = state.own.list(pos)[0];
+                        let coded = match index.rank(p, x) {
+                            Some(rank) => {
+                                let b = bucket_of(rank);
+                                Coded {
+                                    class: (OWN_DEPTH + b) as u16,
+                                    raw: Some((rank - EDGES[b], bucket_bits(b) as u8)),
+                                }
+                            }
+                            None => Coded { class: classes.escape(), raw: Some((x, 10)) },
+                        };
+                        state.own.push_front(pos, x);
+                        coded
+                    };
+                    let table = state.kinds.context(pos) as u16;
+                    let k = classes.kind(coded.class);
+                    state.kinds.set_kind(pos, k);
+                    ops.push(Op::Symbol { state: c as u8, table, symbol: coded.class });
+                    parts.push(match k {
+                        kind::COPY => Part::ClassCopy,
+                        kind::OWN => Part::ClassOwn,
+                        kind::SUCCESSOR => Part::ClassSuccessor,
+                        _ => Part::ClassEscape,
+                    });
+                }
+                for coded in &row {
+                    if let Some((value, bits)) = coded.raw.filter(|&(_, bits)| bits > 0) {
+                        ops.push(Op::Raw { value, bits });
+                        parts.push(if bits == 10 && coded.class == classes.escape() {
+                            Part::EscapeToken
+                        } else {
+                            Part::SuccessorOffset
+                        });
+                    }
+                }
+            }
+        }
+        state.kinds.next_frame();
+        state.frame += 1;
+    }
+    (ops, parts)
+}

@@ -1,0 +1,90 @@
+//! The context model (model kind 1): per-position recency lists, learned successor
+//! lists and contexts from the previous frame and the row above.
+//!
+//! Each token of frame `t >= 1` at position `pos` (previous token `p = own[pos][0]`)
+//! becomes one class symbol ([`classes`]), coded with the class table of its context
+//! ([`contexts`]), plus raw bits for a successor-rank offset or an escaped token.
+//! Frame 0 is sent as 10 raw bits per token.
+//!
+//! Decode order within a frame, row by row: the 16 class symbols of the row (column
+//! `c` coded by interleaved state `c`), then the raw bits the row's tokens need, in
+//! column order. The decoder's whole model state is [`ContextState`] (1,664 bytes).
+
+pub mod classes;
+pub mod contexts;
+pub mod decode;
+#[cfg(feature = "alloc")]
+pub mod encode;
+pub mod own_lists;
+#[cfg(feature = "std")]
+pub mod train;
+
+use crate::table_set::TableSetRef;
+use crate::{Error, Result};
+use classes::{buckets_for, Classes};
+use contexts::CONTEXTS;
+
+/// Model kind byte of the context model.
+pub const KIND: u8 = 1;
+/// Version of the context model's parameters layout and coding rules.
+pub const VERSION: u8 = 1;
+/// Interleaved states: one per column.
+pub const N_STATES: usize = crate::container::COLS;
+/// Size of the model section header: kind, version, list length `K` (u16 LE).
+pub const SECTION_HEADER: usize = 4;
+
+pub use decode::ContextState;
+
+/// The context model's parameters, borrowed from a validated table set.
+#[derive(Debug, Clone, Copy)]
+pub struct ContextModel<'a> {
+    /// Successor list length `K`.
+    k: usize,
+    /// Successor lists: 1024 rows of `K` little-endian `u16` tokens.
+    successors: &'a [u8],
+    /// The class alphabet.
+    classes: Classes,
+}
+
+impl<'a> ContextModel<'a> {
+    /// Parses the model section of `set`: kind 1, version 1, an allowed `K`, 1024
+    /// successor lists of `K` tokens each below 1024, and exactly `CONTEXTS` tables
+    /// with the class alphabet.
+    pub fn from_table_set(set: &TableSetRef<'a>) -> Result<Self> {
+        let section = set.model();
+        if section.len() < SECTION_HEADER || section[0] != KIND || section[1] != VERSION {
+            return Err(Error::UnknownModel);
+        }
+        let k = u16::from_le_bytes([section[2], section[3]]) as usize;
+        let buckets = buckets_for(k).ok_or(Error::TableSetInvalid)?;
+        let successors = &section[SECTION_HEADER..];
+        if successors.len() != 1024 * k * 2 {
+            return Err(Error::TableSetInvalid);
+        }
+        if successors.chunks_exact(2).any(|b| u16::from_le_bytes([b[0], b[1]]) > crate::container::MAX_TOKEN) {
+            return Err(Error::TableSetInvalid);
+        }
+        let classes = Classes { buckets };
+        if set.len() != CONTEXTS || (0..CONTEXTS).any(|t| set.alphabet(t) != classes.alphabet()) {
+            return Err(Error::TableSetInvalid);
+        }
+        Ok(ContextModel { k, successors, classes })
+    }
+
+    /// Successor list length.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// The class alphabet.
+    pub fn classes(&self) -> Classes {
+        self.classes
+    }
+
+    /// Entry `rank` (`< K`) of the successor list of token `p` (`< 1024`).
+    #[inline(always)]
+    pub fn successor(&self, p: u16, rank: usize) -> u16 {
+        let i = 2 * ((p as usize & 1023) * self.k + rank);
+        u16::from_le_bytes([self.successors[i], self.successors[i + 1]])
+    }
+}
