@@ -1,5 +1,9 @@
-//! Table sets the fuzz targets decode with: built deterministically, no files needed.
+//! Table sets the fuzz targets decode with: built deterministically from synthetic
+#![allow(dead_code)]
+//! data, so no files are needed.
 
+use vqtans::model::context::train::{train_in_memory, TrainConfig};
+use vqtans::segment::Encoder;
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
 
 /// A fixed order-0 table set with a skewed distribution (some symbols cost 1-2 bits,
@@ -9,9 +13,67 @@ pub fn order0_blob() -> Vec<u8> {
     vqtans::model::order0::build_table_set(&counts, 11).unwrap().to_bytes().unwrap()
 }
 
-/// Decodes `stream` with `blob`; returns the tokens if it decoded and verified.
-pub fn decode(blob: &[u8], stream: &[u8]) -> Option<Vec<u16>> {
-    let set = TableSetRef::from_bytes(blob).ok()?;
-    let tables = OwnedDecodeTables::new(&set).ok()?;
-    vqtans::segment::decode(stream, &set, tables.view()).ok()
+/// Synthetic tokens with temporal structure: positions mostly keep their token,
+/// sometimes return to a recent one, sometimes jump.
+pub fn synthetic_tokens(frames: usize, seed: u64) -> Vec<u16> {
+    let mut rng = seed | 1;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut tokens = vec![0u16; frames * 128];
+    for pos in 0..128 {
+        tokens[pos] = (next() % 1024) as u16;
+    }
+    for f in 1..frames {
+        for pos in 0..128 {
+            let prev = tokens[(f - 1) * 128 + pos];
+            let r = next() % 100;
+            tokens[f * 128 + pos] = if r < 45 {
+                prev
+            } else if r < 60 && f >= 2 {
+                tokens[(f - 2) * 128 + pos]
+            } else if r < 90 {
+                (prev + 1 + (next() % 8) as u16 * 37) % 1024
+            } else {
+                (next() % 1024) as u16
+            };
+        }
+    }
+    tokens
+}
+
+/// A context-model table set trained on synthetic data.
+pub fn context_blob() -> Vec<u8> {
+    let tokens = synthetic_tokens(60, 7);
+    train_in_memory(&[&tokens], &TrainConfig::default()).unwrap().to_bytes().unwrap()
+}
+
+/// A table set loaded once per fuzzing process, with its compiled tables and encoder.
+pub struct Fixture {
+    pub set: TableSetRef<'static>,
+    pub tables: OwnedDecodeTables,
+    pub encoder: Encoder<'static>,
+    pub n_states: u8,
+}
+
+impl Fixture {
+    /// Loads `blob` (leaked: it lives as long as the process).
+    pub fn new(blob: Vec<u8>, n_states: u8) -> Self {
+        let blob: &'static [u8] = Box::leak(blob.into_boxed_slice());
+        let set = TableSetRef::from_bytes(blob).unwrap();
+        Fixture { set, tables: OwnedDecodeTables::new(&set).unwrap(), encoder: Encoder::new(&set).unwrap(), n_states }
+    }
+
+    /// The two fixtures: order-0 and context model.
+    pub fn both() -> [Fixture; 2] {
+        [Fixture::new(order0_blob(), 4), Fixture::new(context_blob(), 16)]
+    }
+
+    /// Decodes `stream`; the tokens if it decoded and verified.
+    pub fn decode(&self, stream: &[u8]) -> Option<Vec<u16>> {
+        vqtans::segment::decode(stream, &self.set, self.tables.view()).ok()
+    }
 }

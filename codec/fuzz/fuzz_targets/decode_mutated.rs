@@ -8,28 +8,28 @@ mod common;
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use vqtans::segment::Encoder;
-use vqtans::table_set::TableSetRef;
+use common::Fixture;
 
-static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
+static FIXTURES: OnceLock<[Fixture; 2]> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
-    let blob = BLOB.get_or_init(common::order0_blob);
+    let fixtures = FIXTURES.get_or_init(Fixture::both);
     if data.len() < 4 {
         return;
     }
-    let frames = 1 + data[0] as usize % 4;
+    let fixture = &fixtures[(data[0] >> 7) as usize];
+    let frames = 1 + data[0] as usize % 6;
     let edits = &data[1..1 + (data.len() - 1).min(16)];
     let seed = &data[1 + edits.len()..];
-    let tokens: Vec<u16> = (0..frames * 128)
-        .map(|i| {
-            let b = seed.get(i % seed.len().max(1)).copied().unwrap_or(0) as u16;
-            (b.wrapping_mul(7) ^ (i as u16 >> 3)) & 1023
-        })
-        .collect();
-    let set = TableSetRef::from_bytes(blob).unwrap();
-    let mut stream = Encoder::new(&set).unwrap().encode(&tokens).unwrap();
-    assert_eq!(common::decode(blob, &stream).as_deref(), Some(&tokens[..]));
+    // Tokens with temporal structure (so the context model uses every path), varied
+    // by the input.
+    let mut tokens = common::synthetic_tokens(frames, seed.len() as u64 + 1);
+    for (i, &b) in seed.iter().enumerate() {
+        let at = (i * 131) % tokens.len();
+        tokens[at] = (tokens[at] ^ b as u16) & 1023;
+    }
+    let mut stream = fixture.encoder.encode(&tokens).unwrap();
+    assert_eq!(fixture.decode(&stream).as_deref(), Some(&tokens[..]));
     for pair in edits.chunks(2) {
         let at = pair[0] as usize * stream.len() / 256;
         match pair.get(1).copied().unwrap_or(0) % 4 {
@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
     }
-    if let Some(decoded) = common::decode(blob, &stream) {
+    if let Some(decoded) = fixture.decode(&stream) {
         assert_eq!(decoded, tokens, "a damaged stream decoded to different tokens");
     }
 });

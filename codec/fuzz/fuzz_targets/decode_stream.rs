@@ -1,6 +1,7 @@
-//! Arbitrary bytes as a stream: the decoder must return (Ok or an error), never
-//! panic, hang or read out of bounds. A valid header is forged around the bytes half
-//! of the time so the payload decoder itself gets exercised, not just the header check.
+//! Arbitrary bytes as a stream, for the order-0 and the context model: the decoder
+//! must return (Ok or an error), never panic, hang or read out of bounds. A valid
+//! header is forged around the bytes too, so the payload decoder itself gets
+//! exercised, not just the header checks.
 #![no_main]
 
 #[path = "common.rs"]
@@ -8,22 +9,29 @@ mod common;
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
+use common::Fixture;
 use vqtans::container::Header;
-use vqtans::table_set::TableSetRef;
 
-static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
+static FIXTURES: OnceLock<[Fixture; 2]> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
-    let blob = BLOB.get_or_init(common::order0_blob);
-    let _ = common::decode(blob, data);
-    if data.len() >= 3 {
-        let id = TableSetRef::from_bytes(blob).unwrap().id();
-        let frames = 1 + (u16::from_le_bytes([data[0], data[1]]) as u32 % 64);
-        let payload = &data[2..];
-        let header = Header { n_states: 4, frames, table_set_id: id, payload_len: payload.len() as u32, tokens_crc: 0 };
+    let fixtures = FIXTURES.get_or_init(Fixture::both);
+    let Some((&selector, rest)) = data.split_first() else { return };
+    let fixture = &fixtures[(selector & 1) as usize];
+    let _ = fixture.decode(rest);
+    if rest.len() >= 2 {
+        let frames = 1 + (u16::from_le_bytes([rest[0], rest[1]]) as u32 % 64);
+        let payload = &rest[2..];
+        let header = Header {
+            n_states: fixture.n_states,
+            frames,
+            table_set_id: fixture.set.id(),
+            payload_len: payload.len() as u32,
+            tokens_crc: 0,
+        };
         let mut stream = header.to_bytes().to_vec();
         stream.extend_from_slice(payload);
-        // The checksum cannot match by chance often; decoding must still terminate cleanly.
-        let _ = common::decode(blob, &stream);
+        // The checksum cannot match by chance often; decoding must still end cleanly.
+        let _ = fixture.decode(&stream);
     }
 });
