@@ -88,3 +88,36 @@ impl Classes {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_cover_ranks_exactly() {
+        for k in [4usize, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768] {
+            let b = buckets_for(k).unwrap();
+            assert_eq!(EDGES[b] as usize, k);
+            for rank in 0..k as u16 {
+                let bucket = bucket_of(rank);
+                assert!(bucket < b);
+                let lo = EDGES[bucket];
+                assert!(rank >= lo && ((rank - lo) as u32) < (1 << bucket_bits(bucket)));
+            }
+        }
+        assert_eq!(buckets_for(192), Some(15));
+        assert_eq!(buckets_for(100), None);
+        assert_eq!(buckets_for(1024), None);
+    }
+
+    #[test]
+    fn kinds_of_classes() {
+        let c = Classes { buckets: 15 };
+        assert_eq!(c.alphabet(), 20);
+        assert_eq!(c.kind(0), kind::COPY);
+        assert_eq!(c.kind(3), kind::OWN);
+        assert_eq!(c.kind(4), kind::SUCCESSOR);
+        assert_eq!(c.kind(18), kind::SUCCESSOR);
+        assert_eq!(c.kind(c.escape()), kind::ESCAPE);
+    }
+}

@@ -55,3 +55,25 @@ impl OwnLists {
         self.promote(pos, rank);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn move_to_front_rules() {
+        let mut l = OwnLists::default();
+        for t in [1, 2, 3, 4, 5] {
+            l.push_front(7, t);
+        }
+        assert_eq!(l.list(7), &[5, 4, 3, 2]);
+        l.promote(7, 2);
+        assert_eq!(l.list(7), &[3, 5, 4, 2]);
+        l.push_front(7, 4); // present: moves, nothing drops
+        assert_eq!(l.list(7), &[4, 3, 5, 2]);
+        l.push_front(7, 9); // new: oldest drops
+        assert_eq!(l.list(7), &[9, 4, 3, 5]);
+        assert_eq!(l.rank_of(7, 5), Some(3));
+        assert_eq!(l.list(0), &[EMPTY; OWN_DEPTH]);
+    }
+}
