@@ -105,7 +105,7 @@ impl fmt::Display for Error {
                 write!(f, "token {index} has value {value}, above 1023")
             }
             Error::TokenCount { count } => {
-                write!(f, "{count} tokens is not a positive whole number of 128-token frames")
+                write!(f, "{count} tokens is not 1..=65536 whole frames of 128 tokens")
             }
             Error::UnknownModel => write!(f, "table set describes a model this build does not know"),
             Error::EndOfStream => write!(f, "all frames of the stream were already decoded"),

@@ -10,7 +10,9 @@ pub(crate) const REAL_FILES: [&str; 2] = ["commaai-commavq_0.npy", "mattseabrook
 pub(crate) fn real_file(name: &str) -> PathBuf {
     let dir = std::env::var_os("VQTANS_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/commavq"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/commavq")
+        });
     let path = dir.join(name);
     assert!(
         path.is_file(),

@@ -1,0 +1,245 @@
+//! `host-tools stats`: compression figures of a table set on segments.
+//!
+//! Every segment is encoded in memory (in parallel), decoded again and
+//! compared with the original, so the figures are known to be lossless.
+//! Reported per segment and in total: frames, tokens, stream bytes (the
+//! whole stream, 32-byte header included), the rate on a 10-bit basis
+//! (`tokens * 10 / (bytes * 8)`), bits per token, and bits per token split
+//! by model part. The part `overhead` is what no model part accounts for:
+//! the header, the coder's initial states and the final byte padding, so the
+//! parts add up to the total.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use rayon::iter::{ParallelBridge, ParallelIterator};
+use serde_json::json;
+use vqtans::model::context::encode::Part;
+
+use super::args::SelectionArgs;
+use crate::diff::first_difference;
+use crate::io::Segments;
+use crate::progress;
+use crate::tables::{check_frames, TableFile};
+
+/// Options of `stats`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Table set to measure.
+    #[arg(long, value_name = "TABLES")]
+    pub tables: PathBuf,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Input `.npy` files, folders of `.npy` files, or webdataset shards.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+}
+
+/// Figures of one segment, or of a total.
+#[derive(Debug, Clone, Default)]
+struct Figures {
+    key: String,
+    segments: u64,
+    frames: u64,
+    tokens: u64,
+    bytes: u64,
+    /// Payload bits per model part.
+    parts: BTreeMap<Part, u64>,
+}
+
+impl Figures {
+    fn bits(&self) -> u64 {
+        self.bytes * 8
+    }
+    /// Bits no model part accounts for (header, initial states, padding).
+    fn overhead_bits(&self) -> u64 {
+        self.bits().saturating_sub(self.parts.values().sum())
+    }
+    /// `tokens * 10 / bits`: the compression rate against 10-bit tokens.
+    fn rate(&self) -> f64 {
+        self.tokens as f64 * 10.0 / self.bits() as f64
+    }
+    fn per_token(&self, bits: u64) -> f64 {
+        bits as f64 / self.tokens as f64
+    }
+    fn add(&mut self, other: &Figures) {
+        self.segments += other.segments;
+        self.frames += other.frames;
+        self.tokens += other.tokens;
+        self.bytes += other.bytes;
+        for (&part, &bits) in &other.parts {
+            *self.parts.entry(part).or_default() += bits;
+        }
+    }
+    fn to_json(&self) -> serde_json::Value {
+        let mut parts = serde_json::Map::new();
+        for (&part, &bits) in &self.parts {
+            parts.insert(
+                part.name().to_string(),
+                json!({ "bits": bits, "bits_per_token": self.per_token(bits) }),
+            );
+        }
+        let overhead = self.overhead_bits();
+        parts.insert(
+            "overhead".to_string(),
+            json!({ "bits": overhead, "bits_per_token": self.per_token(overhead) }),
+        );
+        json!({
+            "key": self.key,
+            "segments": self.segments,
+            "frames": self.frames,
+            "tokens": self.tokens,
+            "bytes": self.bytes,
+            "rate": self.rate(),
+            "bits_per_token": self.per_token(self.bits()),
+            "parts": parts,
+        })
+    }
+}
+
+/// Runs `stats`.
+pub fn run(args: &Args) -> Result<()> {
+    let start = Instant::now();
+    let tables = TableFile::load(&args.tables)?;
+    let encoder = tables.encoder()?;
+    let mut segments = Segments::open(&args.inputs, &args.selection.selection())?;
+    let bar = progress::segments_bar("stats", segments.len_hint());
+
+    let mut rows: Vec<(usize, Figures)> = (&mut segments)
+        .enumerate()
+        .par_bridge()
+        .map(|(index, item)| -> Result<(usize, Figures)> {
+            let seg = item?;
+            check_frames(&seg)?;
+            let (stream, parts) = encoder
+                .encode_with_stats(&seg.tokens)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("segment {}: cannot encode", seg.key))?;
+            let decoded = tables
+                .decode(
+                    &stream,
+                    Path::new(&format!("{} (stream in memory)", seg.key)),
+                )
+                .context("round trip failed")?;
+            if decoded.len() != seg.tokens.len() {
+                bail!(
+                    "segment {}: round trip failed: {} tokens decoded, {} expected",
+                    seg.key,
+                    decoded.len(),
+                    seg.tokens.len()
+                );
+            }
+            if let Some(d) = first_difference(&decoded, &seg.tokens, 0) {
+                bail!("segment {}: round trip failed: {d}", seg.key);
+            }
+            bar.inc(1);
+            Ok((
+                index,
+                Figures {
+                    key: seg.key,
+                    segments: 1,
+                    frames: seg.frames as u64,
+                    tokens: seg.tokens.len() as u64,
+                    bytes: stream.len() as u64,
+                    parts,
+                },
+            ))
+        })
+        .collect::<Result<_>>()?;
+    bar.finish_and_clear();
+    args.selection.check_only_matched(&segments)?;
+    if rows.is_empty() {
+        bail!("no segment in the inputs (after --limit/--exclude/--only)");
+    }
+    rows.sort_by_key(|(index, _)| *index);
+    let rows: Vec<Figures> = rows.into_iter().map(|(_, f)| f).collect();
+    let mut total = Figures {
+        key: "TOTAL".to_string(),
+        ..Figures::default()
+    };
+    for row in &rows {
+        total.add(row);
+    }
+
+    if args.json {
+        let doc = json!({
+            "tables": {
+                "path": tables.path().display().to_string(),
+                "id": tables.id_hex(),
+                "model": tables.model_name(),
+            },
+            "segments": rows.iter().map(Figures::to_json).collect::<Vec<_>>(),
+            "total": total.to_json(),
+            "lossless_verified": true,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print_table(&tables, &rows, &total);
+        println!(
+            "{} segment{} encoded, decoded and compared: all lossless ({:.2} s)",
+            rows.len(),
+            if rows.len() == 1 { "" } else { "s" },
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// The text report: one line per segment, then the total.
+fn print_table(tables: &TableFile, rows: &[Figures], total: &Figures) {
+    println!(
+        "tables {} ({}, id {})",
+        tables.path().display(),
+        tables.model_name(),
+        tables.id_hex()
+    );
+    let parts: Vec<Part> = total.parts.keys().copied().collect();
+    let key_width = rows
+        .iter()
+        .map(|r| r.key.len())
+        .chain([total.key.len(), 3])
+        .max()
+        .unwrap_or(5);
+    let part_names: Vec<&str> = parts.iter().map(|p| p.name()).chain(["overhead"]).collect();
+    let mut header = format!(
+        "{:<key_width$} {:>7} {:>10} {:>10} {:>7} {:>8}",
+        "key", "frames", "tokens", "bytes", "rate", "bits/tok"
+    );
+    for name in &part_names {
+        header.push_str(&format!(" {:>w$}", name, w = name.len().max(8)));
+    }
+    println!("{header}");
+    let rule = "-".repeat(header.len());
+    for (i, row) in rows.iter().chain([total]).enumerate() {
+        if i == rows.len() {
+            println!("{rule}");
+        }
+        let mut line = format!(
+            "{:<key_width$} {:>7} {:>10} {:>10} {:>7.3} {:>8.4}",
+            row.key,
+            row.frames,
+            row.tokens,
+            row.bytes,
+            row.rate(),
+            row.per_token(row.bits())
+        );
+        let values = parts
+            .iter()
+            .map(|p| row.parts.get(p).copied().unwrap_or(0))
+            .chain([row.overhead_bits()]);
+        for (name, bits) in part_names.iter().zip(values) {
+            line.push_str(&format!(
+                " {:>w$.4}",
+                row.per_token(bits),
+                w = name.len().max(8)
+            ));
+        }
+        println!("{line}");
+    }
+    println!("(part columns are bits per token; they add up to bits/tok)");
+}

@@ -1,0 +1,158 @@
+//! Table-set files: loading, validating and using them with the codec.
+//!
+//! A table-set file is the `postcard` blob written by `build-tables` (see
+//! `codec/FORMAT.md`). [`TableFile::load`] validates everything once (the
+//! tables, the model section, the compiled decode tables), so later uses can
+//! not fail on the tables themselves.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use vqtans::model::Model;
+
+use crate::io::Segment;
+use vqtans::segment::{Encoder, SegmentDecoder};
+use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
+
+/// Largest table-set file accepted (the largest context-model set, K = 768,
+/// is about 1.6 MB).
+const MAX_TABLES_BYTES: u64 = 64 << 20;
+
+/// A loaded and validated table-set file.
+pub struct TableFile {
+    path: PathBuf,
+    blob: Vec<u8>,
+    id: u64,
+    decode: OwnedDecodeTables,
+}
+
+impl TableFile {
+    /// Reads and validates the table set at `path`.
+    ///
+    /// Errors (each naming the file): unreadable, too large, not a valid
+    /// table set, or a model this build does not know.
+    pub fn load(path: &Path) -> Result<TableFile> {
+        let blob = read_capped(path, MAX_TABLES_BYTES, "table-set file")?;
+        let set = TableSetRef::from_bytes(&blob)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("{}: not a valid vqtans table set", path.display()))?;
+        Model::from_table_set(&set)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("{}: unusable table set", path.display()))?;
+        let decode = OwnedDecodeTables::new(&set)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("{}: cannot compile decode tables", path.display()))?;
+        let id = set.id();
+        Ok(TableFile {
+            path: path.to_path_buf(),
+            blob,
+            id,
+            decode,
+        })
+    }
+
+    /// The path the set was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The table-set id (CRC-64/XZ of the blob) as 16 hex digits.
+    pub fn id_hex(&self) -> String {
+        format!("{:016x}", self.id)
+    }
+
+    /// The validated set, borrowed from the blob.
+    pub fn set(&self) -> TableSetRef<'_> {
+        // Validated in `load`; parsing the same bytes again cannot fail.
+        TableSetRef::from_bytes(&self.blob).expect("table set validated at load")
+    }
+
+    /// A short description of the model, e.g. `context model, K = 192`.
+    pub fn model_name(&self) -> String {
+        let set = self.set();
+        match Model::from_table_set(&set) {
+            Ok(Model::Order0(_)) => "order-0 model".to_string(),
+            Ok(Model::Context(m)) => format!("context model, K = {}", m.k()),
+            Err(e) => format!("unknown model ({e})"),
+        }
+    }
+
+    /// An encoder for this set.
+    pub fn encoder(&self) -> Result<Encoder<'_>> {
+        Encoder::new(&self.set())
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("{}: cannot prepare encoding", self.path.display()))
+    }
+
+    /// A frame-by-frame decoder of `stream`; the error explains a
+    /// table-set mismatch with both ids and both file names.
+    pub fn decoder<'s>(
+        &self,
+        stream: &'s [u8],
+        stream_path: &Path,
+    ) -> Result<SegmentDecoder<'s, '_>> {
+        SegmentDecoder::new(stream, &self.set(), self.decode.view())
+            .map_err(|e| self.explain(e, stream_path))
+    }
+
+    /// Decodes and verifies a whole stream (the codec checks the payload and
+    /// the token checksum), returning `frames * 128` tokens.
+    pub fn decode(&self, stream: &[u8], stream_path: &Path) -> Result<Vec<u16>> {
+        vqtans::segment::decode(stream, &self.set(), self.decode.view())
+            .map_err(|e| self.explain(e, stream_path))
+    }
+
+    /// A decode error of `stream_path` as a message for the user.
+    pub fn explain(&self, err: vqtans::Error, stream_path: &Path) -> anyhow::Error {
+        match err {
+            vqtans::Error::TableSetMismatch { stream, tables } => anyhow::anyhow!(
+                "{}: the stream was encoded with table set {stream:016x}, but {} is table set \
+                 {tables:016x}; decode it with the tables it was encoded with",
+                stream_path.display(),
+                self.path.display()
+            ),
+            other => anyhow::Error::from(other)
+                .context(format!("{}: cannot decode", stream_path.display())),
+        }
+    }
+}
+
+/// Fails with a clear message when `seg` has more frames than a stream can
+/// hold ([`vqtans::container::MAX_FRAMES`]).
+pub fn check_frames(seg: &Segment) -> Result<()> {
+    let max = vqtans::container::MAX_FRAMES as usize;
+    if seg.frames > max {
+        bail!(
+            "segment {}: {} frames is more than a stream can hold ({max})",
+            seg.key,
+            seg.frames
+        );
+    }
+    Ok(())
+}
+
+/// Largest stream file accepted: far above the largest valid stream
+/// (65,536 frames at well under 3 bytes per token).
+const MAX_STREAM_BYTES: u64 = 256 << 20;
+
+/// Reads a stream file whole (streams are at most a few tens of MB).
+pub fn read_stream(path: &Path) -> Result<Vec<u8>> {
+    read_capped(path, MAX_STREAM_BYTES, "vqtans stream")
+}
+
+/// Reads `path` whole, refusing files larger than `cap` bytes.
+fn read_capped(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    if !meta.is_file() {
+        bail!("{}: not a file", path.display());
+    }
+    if meta.len() > cap {
+        bail!(
+            "{}: {} bytes is too large to be a {what}",
+            path.display(),
+            meta.len()
+        );
+    }
+    std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
+}
