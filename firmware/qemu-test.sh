@@ -1,61 +1,174 @@
 #!/usr/bin/env bash
 # End-to-end firmware tests in QEMU (mps2-an386, Cortex-M4F).
 #
-# Builds firmware variants, boots each in QEMU under a time limit, captures
-# UART0 to a file and the defmt log (semihosting) through defmt-print, then
-# checks exit status, UART bytes and log lines. Ends with the line
-# "N passed, M failed" and exits non-zero if M > 0.
+# Makes the blobs with host-tools (leave-one-out: each real segment is encoded
+# with tables built from the other one), builds firmware variants with them in
+# flash, boots each in QEMU under a time limit, captures UART0 to a file and
+# the defmt log (semihosting) through defmt-print, then checks exit status,
+# UART bytes (token for token against the original .npy) and log lines. Ends
+# with the line "N passed, M failed" and exits non-zero if M > 0.
 #
 # Add a case with run_case (see below). Artefacts of case NAME are kept in
-# target/qemu-test/NAME/: uart0.bin, defmt.raw, log.txt (decoded), stderr.txt.
+# target/qemu-test/NAME/: uart0.bin, defmt.raw, log.txt (decoded), stderr.txt
+# (and profile.txt for decode cases); blobs and expected outputs in
+# target/qemu-test/blobs/.
 #
 # Needs: rustup target thumbv7em-none-eabihf, qemu-system-arm (Debian package
 # qemu-system-arm), defmt-print and flip-link (`cargo install defmt-print
-# flip-link`).
+# flip-link`), python3 (standard library only), bc. Optional: llvm-addr2line
+# (profile report). The real segments are read from $VQTANS_DATA (default
+# <repo>/../shared/data/commavq).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
+REPO=$(cd .. && pwd)
+DATA=$(cd "${VQTANS_DATA:-$REPO/../shared/data/commavq}" 2>/dev/null && pwd) ||
+  DATA=${VQTANS_DATA:-$REPO/../shared/data/commavq}
+# The two distinct real segments (near_duplicates/ is not used).
+SEGMENTS=(commaai-commavq_0 mattseabrook-commavq_0)
 OUT=target/qemu-test
-ELF_BUILT=target/thumbv7em-none-eabihf/release/vqtans-firmware
+BLOBS=$PWD/$OUT/blobs
+ELF_BUILT=${CARGO_TARGET_DIR:-target}/thumbv7em-none-eabihf/release/vqtans-firmware
 TIMEOUT=${QEMU_TIMEOUT:-120}
 PLACEHOLDER=data/placeholder.bin
 passed=0
 failed=0
+T_START=$(date +%s.%N)
 
-# The builds below choose their payload explicitly.
-unset VQTANS_FW_PAYLOAD
+# The builds below choose their segments explicitly.
+unset VQTANS_FW_TABLES VQTANS_FW_STREAM
 
 now() { date +%s.%N; }
+
+# abort MESSAGE: setup failed (tools, data, blobs or a build): counts as one
+# failed check, prints the closing line and exits non-zero.
+abort() {
+  echo "qemu-test.sh: $*" >&2
+  echo "$passed passed, $((failed + 1)) failed"
+  exit 1
+}
 elapsed() { printf '%.2f' "$(echo "$(now) - $1" | bc)"; }
 
 check_tools() {
   local missing=0 tool
-  for tool in cargo qemu-system-arm defmt-print flip-link timeout cmp bc; do
+  for tool in cargo qemu-system-arm defmt-print flip-link timeout cmp bc python3; do
     if ! command -v "$tool" >/dev/null; then
       echo "qemu-test.sh: '$tool' not found" >&2
       missing=1
     fi
   done
   if ((missing)); then
-    echo "hint: apt-get install qemu-system-arm bc; cargo install defmt-print flip-link;" \
+    echo "hint: apt-get install qemu-system-arm bc python3; cargo install defmt-print flip-link;" \
       "rustup target add thumbv7em-none-eabihf" >&2
-    exit 2
+    abort "missing tools"
   fi
 }
 
 # build_elf NAME [CARGO_ARGS...]
 #   Builds the release firmware with CARGO_ARGS (e.g. --features fail-test)
-#   and keeps the ELF as $OUT/NAME.elf. The embedded payload is
-#   data/placeholder.bin unless the caller sets VQTANS_FW_PAYLOAD, e.g.
-#   VQTANS_FW_PAYLOAD=../path/seg.vqt build_elf seg1
+#   and keeps the ELF as $OUT/NAME.elf. The segments in flash are those the
+#   caller names in VQTANS_FW_TABLES / VQTANS_FW_STREAM (see build.rs), e.g.
+#   VQTANS_FW_TABLES=a.tables VQTANS_FW_STREAM=a.vqt build_elf seg; none (the
+#   placeholder payload) if unset.
 build_elf() {
   local name=$1
   shift
   local t0
   t0=$(now)
-  cargo build --release --quiet "$@"
+  # Compiler output goes to a file (warnings of code under development
+  # elsewhere would drown the report); it is shown if the build fails.
+  if ! cargo build --release "$@" >"$OUT/build-$name.log" 2>&1; then
+    tail -n 40 "$OUT/build-$name.log" >&2
+    abort "building $name failed (full output: $OUT/build-$name.log)"
+  fi
   cp "$ELF_BUILT" "$OUT/$name.elf"
-  echo "built $name.elf in $(elapsed "$t0")s ($*)"
+  local what=${VQTANS_FW_STREAM:+segments: $VQTANS_FW_STREAM}
+  what=${what//$BLOBS\//}
+  echo "built $name.elf in $(elapsed "$t0")s (${*:-default features}${what:+; $what})"
+}
+
+# host_tools ARGS...: the vqtans command-line tool (release build). Its
+# output (and cargo's) goes to $BLOBS/host-tools.log, shown if it fails.
+host_tools() {
+  if ! (cd "$REPO" && cargo run --release -p host-tools -- "$@") >>"$BLOBS/host-tools.log" 2>&1; then
+    tail -n 40 "$BLOBS/host-tools.log" >&2
+    abort "host-tools $1 failed (full output: $BLOBS/host-tools.log)"
+  fi
+}
+
+# npy_to_le16 NPY OUT: writes the tokens of NPY (integer array of shape
+# (frames, 8, 16) or (frames, 128), C order, values 0..1023) to OUT as u16
+# little-endian, frame by frame: the bytes the firmware must send.
+npy_to_le16() {
+  python3 - "$1" "$2" <<'PY'
+import ast, struct, sys
+src, dst = sys.argv[1], sys.argv[2]
+data = open(src, "rb").read()
+if data[:6] != b"\x93NUMPY":
+    sys.exit(f"{src}: not a .npy file")
+major = data[6]
+hlen_size = 2 if major == 1 else 4
+hlen = int.from_bytes(data[8:8 + hlen_size], "little")
+start = 8 + hlen_size + hlen
+header = ast.literal_eval(data[8 + hlen_size:start].decode("latin1"))
+descr, shape = header["descr"], tuple(header["shape"])
+if header["fortran_order"]:
+    sys.exit(f"{src}: Fortran order is not supported")
+if len(shape) not in (2, 3) or shape[-1] * (shape[1] if len(shape) == 3 else 1) != 128 or shape[0] < 1:
+    sys.exit(f"{src}: shape {shape} is not (frames, 8, 16)")
+codes = {"i1": "b", "u1": "B", "i2": "h", "u2": "H", "i4": "i", "u4": "I", "i8": "q", "u8": "Q"}
+if descr[1:] not in codes or descr[0] not in "<>|=":
+    sys.exit(f"{src}: dtype {descr} is not an integer type")
+n = shape[0] * 128
+order = ">" if descr[0] == ">" else "<"
+values = struct.unpack_from(f"{order}{n}{codes[descr[1:]]}", data, start)
+if any(not 0 <= v <= 1023 for v in values):
+    sys.exit(f"{src}: token outside 0..1023")
+open(dst, "wb").write(struct.pack(f"<{n}H", *values))
+PY
+}
+
+# flip_payload_byte IN OUT: copies stream IN to OUT with the middle payload
+# byte inverted (the 32-byte header, with its own CRC, stays intact).
+flip_payload_byte() {
+  python3 - "$1" "$2" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+payload = int.from_bytes(b[20:24], "little")
+assert len(b) == 32 + payload, "not a vqtans stream"
+b[32 + payload // 2] ^= 0xFF
+open(sys.argv[2], "wb").write(b)
+PY
+}
+
+# make_blobs: for each real segment S, tables from the *other* segment
+# (host-tools build-tables) and S's stream with them (host-tools encode),
+# plus the expected UART bytes (S's tokens as u16 LE). Also the damaged
+# stream of the corrupt-stream case.
+make_blobs() {
+  local t0 i seg other
+  t0=$(now)
+  rm -rf "$BLOBS"
+  mkdir -p "$BLOBS/corrupt"
+  for i in "${!SEGMENTS[@]}"; do
+    seg=${SEGMENTS[$i]}
+    other=${SEGMENTS[$(((i + 1) % ${#SEGMENTS[@]}))]}
+    [[ -f $DATA/$seg.npy ]] || abort "$DATA/$seg.npy not found (set VQTANS_DATA)"
+    host_tools build-tables -o "$BLOBS/$seg.tables" "$DATA/$other.npy"
+    host_tools encode --tables "$BLOBS/$seg.tables" -o "$BLOBS/$seg.vqt" "$DATA/$seg.npy"
+    npy_to_le16 "$DATA/$seg.npy" "$BLOBS/$seg.expected" || abort "reading $DATA/$seg.npy failed"
+    echo "blobs for $seg: tables from $other ($(stat -c %s "$BLOBS/$seg.tables") B), stream $(stat -c %s "$BLOBS/$seg.vqt") B"
+  done
+  flip_payload_byte "$BLOBS/${SEGMENTS[0]}.vqt" "$BLOBS/corrupt/${SEGMENTS[0]}.vqt" ||
+    abort "making the damaged stream failed"
+  echo "made blobs in $(elapsed "$t0")s"
+}
+
+# joined SEP ITEMS...: ITEMS joined by SEP.
+joined() {
+  local IFS=$1
+  shift
+  echo "$*"
 }
 
 # run_case NAME EXPECT ELF [--uart FILE] [--log REGEX]...
@@ -119,12 +232,29 @@ run_case() {
 
 check_tools
 mkdir -p "$OUT"
+make_blobs
 
 # ---- firmware variants ------------------------------------------------------
 build_elf placeholder
 build_elf panic --features fail-test
 build_elf hardfault --features fault-test
 build_elf systick-wrap --features long-calibration
+# Both real segments in one image, each with the tables of the other.
+all_tables=() all_streams=() all_expected=()
+for seg in "${SEGMENTS[@]}"; do
+  all_tables+=("$BLOBS/$seg.tables")
+  all_streams+=("$BLOBS/$seg.vqt")
+  all_expected+=("$BLOBS/$seg.expected")
+done
+cat "${all_expected[@]}" >"$BLOBS/all.expected"
+VQTANS_FW_TABLES=$(joined : "${all_tables[@]}") VQTANS_FW_STREAM=$(joined : "${all_streams[@]}") \
+  build_elf decode
+# The first segment with one payload byte inverted.
+VQTANS_FW_TABLES=${all_tables[0]} VQTANS_FW_STREAM=$BLOBS/corrupt/${SEGMENTS[0]}.vqt \
+  build_elf corrupt-stream
+# The first segment's stream with the second segment's tables.
+VQTANS_FW_TABLES=${all_tables[1]} VQTANS_FW_STREAM=${all_streams[0]} \
+  build_elf wrong-tables
 
 # ---- cases ------------------------------------------------------------------
 # Payload from flash comes out of UART0 byte-exactly; SysTick runs at
@@ -140,9 +270,43 @@ run_case hardfault fail "$OUT/hardfault.elf" --log 'HardFault: pc='
 # Measuring across SysTick wraps (18 M ticks > 2^24) stays exact.
 run_case systick-wrap ok "$OUT/systick-wrap.elf" --uart "$PLACEHOLDER" \
   --log 'calibration: 720000000 instructions in 18000000 SysTick ticks'
-# Later: one case per encoded segment (VQTANS_FW_PAYLOAD=... build_elf segN,
-# then run_case segN ok ... --uart <decoded tokens>), and a corrupted-stream
-# case expected to fail.
+# Both real segments decode on the device (tables and compiled image checked
+# at boot, no heap, frame by frame) and come out of UART0 token for token as
+# in the original .npy files; the decoder stays within its RAM budget.
+decode_logs=(--log 'calibration: .* = (40\.00|39\.99)[0-9] instructions per tick'
+  --log "all ${#SEGMENTS[@]} segment\(s\) decoded and verified")
+for seg in "${SEGMENTS[@]}"; do
+  frames=$(($(stat -c %s "$BLOBS/$seg.expected") / 256))
+  decode_logs+=(--log "segment $seg: table set [0-9a-f]{16} .* compiled image verified"
+    --log "segment $seg: decoded and sent $frames frames \($((frames * 128)) tokens\); checksum and end of stream verified"
+    --log "segment $seg: decoder RAM [0-9]+ B, budget 32768 B: ok"
+    --log "segment $seg: decode $((frames * 128)) tokens .* instructions/token")
+done
+run_case decode ok "$OUT/decode.elf" --uart "$BLOBS/all.expected" "${decode_logs[@]}"
+# A damaged payload must be reported as a decode error and fail the run
+# (never a hang, never a pass).
+run_case corrupt-stream fail "$OUT/corrupt-stream.elf" \
+  --log "segment ${SEGMENTS[0]}: FAILED: Decode \{ frame: [0-9]+, error: \"?[a-z].*(corrupt|impossible|checksum|truncated)"
+# So must a stream paired with the wrong table set (caught before decoding).
+run_case wrong-tables fail "$OUT/wrong-tables.elf" \
+  --log "segment ${SEGMENTS[0]}: FAILED: Decode \{ frame: 0, error: \"?stream was encoded with table set"
 
+# ---- measurements -----------------------------------------------------------
+log=$OUT/decode/log.txt
+if [[ -s $log ]]; then
+  echo "measured on the device (decode case; 1 SysTick tick = 40 instructions):"
+  grep -Eo 'segment .*: (decode [0-9]+ tokens .*|streaming: .*|RAM: .*|phase .*)' "$log" | sed 's/^/  /' || true
+  if command -v llvm-addr2line >/dev/null; then
+    python3 profile.py "$OUT/decode.elf" "$log" 12 >"$OUT/decode/profile.txt" &&
+      { echo "  PC-sampling profile by phase ($OUT/decode/profile.txt has statements and lines):"
+        awk '/^profile of/{print "    " $0; next} /^  by phase/{s=1; next} /^  by/{s=0} s {print "  " $0}' \
+          "$OUT/decode/profile.txt"; } ||
+      echo "  (profile report failed)"
+  else
+    echo "  (no llvm-addr2line: profile report skipped)"
+  fi
+fi
+
+echo "total time $(elapsed "$T_START")s"
 echo "$passed passed, $failed failed"
 ((failed == 0))

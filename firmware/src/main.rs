@@ -1,18 +1,25 @@
 //! vqtans firmware for QEMU `mps2-an386` (Cortex-M4F).
 //!
-//! Today it proves the device-side path end to end: it sends a payload that
-//! is embedded in flash out of UART0 byte-exactly, logs with `defmt` over
-//! semihosting, measures time with SysTick and stack use by painting, and
-//! exits QEMU through semihosting (success, or failure on any panic/fault).
-//! The vqtans decoder will sit between the flash payload and the UART.
+//! Decodes the vqtans segments that `build.rs` put in flash (table set,
+//! compiled decode tables, encoded stream) frame by frame, with no heap, and
+//! sends each frame's tokens out of UART0 as `u16` little-endian; the host
+//! compares them with the original `.npy`. Logs go out with `defmt` over
+//! semihosting. It measures the decoder (instructions per token with SysTick
+//! under `-icount shift=0`, RAM by stack painting) and exits QEMU through
+//! semihosting: success, or failure on any decode error, panic or fault.
+//!
+//! A build without segments sends a placeholder payload instead, which tests
+//! the UART path byte-exactly on its own.
 
 #![no_std]
 #![no_main]
 
+mod decode;
 mod exit;
 mod measure;
 mod memory;
-mod payload;
+mod profile;
+mod segments;
 mod uart;
 
 use cortex_m_rt::entry;
@@ -21,9 +28,6 @@ use embedded_io::Write;
 
 // The defmt global logger: frames go to the semihosting console.
 use defmt_semihosting as _;
-
-// Keep the decoder crate linked in so the firmware build tracks it.
-use vqtans as _;
 
 /// Baud rate programmed into UART0 (QEMU does not pace output by it).
 const BAUD: u32 = 115_200;
@@ -34,7 +38,7 @@ fn main() -> ! {
     let painted = memory::paint_stack();
 
     let cp = cortex_m::Peripherals::take().unwrap_or_else(|| exit::failure());
-    let clock = measure::Clock::start(cp.SYST);
+    let mut clock = measure::Clock::start(cp.SYST);
     defmt::info!("vqtans firmware up; painted {=usize} stack bytes", painted);
 
     // The wrapping loop costs ~1.5 s of host time, so it is opt-in.
@@ -56,19 +60,38 @@ fn main() -> ! {
     defmt::info!("delay_us(100) took {=u64} ticks", delay_ticks);
 
     let mut uart = uart::Uart::take_uart0(BAUD).unwrap_or_else(|| exit::failure());
-    let data = payload::PAYLOAD;
 
-    let ((sent, ticks), stack) = memory::measure_stack(|| clock.measure(|| send(&mut uart, data)));
-    if let Err(e) = sent {
-        defmt::panic!("UART write failed: {}", e);
+    if segments::SEGMENTS.is_empty() {
+        let data = segments::PLACEHOLDER;
+        let ((sent, ticks), stack) =
+            memory::measure_stack(|| clock.measure(|| send(&mut uart, data)));
+        if let Err(e) = sent {
+            defmt::panic!("UART write failed: {}", e);
+        }
+        defmt::info!(
+            "sent {=usize} placeholder bytes in {=u64} ticks (~{=u64} instructions), {=usize} stack bytes",
+            data.len(),
+            ticks,
+            cal.instructions_for(ticks),
+            stack,
+        );
+    } else {
+        let mut tokens = 0;
+        for seg in segments::SEGMENTS {
+            match decode::run(seg, &mut uart, &mut clock, &cal) {
+                Ok(n) => tokens += n,
+                Err(e) => {
+                    defmt::error!("segment {=str}: FAILED: {}", seg.name, e);
+                    exit::failure();
+                }
+            }
+        }
+        defmt::info!(
+            "all {=usize} segment(s) decoded and verified: {=u64} tokens sent",
+            segments::SEGMENTS.len(),
+            tokens
+        );
     }
-    defmt::info!(
-        "sent {=usize} payload bytes in {=u64} ticks (~{=u64} instructions), {=usize} stack bytes",
-        data.len(),
-        ticks,
-        cal.instructions_for(ticks),
-        stack,
-    );
 
     memory::report_size::<uart::Uart>("uart::Uart");
     memory::report_size::<measure::Clock>("measure::Clock");

@@ -12,10 +12,9 @@
 //! (2^23 ticks, ~335 ms virtual) while a [`Clock`] is in use.
 
 use core::arch::asm;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use cortex_m::peripheral::{syst::SystClkSource, SCB, SYST};
-use cortex_m_rt::exception;
 
 /// Core clock of the mps2 boards in QEMU.
 pub const CORE_CLOCK_HZ: u32 = 25_000_000;
@@ -28,14 +27,36 @@ const PERIOD: u64 = RELOAD as u64 + 1;
 /// Number of SysTick wraps since [`Clock::start`].
 static WRAPS: AtomicU32 = AtomicU32::new(0);
 
-#[exception]
-fn SysTick() {
-    WRAPS.fetch_add(1, Ordering::Relaxed);
+/// True while [`Clock::profile`] runs: SysTick then samples the interrupted
+/// program counter instead of counting wraps.
+static PROFILING: AtomicBool = AtomicBool::new(false);
+
+/// The SysTick exception entry: passes the exception frame (on the main
+/// stack, which thread and handler mode both use here) to [`systick`]. It
+/// branches rather than calls, so `lr` still holds EXC_RETURN and
+/// [`systick`]'s return ends the exception. Exported under the vector name,
+/// which overrides cortex-m-rt's `PROVIDE(SysTick = DefaultHandler)`.
+#[unsafe(naked)]
+#[unsafe(export_name = "SysTick")]
+unsafe extern "C" fn systick_entry() {
+    core::arch::naked_asm!("mrs r0, msp", "b {handler}", handler = sym systick);
+}
+
+/// SysTick handler: counts a wrap, or records a profile sample.
+extern "C" fn systick(frame: *const u32) {
+    if PROFILING.load(Ordering::Relaxed) {
+        // SAFETY: `frame` is the hardware-stacked exception frame
+        // (r0-r3, r12, lr, pc, xpsr, ...); word 6 is the interrupted pc.
+        let pc = unsafe { frame.add(6).read_volatile() };
+        crate::profile::record(pc);
+    } else {
+        WRAPS.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// A free-running 64-bit tick counter built on SysTick.
 pub struct Clock {
-    _syst: SYST,
+    syst: SYST,
 }
 
 impl Clock {
@@ -49,7 +70,7 @@ impl Clock {
         WRAPS.store(0, Ordering::Relaxed);
         syst.enable_interrupt();
         syst.enable_counter();
-        Clock { _syst: syst }
+        Clock { syst }
     }
 
     /// Ticks elapsed since [`Clock::start`].
@@ -76,6 +97,39 @@ impl Clock {
         let result = f();
         let end = self.now();
         (result, end - start)
+    }
+
+    /// Runs `f` while SysTick fires every `period` ticks (`2..=2^24`) and
+    /// records the interrupted program counter each time
+    /// ([`crate::profile::record`]): a statistical profile, one sample per
+    /// `40 * period` instructions under `-icount shift=0`.
+    ///
+    /// The clock does not count during `f`; afterwards it resumes at the next
+    /// whole period, so it stays monotonic but skips the profiled time. Do not
+    /// measure across this call.
+    pub fn profile<R>(&mut self, period: u32, f: impl FnOnce() -> R) -> R {
+        let period = period.clamp(2, RELOAD + 1);
+        cortex_m::interrupt::free(|_| {
+            PROFILING.store(true, Ordering::SeqCst);
+            self.restart(period - 1);
+        });
+        let result = f();
+        cortex_m::interrupt::free(|_| {
+            PROFILING.store(false, Ordering::SeqCst);
+            self.restart(RELOAD);
+            WRAPS.fetch_add(1, Ordering::SeqCst);
+        });
+        result
+    }
+
+    /// Reloads SysTick with `reload` and restarts it from there, dropping a
+    /// pending SysTick exception. Call with interrupts masked.
+    fn restart(&mut self, reload: u32) {
+        self.syst.disable_counter();
+        self.syst.set_reload(reload);
+        self.syst.clear_current();
+        SCB::clear_pendst();
+        self.syst.enable_counter();
     }
 }
 

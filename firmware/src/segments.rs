@@ -1,0 +1,57 @@
+//! What `build.rs` put in flash: the segments to decode (table set, compiled
+//! decode-table image, encoded stream) and the placeholder payload used when
+//! the build has no segment.
+
+use core::mem::{align_of, size_of};
+
+use vqtans::tans::decode_table::DecodeEntry;
+
+/// One segment embedded in flash.
+pub struct Segment {
+    /// The stream's file stem, for the log.
+    pub name: &'static str,
+    /// Table-set blob (postcard), as `host-tools build-tables` wrote it.
+    pub tables: &'static [u8],
+    /// Compiled decode tables of `tables`: little-endian `u32` words, 4-byte
+    /// aligned (made by `build.rs` with the host build of the codec).
+    pub image: &'static [u8],
+    /// The encoded segment, as `host-tools encode` wrote it.
+    pub stream: &'static [u8],
+}
+
+/// Gives `include_bytes!` data 4-byte alignment (used by the generated list;
+/// unused in a build without segments).
+#[allow(dead_code)]
+#[repr(C, align(4))]
+struct Aligned<T: ?Sized>(T);
+
+/// The segments, in the order given to the build (`VQTANS_FW_TABLES` /
+/// `VQTANS_FW_STREAM`); empty when the build named none.
+pub static SEGMENTS: &[Segment] = include!(concat!(env!("OUT_DIR"), "/segments.rs"));
+
+/// Sent out of UART0 when there is no segment: 565 bytes covering every byte
+/// value, so the UART path is tested byte-exactly on its own.
+pub static PLACEHOLDER: &[u8] = include_bytes!("../data/placeholder.bin");
+
+/// Views a compiled image as decode entries, or `None` if `bytes` is not
+/// 4-byte aligned or not a whole number of words.
+pub fn image_words(bytes: &'static [u8]) -> Option<&'static [DecodeEntry]> {
+    const _: () = assert!(size_of::<DecodeEntry>() == 4 && align_of::<DecodeEntry>() == 4);
+    #[cfg(not(target_endian = "little"))]
+    compile_error!("the image holds little-endian words");
+    if !(bytes.as_ptr() as usize).is_multiple_of(align_of::<DecodeEntry>())
+        || !bytes.len().is_multiple_of(size_of::<DecodeEntry>())
+    {
+        return None;
+    }
+    // SAFETY: `DecodeEntry` is `#[repr(transparent)]` over `u32`, so every
+    // 4-byte pattern is a valid value and the layouts agree; the pointer is
+    // aligned and the length a whole number of entries (both checked above);
+    // the bytes are immutable and `'static` (flash).
+    Some(unsafe {
+        core::slice::from_raw_parts(
+            bytes.as_ptr().cast::<DecodeEntry>(),
+            bytes.len() / size_of::<DecodeEntry>(),
+        )
+    })
+}
