@@ -40,13 +40,17 @@ pub struct TableSetWire<'a> {
     pub model: &'a [u8],
 }
 
+/// CRC-64/XZ with its lookup table built at compile time.
+const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_XZ);
+
 /// The table-set id of a serialised blob: CRC-64/XZ of its bytes.
 pub fn table_set_id(blob: &[u8]) -> u64 {
-    crc::Crc::<u64>::new(&crc::CRC_64_XZ).checksum(blob)
+    CRC64.checksum(blob)
 }
 
-/// A validated, borrowed table set. Holding one guarantees every table is usable:
-/// logs in range, alphabets of 1..=1024 symbols, counts summing to `2^log`.
+/// A validated, borrowed table set. Holding one guarantees every table is usable
+/// (logs in range, alphabets of 1..=1024 symbols, counts summing to `2^log`) and that
+/// the model section is one this build understands, consistent with the tables.
 #[derive(Debug, Clone, Copy)]
 pub struct TableSetRef<'a> {
     wire: TableSetWireRef<'a>,
@@ -64,7 +68,10 @@ struct TableSetWireRef<'a> {
 
 impl<'a> TableSetRef<'a> {
     /// Parses and validates a serialised table set. Any damage (truncation, trailing
-    /// bytes, inconsistent lengths, counts not summing to the table size) is an error.
+    /// bytes, inconsistent lengths, counts not summing to the table size, a model
+    /// section that does not fit) is an error. A model section whose kind byte is
+    /// unknown is accepted here (the tANS core does not need it) and refused with
+    /// `UnknownModel` when a stream is coded with it.
     pub fn from_bytes(blob: &'a [u8]) -> Result<Self> {
         let (wire, rest): (TableSetWire<'a>, &[u8]) =
             postcard::take_from_bytes(blob).map_err(|_| Error::TableSetEncoding)?;
@@ -102,6 +109,7 @@ impl<'a> TableSetRef<'a> {
         if offset != wire.counts.len() {
             return Err(Error::TableSetInvalid);
         }
+        crate::model::validate_section(&set)?;
         Ok(set)
     }
 

@@ -16,6 +16,17 @@ use crate::{Error, Result};
 /// Model kind byte of the order-0 model.
 pub const KIND_ORDER0: u8 = 0;
 
+/// Checks the model section of a table set once, when the set is loaded: for a known
+/// model kind, everything [`Model::from_table_set`] relies on (for the context model
+/// this includes every successor-list entry). Unknown kinds pass; using them fails.
+pub(crate) fn validate_section(set: &TableSetRef<'_>) -> Result<()> {
+    match set.model().first() {
+        Some(&KIND_ORDER0) => order0::Order0::from_table_set(set).map(|_| ()),
+        Some(&context::KIND) => context::ContextModel::validate(set),
+        _ => Ok(()),
+    }
+}
+
 /// A model's parameters, parsed (and validated against the tables) from a table set.
 #[derive(Debug, Clone, Copy)]
 pub enum Model<'a> {

@@ -37,8 +37,7 @@ impl Default for KindPlanes {
     }
 }
 
-#[inline(always)]
-const fn nbb_bucket(n: u8) -> u8 {
+const fn nbb_bucket(n: u32) -> u8 {
     match n {
         0 => 0,
         1..=2 => 1,
@@ -48,29 +47,37 @@ const fn nbb_bucket(n: u8) -> u8 {
     }
 }
 
+/// `NBB[w]`: the `nbb` bucket of a 3x3 block whose changed flags are the 9 bits of
+/// `w` (3 bits from each of three rows).
+const NBB: [u8; 512] = {
+    let mut t = [0u8; 512];
+    let mut w = 0;
+    while w < 512 {
+        t[w] = nbb_bucket((w as u32).count_ones());
+        w += 1;
+    }
+    t
+};
+
 impl KindPlanes {
     /// Ends a frame: the current kinds become the previous ones and the context bases
     /// of the next frame are computed from them.
     pub fn next_frame(&mut self) {
-        self.prev = self.cur;
-        // Changed flags summed horizontally over 3 columns, then vertically over 3 rows.
-        let mut hsum = [0u8; FRAME_TOKENS];
-        for r in 0..ROWS {
-            let row = &self.prev[r * COLS..(r + 1) * COLS];
-            for c in 0..COLS {
-                let changed = |cc: usize| (row[cc] != kind::COPY) as u8;
-                let left = if c > 0 { changed(c - 1) } else { 0 };
-                let right = if c + 1 < COLS { changed(c + 1) } else { 0 };
-                hsum[r * COLS + c] = left + changed(c) + right;
+        core::mem::swap(&mut self.prev, &mut self.cur);
+        // Changed flags of each row as a bit mask, shifted by one so that column c's
+        // 3-wide neighbourhood is bits c..c+3; rows -1 and 8 are empty.
+        let mut changed = [0u32; ROWS + 2];
+        for (r, mask) in changed[1..=ROWS].iter_mut().enumerate() {
+            for (c, &k) in self.prev[r * COLS..(r + 1) * COLS].iter().enumerate() {
+                *mask |= ((k != kind::COPY) as u32) << (c + 1);
             }
         }
         for r in 0..ROWS {
+            let (above, here, below) = (changed[r], changed[r + 1], changed[r + 2]);
             for c in 0..COLS {
                 let pos = r * COLS + c;
-                let above = if r > 0 { hsum[pos - COLS] } else { 0 };
-                let below = if r + 1 < ROWS { hsum[pos + COLS] } else { 0 };
-                let n = above + hsum[pos] + below;
-                self.base[pos] = (self.prev[pos] * 5 + nbb_bucket(n)) * 5;
+                let block = ((above >> c) & 7) | (((here >> c) & 7) << 3) | (((below >> c) & 7) << 6);
+                self.base[pos] = (self.prev[pos] * 5 + NBB[block as usize]) * 5;
             }
         }
     }

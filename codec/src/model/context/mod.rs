@@ -48,8 +48,9 @@ pub struct ContextModel<'a> {
 
 impl<'a> ContextModel<'a> {
     /// Parses the model section of `set`: kind 1, version 1, an allowed `K`, 1024
-    /// successor lists of `K` tokens each below 1024, and exactly `CONTEXTS` tables
-    /// with the class alphabet.
+    /// successor lists of `K` tokens, and exactly `CONTEXTS` tables with the class
+    /// alphabet. That every list entry is below 1024 was checked when the set was
+    /// loaded ([`ContextModel::validate`]), so parsing is cheap.
     pub fn from_table_set(set: &TableSetRef<'a>) -> Result<Self> {
         let section = set.model();
         if section.len() < SECTION_HEADER || section[0] != KIND || section[1] != VERSION {
@@ -61,14 +62,21 @@ impl<'a> ContextModel<'a> {
         if successors.len() != 1024 * k * 2 {
             return Err(Error::TableSetInvalid);
         }
-        if successors.chunks_exact(2).any(|b| u16::from_le_bytes([b[0], b[1]]) > crate::container::MAX_TOKEN) {
-            return Err(Error::TableSetInvalid);
-        }
         let classes = Classes { buckets };
         if set.len() != CONTEXTS || (0..CONTEXTS).any(|t| set.alphabet(t) != classes.alphabet()) {
             return Err(Error::TableSetInvalid);
         }
         Ok(ContextModel { k, successors, classes })
+    }
+
+    /// Everything [`Self::from_table_set`] checks, and that every successor-list entry
+    /// is a token (<= 1023).
+    pub(crate) fn validate(set: &TableSetRef<'_>) -> Result<()> {
+        let model = ContextModel::from_table_set(set)?;
+        if model.successors.chunks_exact(2).any(|b| u16::from_le_bytes([b[0], b[1]]) > crate::container::MAX_TOKEN) {
+            return Err(Error::TableSetInvalid);
+        }
+        Ok(())
     }
 
     /// Successor list length.
