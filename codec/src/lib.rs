@@ -1,6 +1,7 @@
 #![no_std]
 #![doc = include_str!("../README.md")]
-#![forbid(unsafe_code)]
+// Unsafe code is allowed only in the host SIMD decoder (`simd`), for core::arch.
+#![deny(unsafe_code)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
@@ -11,6 +12,8 @@ pub mod container;
 pub mod error;
 pub mod model;
 pub mod segment;
+#[cfg(feature = "std")]
+pub mod simd;
 pub mod table_set;
 pub mod tans;
 

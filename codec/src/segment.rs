@@ -189,3 +189,6 @@ mod owned {
 
 #[cfg(feature = "alloc")]
 pub use owned::{decode, Encoder, PartBits};
+/// Host SIMD decoding (AVX2 when the CPU has it), bit-identical to [`decode`].
+#[cfg(feature = "std")]
+pub use crate::simd::{decode_into_simd, decode_simd};

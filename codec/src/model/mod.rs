@@ -66,6 +66,7 @@ impl<'a> Model<'a> {
 /// The decoder-side state of a model for one segment. Its size is fixed (at most
 /// [`ModelDecoder::MAX_BYTES`]); it lives wherever the caller puts it.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // no heap: the context state lives inline on purpose
 pub enum ModelDecoder<'a> {
     /// Order-0: the parameters and the next symbol index.
     Order0(order0::Order0, usize),

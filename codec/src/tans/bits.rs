@@ -28,7 +28,11 @@ impl<'a> BitReader<'a> {
         r
     }
 
-    /// Ensures at least 56 bits are buffered.
+    /// Ensures at least 56 bits are buffered. Also right after a refill: bits of
+    /// `buffer` above `available` are zero or the stream's next bits, so OR-ing a word
+    /// in again is harmless. Only the tail path can leave `available` at 64, and once
+    /// it is taken the fast path never is again (`pos + 8 > len` stays true), so the
+    /// fast path's shift is always below 64.
     #[inline(always)]
     fn refill(&mut self) {
         if let Some(chunk) = self.data.get(self.pos..self.pos + 8) {
@@ -62,10 +66,24 @@ impl<'a> BitReader<'a> {
         }
     }
 
+    /// A reader positioned at bit `bit` of `data` (`bit <= 8 * data.len()`; a larger
+    /// `bit` is taken as the end of `data`). Reading on from there behaves exactly like
+    /// a reader made by [`BitReader::new`] that has already read `bit` bits, including
+    /// [`BitReader::finish`] and [`BitReader::overran`].
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    pub(crate) fn at_bit(data: &'a [u8], bit: usize) -> Self {
+        let bit = bit.min(8 * data.len());
+        let mut r = BitReader::new(data.get(bit / 8..).unwrap_or(&[]));
+        r.read((bit % 8) as u32);
+        r
+    }
+
     /// Reads `nb` bits (`nb <= 56`) as an integer, first bit least significant.
     #[inline(always)]
     pub fn read(&mut self, nb: u32) -> u32 {
-        if self.available < nb {
+        // On hosts an unpredictable branch costs more than refilling every time; on
+        // microcontrollers it is the other way round.
+        if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) || self.available < nb {
             self.refill();
         }
         let value = (self.buffer & ((1u64 << nb) - 1)) as u32;
@@ -164,6 +182,28 @@ mod tests {
             assert_eq!(r.read(nb), v & ((1 << nb) - 1));
         }
         r.finish().unwrap();
+    }
+
+    #[test]
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    fn a_reader_at_a_bit_continues_like_one_that_read_up_to_it() {
+        let bytes: Vec<u8> = (0..40u32).map(|i| (i * 37 + 11) as u8).collect();
+        for start in 0..=bytes.len() * 8 + 9 {
+            let mut a = BitReader::new(&bytes);
+            let mut left = start.min(bytes.len() * 8);
+            while left > 0 {
+                let n = left.min(13);
+                a.read(n as u32);
+                left -= n;
+            }
+            let mut b = BitReader::at_bit(&bytes, start);
+            assert_eq!(a.finish(), b.finish(), "start {start}");
+            for nb in [1u32, 7, 13, 0, 5, 16, 3] {
+                assert_eq!(a.read(nb), b.read(nb), "start {start}");
+                assert_eq!(a.overran(), b.overran(), "start {start}");
+                assert_eq!(a.finish(), b.finish(), "start {start}");
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! [`TansDecoder::finish`] (or from the model or checksum above it).
 
 use super::bits::BitReader;
-use super::decode_table::TableView;
+use super::decode_table::{DecodeTables, TableView};
 use super::{MAX_STATES, MAX_TABLE_LOG, MIN_TABLE_LOG};
 use crate::{Error, Result};
 
@@ -35,6 +35,36 @@ impl<'a> TansDecoder<'a> {
         Ok(TansDecoder { reader, states, n_states })
     }
 
+    /// Continues decoding `payload` at bit `bit` (`<= 8 * payload.len()`) with the
+    /// given states (`states.len()` interleaved states), as if a decoder made by
+    /// [`TansDecoder::new`] had consumed `bit` bits and ended in `states`. Used to hand
+    /// a stream over from another decoding path.
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    pub(crate) fn resume(payload: &'a [u8], bit: usize, states: &[u32], state_log: u8) -> Result<Self> {
+        let n_states = states.len();
+        if n_states == 0 || n_states > MAX_STATES {
+            return Err(Error::StateCount { states: n_states });
+        }
+        if !(MIN_TABLE_LOG..=MAX_TABLE_LOG).contains(&state_log) {
+            return Err(Error::TableLog { log: state_log });
+        }
+        let mut all = [0u32; MAX_STATES];
+        all[..n_states].copy_from_slice(states);
+        Ok(TansDecoder { reader: BitReader::at_bit(payload, bit), states: all, n_states })
+    }
+
+    /// The interleaved states.
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    pub(crate) fn states(&self) -> &[u32] {
+        &self.states[..self.n_states]
+    }
+
+    /// Number of payload bits consumed so far (counting zero bits read past its end).
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    pub(crate) fn consumed_bits(&self) -> usize {
+        self.reader.consumed_bits()
+    }
+
     /// Decodes one symbol with interleaved state `state` (taken modulo `MAX_STATES`;
     /// callers pass `state < n_states`) and table `table`.
     #[inline(always)]
@@ -44,6 +74,21 @@ impl<'a> TansDecoder<'a> {
         let nb = entry.nb_bits();
         let low = *x & ((1u32 << table.shift) - 1);
         *x = (entry.base() << table.shift) + (low << nb) + self.reader.read(nb);
+        entry.symbol()
+    }
+
+    /// Decodes one symbol with interleaved state `state` (taken modulo `MAX_STATES`)
+    /// and table `table` of `tables` (`table < tables.len()`): the same step as
+    /// [`TansDecoder::decode`], with one index-word lookup instead of a table view.
+    #[inline(always)]
+    pub fn decode_in(&mut self, state: usize, tables: &DecodeTables<'_>, table: usize) -> u16 {
+        let w = tables.words[table].0;
+        let shift = w >> 26;
+        let x = &mut self.states[state % MAX_STATES];
+        let entry = tables.words[(w & 0x03FF_FFFF) as usize + (*x >> shift) as usize];
+        let nb = entry.nb_bits();
+        let low = *x & ((1u32 << shift) - 1);
+        *x = (entry.base() << shift) + (low << nb) + self.reader.read(nb);
         entry.symbol()
     }
 

@@ -1,6 +1,6 @@
 //! Decoding one frame with the context model, with no heap.
 
-use super::classes::{bucket_bits, kind, EDGES, OWN_DEPTH};
+use super::classes::{kind, EDGES, OWN_DEPTH};
 use super::contexts::KindPlanes;
 use super::own_lists::{OwnLists, EMPTY};
 use super::ContextModel;
@@ -38,34 +38,42 @@ impl ContextState {
             }
         } else {
             let classes = model.classes();
+            let escape = classes.escape() as usize;
+            let k = model.k();
             let mut row_classes = [0u16; COLS];
             for r in 0..ROWS {
                 for (c, class) in row_classes.iter_mut().enumerate() {
                     let pos = r * COLS + c;
-                    let table = tables.table_unchecked_index(self.kinds.context(pos));
-                    *class = coder.decode(c, table);
-                    self.kinds.set_kind(pos, classes.kind(*class));
+                    *class = coder.decode_in(c, tables, self.kinds.context(pos));
+                    // `classes.kind(class)` without branches (classes are unpredictable).
+                    let kind = (*class > 0) as u8 + (*class >= OWN_DEPTH as u16) as u8 + (*class >= escape as u16) as u8;
+                    self.kinds.set_kind(pos, kind);
                 }
                 for (c, &class) in row_classes.iter().enumerate() {
                     let pos = r * COLS + c;
-                    let cl = class as usize;
-                    out[pos] = if cl < OWN_DEPTH {
-                        let token = self.own.list(pos)[cl];
+                    // Symbols beyond the escape act as the escape.
+                    let s = (class as usize).min(escape);
+                    out[pos] = if s < OWN_DEPTH {
+                        let token = self.own.get(pos, s);
                         if token == EMPTY {
                             return Err(Error::ModelCorrupt);
                         }
-                        self.own.promote(pos, cl);
+                        self.own.promote(pos, s);
                         token
                     } else {
-                        let token = if cl < OWN_DEPTH + classes.buckets {
-                            let b = cl - OWN_DEPTH;
-                            let rank = EDGES[b] as usize + coder.read_raw(bucket_bits(b)) as usize;
-                            if rank >= model.k() {
+                        // Raw bits: successor bucket b = s - 4 sends bucket_bits(b) =
+                        // (s - 6) / 2 (none for b < 2), the escape 10.
+                        let escaped = s == escape;
+                        let nb = if escaped { 10 } else { (s.saturating_sub(6) >> 1) as u32 };
+                        let raw = coder.read_raw(nb);
+                        let token = if escaped {
+                            raw
+                        } else {
+                            let rank = EDGES[(s - OWN_DEPTH).min(EDGES.len() - 1)] as usize + raw as usize;
+                            if rank >= k {
                                 return Err(Error::ModelCorrupt);
                             }
-                            model.successor(self.own.list(pos)[0], rank)
-                        } else {
-                            coder.read_raw(10)
+                            model.successor(self.own.get(pos, 0), rank)
                         };
                         self.own.push_front(pos, token);
                         token

@@ -303,8 +303,8 @@ impl ClassCounts {
         let sum_where = |keep: &dyn Fn(usize) -> bool| -> Vec<f64> {
             let mut h = vec![0f64; a];
             for ctx in (0..CONTEXTS).filter(|&c| keep(c)) {
-                for s in 0..a {
-                    h[s] += self.counts[ctx * a + s] as f64;
+                for (s, hs) in h.iter_mut().enumerate() {
+                    *hs += self.counts[ctx * a + s] as f64;
                 }
             }
             h

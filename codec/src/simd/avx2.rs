@@ -1,0 +1,515 @@
+//! The AVX2 kernel: one context-model frame at a time, each row's 16 tokens at once.
+//!
+//! Lane `c` of a row works on column `c` (32-bit lanes: `a` = columns 0..8, `b` =
+//! columns 8..16; 16-bit lanes: all 16 columns in one register). Per row:
+//! 1. contexts `base + up`, where `up` is the kind the previous row just decoded;
+//! 2. gather the 16 tables' index words, then the 16 decode entries at
+//!    `offset + (state >> shift)`;
+//! 3. class bit counts and raw bit counts (bucket offset bits, or 10 for an escape),
+//!    packed into one word per lane and prefix-summed across the 16 lanes: every
+//!    lane's bit offset for its class bits and for its raw bits;
+//! 4. the row's class bits and raw bits each lie in a 32-byte window of the payload:
+//!    one load per window, then a byte shuffle gives each lane the 4 bytes at its
+//!    offset; shift and mask give the bits (new states, raw values);
+//! 5. successor tokens (one masked gather from the successor lists) and the own
+//!    lists, kept as four planes of 16-bit entries (rank 0..3 of all 128 positions),
+//!    updated with compares and blends.
+//!
+//! Memory safety does not rest on the tables or the payload being well formed:
+//! contexts stay below 100 by construction (bases from constant tables, kinds from
+//! compares), states are masked to `M` bits, table offsets and sizes are checked once
+//! in [`Kernel::new`], bit counts are clamped to 15 and 10 (the most a valid stream
+//! has) so a frame never reads more than [`FRAME_MAX_BYTES`], successor indices are
+//! clamped into the lists; and [`Kernel::frame`] runs only when the payload has
+//! [`FRAME_MARGIN`] bytes left after the current position.
+
+use core::arch::x86_64::*;
+
+use crate::container::{COLS, FRAME_TOKENS, ROWS};
+use crate::model::context::classes::{kind, OWN_DEPTH};
+use crate::model::context::contexts::{CONTEXTS, UP_NONE};
+use crate::model::context::own_lists::{OwnLists, EMPTY};
+use crate::model::context::{ContextModel, ContextState, SECTION_HEADER};
+use crate::table_set::TableSetRef;
+use crate::tans::decode_table::{DecodeEntry, DecodeTables};
+
+/// Most class bits one row reads (16 x 15), and most raw bits (16 x 10).
+const ROW_CLASS_BITS: usize = COLS * 15;
+const ROW_RAW_BITS: usize = COLS * 10;
+/// Bytes of a bit window: a lane reads 3 bytes at its byte offset (7 + 15 bits).
+const WINDOW: usize = 32;
+const _: () = assert!((7 + ROW_CLASS_BITS - 15) / 8 + 3 <= WINDOW && (7 + ROW_RAW_BITS - 10) / 8 + 3 <= WINDOW);
+/// Last byte a window may start at, relative to the frame's first byte: the bit
+/// position never passes 7 + 8 rows of class and raw bits.
+const MAX_WINDOW_START: usize = (ROWS * (ROW_CLASS_BITS + ROW_RAW_BITS)).div_ceil(8);
+/// Most payload bytes one frame reads from its first byte on.
+const FRAME_MAX_BYTES: usize = MAX_WINDOW_START + WINDOW;
+/// Bytes the payload must have from the frame's first byte on for the kernel to run.
+pub(super) const FRAME_MARGIN: usize = FRAME_MAX_BYTES + 8;
+const _: () = assert!(FRAME_MARGIN >= (FRAME_TOKENS * 10).div_ceil(8) + 8, "frame 0 fits the margin too");
+
+/// What [`Kernel::frame`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FrameResult {
+    /// The frame was decoded.
+    Done,
+    /// The frame holds a symbol the model cannot resolve (`ModelCorrupt`).
+    ModelCorrupt,
+    /// Too little payload is left for the kernel; nothing was changed.
+    NoRoom,
+}
+
+/// What the kernel needs from the table set, checked once.
+pub(super) struct Kernel<'a> {
+    /// The compiled image: `CONTEXTS` index words, then the entries.
+    words: &'a [DecodeEntry],
+    /// Successor lists: 1024 x `k` little-endian `u16`.
+    successors: &'a [u8],
+    k: u32,
+    /// The escape class symbol `OWN_DEPTH + buckets`.
+    escape: u32,
+    state_mask: u32,
+}
+
+/// The decoder state the kernel carries from frame to frame.
+pub(super) struct KernelState {
+    /// Interleaved states, one per column.
+    pub(super) states: [u32; COLS],
+    /// Bit position in the payload.
+    pub(super) bit: usize,
+    /// Own lists as planes: `own[r][pos]` is entry `r` of position `pos`'s list,
+    /// [`EMPTY`] if unset.
+    own: [[u16; FRAME_TOKENS]; OWN_DEPTH],
+    /// Kinds of the last decoded frame.
+    kinds: [u8; FRAME_TOKENS],
+}
+
+impl<'a> Kernel<'a> {
+    /// Checks everything the kernel's memory accesses rely on; `None` if anything is
+    /// off (the scalar decoder then does the whole stream).
+    pub(super) fn new(set: &TableSetRef<'a>, tables: &DecodeTables<'a>, model: &ContextModel<'_>) -> Option<Self> {
+        let words = tables.words();
+        let m = tables.state_log() as u32;
+        if tables.len() != CONTEXTS || words.len() < CONTEXTS || words.len() > (1 << 26) || m > 15 {
+            return None;
+        }
+        for w in &words[..CONTEXTS] {
+            let offset = (w.0 & 0x03FF_FFFF) as usize;
+            let shift = w.0 >> 26;
+            if shift > m || offset + (1usize << (m - shift)) > words.len() {
+                return None;
+            }
+        }
+        let k = model.k();
+        let successors = set.model().get(SECTION_HEADER..)?;
+        if !(4..=1024).contains(&k) || successors.len() != 2 * 1024 * k {
+            return None;
+        }
+        let escape = model.classes().escape() as u32;
+        if escape as usize != OWN_DEPTH + model.classes().buckets || !(8..=30).contains(&escape) {
+            return None;
+        }
+        Some(Kernel { words, successors, k: k as u32, escape, state_mask: (1u32 << m) - 1 })
+    }
+
+    /// Decodes one frame into `out` (frame 0 of the stream if `first`), or returns
+    /// `NoRoom` without changing anything if the payload has fewer than
+    /// [`FRAME_MARGIN`] bytes from the current position on.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn frame(
+        &self,
+        ks: &mut KernelState,
+        payload: &[u8],
+        out: &mut [u16; FRAME_TOKENS],
+        first: bool,
+    ) -> FrameResult {
+        let start = ks.bit / 8;
+        if start.checked_add(FRAME_MARGIN).map_or(true, |end| end > payload.len()) {
+            return FrameResult::NoRoom;
+        }
+        if first {
+            ks.first_frame(payload, out);
+            return FrameResult::Done;
+        }
+        // SAFETY: AVX2 is available (this function's contract); the payload has
+        // FRAME_MARGIN >= FRAME_MAX_BYTES bytes from `start` on (checked above).
+        let corrupt = unsafe { self.rows(ks, payload.as_ptr().add(start), out) };
+        if corrupt {
+            FrameResult::ModelCorrupt
+        } else {
+            FrameResult::Done
+        }
+    }
+
+    /// The 8 rows of a frame >= 1. Returns true if a symbol could not be resolved.
+    ///
+    /// # Safety
+    /// AVX2 is available and `frame_bytes` points to at least [`FRAME_MAX_BYTES`]
+    /// readable bytes; `ks.bit % 8` is the bit position within its first byte.
+    #[target_feature(enable = "avx2")]
+    unsafe fn rows(&self, ks: &mut KernelState, frame_bytes: *const u8, out: &mut [u16; FRAME_TOKENS]) -> bool {
+        let bases = context_bases(&ks.kinds);
+        let words = self.words.as_ptr() as *const i32;
+        let ones32 = _mm256_set1_epi32(1);
+        let mask16 = _mm256_set1_epi32(0xFFFF);
+        let state_mask = _mm256_set1_epi32(self.state_mask as i32);
+        let escape = self.escape as i32;
+        let class_field = _mm256_set1_epi32(0x03FF_0000);
+        let escape_field = _mm256_set1_epi32(escape << 16);
+        let fifteen = _mm256_set1_epi32(15);
+        let zero = _mm256_setzero_si256();
+
+        // SAFETY (all loads and stores of this function): `states` has 16 u32,
+        // `kinds` 128 u8, each plane of `own` and `out` 128 u16, accessed at offsets
+        // row * 16 with row < 8.
+        let mut xa = _mm256_loadu_si256(ks.states.as_ptr() as *const __m256i);
+        let mut xb = _mm256_loadu_si256(ks.states.as_ptr().add(8) as *const __m256i);
+        // Bit position relative to the frame's first byte.
+        let mut pos = ks.bit % 8;
+        let mut ctx_a = _mm256_add_epi32(bases[0].0, _mm256_set1_epi32(UP_NONE as i32));
+        let mut ctx_b = _mm256_add_epi32(bases[0].1, _mm256_set1_epi32(UP_NONE as i32));
+        let mut bad = zero;
+
+        for r in 0..ROWS {
+            // 2. Index words and entries.
+            // SAFETY: contexts are below CONTEXTS <= words.len() (bases <= 95 and
+            // kinds <= 3 by construction; `new` checked the image length).
+            let iw_a = _mm256_i32gather_epi32::<4>(words, ctx_a);
+            let iw_b = _mm256_i32gather_epi32::<4>(words, ctx_b);
+            let shift_a = _mm256_srli_epi32::<26>(iw_a);
+            let shift_b = _mm256_srli_epi32::<26>(iw_b);
+            let xma = _mm256_and_si256(xa, state_mask);
+            let xmb = _mm256_and_si256(xb, state_mask);
+            let offset_mask = _mm256_set1_epi32(0x03FF_FFFF);
+            let idx_a = _mm256_add_epi32(_mm256_and_si256(iw_a, offset_mask), _mm256_srlv_epi32(xma, shift_a));
+            let idx_b = _mm256_add_epi32(_mm256_and_si256(iw_b, offset_mask), _mm256_srlv_epi32(xmb, shift_b));
+            // SAFETY: for every context, offset + 2^(M - shift) <= words.len() (checked
+            // in `new`) and the masked state is below 2^M, so the index is in the image.
+            let e_a = _mm256_i32gather_epi32::<4>(words, idx_a);
+            let e_b = _mm256_i32gather_epi32::<4>(words, idx_b);
+
+            // 1 (next row). Kinds: (class >= 1) + (class >= 4) + (class >= escape),
+            // straight from the entry's symbol field; the next row's contexts.
+            let em_a = _mm256_and_si256(e_a, class_field);
+            let em_b = _mm256_and_si256(e_b, class_field);
+            let k1_a = _mm256_cmpgt_epi32(em_a, zero);
+            let k1_b = _mm256_cmpgt_epi32(em_b, zero);
+            let k2_a = _mm256_cmpgt_epi32(em_a, _mm256_set1_epi32(0x0003_FFFF));
+            let k2_b = _mm256_cmpgt_epi32(em_b, _mm256_set1_epi32(0x0003_FFFF));
+            let esc_a = _mm256_cmpgt_epi32(em_a, _mm256_set1_epi32(((escape - 1) << 16) | 0xFFFF));
+            let esc_b = _mm256_cmpgt_epi32(em_b, _mm256_set1_epi32(((escape - 1) << 16) | 0xFFFF));
+            let km_a = _mm256_add_epi32(k1_a, k2_a);
+            let km_b = _mm256_add_epi32(k1_b, k2_b);
+            if r + 1 < ROWS {
+                ctx_a = _mm256_sub_epi32(_mm256_sub_epi32(bases[r + 1].0, esc_a), km_a);
+                ctx_b = _mm256_sub_epi32(_mm256_sub_epi32(bases[r + 1].1, esc_b), km_b);
+            }
+            let kinds = pack_bytes(_mm256_sub_epi32(zero, _mm256_add_epi32(km_a, esc_a)), _mm256_sub_epi32(zero, _mm256_add_epi32(km_b, esc_b)));
+            _mm_storeu_si128(ks.kinds.as_mut_ptr().add(r * COLS) as *mut __m128i, kinds);
+
+            // 3. Bit counts. Symbols beyond the escape act as the escape, as in the
+            // scalar model. Raw bits: (class - 6) / 2 for successor buckets from 4 on,
+            // none below, 10 for the escape.
+            let nb_a = _mm256_min_epu32(_mm256_srli_epi32::<27>(e_a), fifteen);
+            let nb_b = _mm256_min_epu32(_mm256_srli_epi32::<27>(e_b), fifteen);
+            let sym_a = _mm256_srli_epi32::<16>(_mm256_min_epu32(em_a, escape_field));
+            let sym_b = _mm256_srli_epi32::<16>(_mm256_min_epu32(em_b, escape_field));
+            let six = _mm256_set1_epi32(6);
+            let escape_extra = _mm256_set1_epi32(10 - ((escape - 6) >> 1));
+            let rnb_a = _mm256_add_epi32(
+                _mm256_srli_epi32::<1>(_mm256_max_epi32(_mm256_sub_epi32(sym_a, six), zero)),
+                _mm256_and_si256(esc_a, escape_extra),
+            );
+            let rnb_b = _mm256_add_epi32(
+                _mm256_srli_epi32::<1>(_mm256_max_epi32(_mm256_sub_epi32(sym_b, six), zero)),
+                _mm256_and_si256(esc_b, escape_extra),
+            );
+            let cnt_a = _mm256_or_si256(nb_a, _mm256_slli_epi32::<16>(rnb_a));
+            let cnt_b = _mm256_or_si256(nb_b, _mm256_slli_epi32::<16>(rnb_b));
+            let (inc_a, inc_b) = prefix_sum16(cnt_a, cnt_b);
+            let ex_a = _mm256_sub_epi32(inc_a, cnt_a);
+            let ex_b = _mm256_sub_epi32(inc_b, cnt_b);
+            let total = _mm256_extract_epi32::<7>(inc_b) as u32 as usize;
+            let (class_bits, raw_bits) = (total & 0xFFFF, total >> 16);
+
+            // 4. Class bits from the window at `pos`, raw bits from the one after
+            // the class bits. SAFETY: `pos` only grows by the clamped bit counts,
+            // so every window starts at most MAX_WINDOW_START bytes in (the `min`
+            // makes that hold whatever happens) and ends within FRAME_MAX_BYTES.
+            let cwin = load_window(frame_bytes.add((pos / 8).min(MAX_WINDOW_START)));
+            let coff = _mm256_set1_epi32((pos % 8) as i32);
+            let cbits_a = window_bits(cwin, _mm256_add_epi32(coff, _mm256_and_si256(ex_a, mask16)), nb_a);
+            let cbits_b = window_bits(cwin, _mm256_add_epi32(coff, _mm256_and_si256(ex_b, mask16)), nb_b);
+            let rpos = pos + class_bits;
+            let rwin = load_window(frame_bytes.add((rpos / 8).min(MAX_WINDOW_START)));
+            let roff = _mm256_set1_epi32((rpos % 8) as i32);
+            let raw_a = window_bits(rwin, _mm256_add_epi32(roff, _mm256_srli_epi32::<16>(ex_a)), rnb_a);
+            let raw_b = window_bits(rwin, _mm256_add_epi32(roff, _mm256_srli_epi32::<16>(ex_b)), rnb_b);
+            pos = rpos + raw_bits;
+
+            // New states: (base << shift) + ((state & (2^shift - 1)) << nb) + bits.
+            let low_a = _mm256_and_si256(xma, _mm256_sub_epi32(_mm256_sllv_epi32(ones32, shift_a), ones32));
+            let low_b = _mm256_and_si256(xmb, _mm256_sub_epi32(_mm256_sllv_epi32(ones32, shift_b), ones32));
+            xa = _mm256_add_epi32(
+                _mm256_add_epi32(_mm256_sllv_epi32(_mm256_and_si256(e_a, mask16), shift_a), _mm256_sllv_epi32(low_a, nb_a)),
+                cbits_a,
+            );
+            xb = _mm256_add_epi32(
+                _mm256_add_epi32(_mm256_sllv_epi32(_mm256_and_si256(e_b, mask16), shift_b), _mm256_sllv_epi32(low_b, nb_b)),
+                cbits_b,
+            );
+
+            // 5. Tokens and own lists.
+            let planes = [
+                ks.own[0].as_mut_ptr().add(r * COLS) as *mut __m256i,
+                ks.own[1].as_mut_ptr().add(r * COLS) as *mut __m256i,
+                ks.own[2].as_mut_ptr().add(r * COLS) as *mut __m256i,
+                ks.own[3].as_mut_ptr().add(r * COLS) as *mut __m256i,
+            ];
+            let l0 = _mm256_loadu_si256(planes[0]);
+            let nt_a = self.successor_or_escape(sym_a, raw_a, esc_a, _mm256_cvtepu16_epi32(_mm256_castsi256_si128(l0)), &mut bad);
+            let nt_b =
+                self.successor_or_escape(sym_b, raw_b, esc_b, _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(l0)), &mut bad);
+            let tokens = update_own(&planes, l0, pack_words(sym_a, sym_b), pack_words(nt_a, nt_b), &mut bad);
+            _mm256_storeu_si256(out.as_mut_ptr().add(r * COLS) as *mut __m256i, tokens);
+        }
+
+        _mm256_storeu_si256(ks.states.as_mut_ptr() as *mut __m256i, xa);
+        _mm256_storeu_si256(ks.states.as_mut_ptr().add(8) as *mut __m256i, xb);
+        ks.bit = (ks.bit & !7) + pos;
+        _mm256_testz_si256(bad, bad) == 0
+    }
+
+    /// Tokens of successor and escape classes for 8 lanes (other lanes: 0 or don't
+    /// care), flagging successor ranks beyond the list in `bad`. `own_front` is entry
+    /// 0 of each lane's own list.
+    ///
+    /// # Safety
+    /// AVX2.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn successor_or_escape(&self, sym: __m256i, raw: __m256i, esc: __m256i, own_front: __m256i, bad: &mut __m256i) -> __m256i {
+        let one = _mm256_set1_epi32(1);
+        let two = _mm256_set1_epi32(2);
+        let k = _mm256_set1_epi32(self.k as i32);
+        let k_minus_1 = _mm256_set1_epi32(self.k as i32 - 1);
+        // Bucket b = class - 4 starts at rank b for b < 2, else (2 | (b & 1)) << (b / 2 - 1);
+        // for b < 2 the shift count wraps to 2^32 - 1 and the shifted value is 0.
+        let b = _mm256_sub_epi32(sym, _mm256_set1_epi32(OWN_DEPTH as i32));
+        let edge = _mm256_max_epi32(
+            _mm256_sllv_epi32(_mm256_or_si256(_mm256_and_si256(b, one), two), _mm256_sub_epi32(_mm256_srli_epi32::<1>(b), one)),
+            b,
+        );
+        let rank = _mm256_add_epi32(edge, raw);
+        let is_bucket = _mm256_andnot_si256(esc, _mm256_cmpgt_epi32(sym, _mm256_set1_epi32(OWN_DEPTH as i32 - 1)));
+        *bad = _mm256_or_si256(*bad, _mm256_and_si256(is_bucket, _mm256_cmpgt_epi32(rank, k_minus_1)));
+        // Entry p * K + rank, both clamped into the lists (p <= 1023, rank <= K - 1).
+        let p = _mm256_and_si256(own_front, _mm256_set1_epi32(1023));
+        let idx = _mm256_add_epi32(_mm256_mullo_epi32(p, k), _mm256_min_epu32(rank, k_minus_1));
+        // Load the 4 bytes ending with entry idx (or starting with it, for idx 0).
+        let byte = _mm256_max_epi32(_mm256_sub_epi32(_mm256_add_epi32(idx, idx), two), _mm256_setzero_si256());
+        let shift = _mm256_slli_epi32::<4>(_mm256_min_epu32(idx, one));
+        // SAFETY: idx < 1024 * K, so byte + 4 <= 2 * 1024 * K = successors.len()
+        // (checked in `new`; K >= 4 covers idx 0). Lanes outside `is_bucket` load
+        // nothing.
+        let g = _mm256_mask_i32gather_epi32::<1>(_mm256_setzero_si256(), self.successors.as_ptr() as *const i32, byte, is_bucket);
+        let successor = _mm256_and_si256(_mm256_srlv_epi32(g, shift), _mm256_set1_epi32(0xFFFF));
+        _mm256_or_si256(successor, _mm256_and_si256(raw, esc))
+    }
+}
+
+/// Inclusive prefix sums of 16 lanes (`a` = lanes 0..8, `b` = lanes 8..16).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn prefix_sum16(a: __m256i, b: __m256i) -> (__m256i, __m256i) {
+    let a = _mm256_add_epi32(a, _mm256_slli_si256::<4>(a));
+    let a = _mm256_add_epi32(a, _mm256_slli_si256::<8>(a));
+    let a = _mm256_add_epi32(a, _mm256_shuffle_epi32::<0xFF>(_mm256_permute2x128_si256::<0x08>(a, a)));
+    let b = _mm256_add_epi32(b, _mm256_slli_si256::<4>(b));
+    let b = _mm256_add_epi32(b, _mm256_slli_si256::<8>(b));
+    let b = _mm256_add_epi32(b, _mm256_shuffle_epi32::<0xFF>(_mm256_permute2x128_si256::<0x08>(b, b)));
+    let b = _mm256_add_epi32(b, _mm256_permutevar8x32_epi32(a, _mm256_set1_epi32(7)));
+    (a, b)
+}
+
+/// The 32 bytes at `p`: low half in both 128-bit lanes, high half in both.
+///
+/// # Safety
+/// AVX2; 32 bytes at `p` are readable.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn load_window(p: *const u8) -> (__m256i, __m256i) {
+    // SAFETY: the caller guarantees the 32 bytes are readable.
+    let w = _mm256_loadu_si256(p as *const __m256i);
+    (_mm256_permute2x128_si256::<0x00>(w, w), _mm256_permute2x128_si256::<0x11>(w, w))
+}
+
+/// Per lane, `nb` bits (`nb <= 15`) at bit offset `off` (`off / 8 <= 29`) of a
+/// window from [`load_window`].
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn window_bits(window: (__m256i, __m256i), off: __m256i, nb: __m256i) -> __m256i {
+    // Byte index of each lane's first byte, in all four of its bytes, plus 0,1,2,3.
+    let first = _mm256_shuffle_epi8(
+        _mm256_srli_epi32::<3>(off),
+        _mm256_setr_epi8(0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12, 0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12),
+    );
+    let index = _mm256_add_epi8(first, _mm256_set1_epi32(0x0302_0100));
+    let low = _mm256_shuffle_epi8(window.0, index);
+    let high = _mm256_shuffle_epi8(window.1, index);
+    let bytes = _mm256_blendv_epi8(low, high, _mm256_cmpgt_epi8(index, _mm256_set1_epi8(15)));
+    let one = _mm256_set1_epi32(1);
+    let mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, nb), one);
+    _mm256_and_si256(_mm256_srlv_epi32(bytes, _mm256_and_si256(off, _mm256_set1_epi32(7))), mask)
+}
+
+/// 16 lanes of values <= 255 as 16 bytes.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn pack_bytes(a: __m256i, b: __m256i) -> __m128i {
+    let w = _mm256_permute4x64_epi64::<0xD8>(_mm256_packus_epi32(a, b));
+    _mm_packus_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256::<1>(w))
+}
+
+/// 16 lanes of values <= 65535 as 16 `u16`s.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn pack_words(a: __m256i, b: __m256i) -> __m256i {
+    _mm256_permute4x64_epi64::<0xD8>(_mm256_packus_epi32(a, b))
+}
+
+/// Resolves the tokens of one row and updates its own lists in place (`planes`: the
+/// row's 16 entries of each rank; `l0` already loaded from `planes[0]`), given the
+/// class symbols `sym` (<= escape) and successor/escape tokens `nt` (16 x u16).
+/// Flags an own-list rank that is empty in `bad`. Returns the tokens.
+///
+/// Own class `s < 4`: the token is entry `s`, moved to the front. Otherwise the token
+/// goes to the front, removed from its rank if present (the entries of a list are
+/// distinct), else dropping the last entry. Both are: entry `r` becomes the token,
+/// then entries `0..r` move up one and the token becomes entry 0; entry `k` changes
+/// exactly when `k <= r`.
+///
+/// # Safety
+/// AVX2; each of `planes` is valid for 32-byte loads and stores.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn update_own(planes: &[*mut __m256i; 4], l0: __m256i, sym: __m256i, nt: __m256i, bad: &mut __m256i) -> __m256i {
+    // SAFETY: the caller guarantees the planes are valid for 32 bytes.
+    let l1 = _mm256_loadu_si256(planes[1]);
+    let l2 = _mm256_loadu_si256(planes[2]);
+    let l3 = _mm256_loadu_si256(planes[3]);
+    let e0 = _mm256_cmpeq_epi16(sym, _mm256_setzero_si256());
+    let e1 = _mm256_cmpeq_epi16(sym, _mm256_set1_epi16(1));
+    let e2 = _mm256_cmpeq_epi16(sym, _mm256_set1_epi16(2));
+    let e3 = _mm256_cmpeq_epi16(sym, _mm256_set1_epi16(3));
+    let is_own = _mm256_cmpgt_epi16(_mm256_set1_epi16(OWN_DEPTH as i16), sym);
+    // Own lanes: their entry (exactly one e_k is set); other lanes: 0.
+    let own_token = _mm256_or_si256(
+        _mm256_or_si256(_mm256_and_si256(e0, l0), _mm256_and_si256(e1, l1)),
+        _mm256_or_si256(_mm256_and_si256(e2, l2), _mm256_and_si256(e3, l3)),
+    );
+    *bad = _mm256_or_si256(*bad, _mm256_and_si256(is_own, _mm256_cmpeq_epi16(own_token, _mm256_set1_epi16(-1))));
+    let token = _mm256_or_si256(own_token, _mm256_andnot_si256(is_own, nt));
+    // q_k: the rank is k (own lanes: the class; others: where the token already is).
+    let q0 = _mm256_or_si256(e0, _mm256_andnot_si256(is_own, _mm256_cmpeq_epi16(l0, nt)));
+    let q1 = _mm256_or_si256(e1, _mm256_andnot_si256(is_own, _mm256_cmpeq_epi16(l1, nt)));
+    let q2 = _mm256_or_si256(e2, _mm256_andnot_si256(is_own, _mm256_cmpeq_epi16(l2, nt)));
+    // Entry k keeps its value where the rank is below k, else takes entry k - 1.
+    let below2 = _mm256_or_si256(q0, q1);
+    let below3 = _mm256_or_si256(below2, q2);
+    _mm256_storeu_si256(planes[0], token);
+    _mm256_storeu_si256(planes[1], _mm256_blendv_epi8(l0, l1, q0));
+    _mm256_storeu_si256(planes[2], _mm256_blendv_epi8(l1, l2, below2));
+    _mm256_storeu_si256(planes[3], _mm256_blendv_epi8(l2, l3, below3));
+    token
+}
+
+/// Context bases `(gprev * 5 + nbb) * 5` of the next frame as 32-bit lanes, per row
+/// (columns 0..8, 8..16), from the kinds of the last frame. Every base is at most 95
+/// whatever the kinds hold.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn context_bases(kinds: &[u8; FRAME_TOKENS]) -> [(__m256i, __m256i); ROWS] {
+    let one = _mm_set1_epi8(1);
+    let mut rows = [_mm_setzero_si128(); ROWS];
+    let mut h = [_mm_setzero_si128(); ROWS + 2];
+    for r in 0..ROWS {
+        // SAFETY: 16 bytes at r * 16 < 128 are inside `kinds`.
+        rows[r] = _mm_loadu_si128(kinds.as_ptr().add(r * COLS) as *const __m128i);
+        let changed = _mm_min_epu8(rows[r], one);
+        h[r + 1] = _mm_add_epi8(_mm_add_epi8(changed, _mm_slli_si128::<1>(changed)), _mm_srli_si128::<1>(changed));
+    }
+    // nbb bucket * 5 of n = 0..9, and kind * 25 of kind = 0..3 (pshufb reads only the
+    // low 4 bits of an index below 128, and gives 0 for the others).
+    let nbb5 = _mm_setr_epi8(0, 5, 5, 10, 10, 10, 15, 15, 15, 20, 20, 20, 20, 20, 20, 20);
+    let kind25 = _mm_setr_epi8(0, 25, 50, 75, 75, 75, 75, 75, 75, 75, 75, 75, 75, 75, 75, 75);
+    let mut bases = [(_mm256_setzero_si256(), _mm256_setzero_si256()); ROWS];
+    for r in 0..ROWS {
+        let n = _mm_add_epi8(_mm_add_epi8(h[r], h[r + 1]), h[r + 2]);
+        let base = _mm_add_epi8(_mm_shuffle_epi8(kind25, rows[r]), _mm_shuffle_epi8(nbb5, n));
+        bases[r] = (_mm256_cvtepu8_epi32(base), _mm256_cvtepu8_epi32(_mm_srli_si128::<8>(base)));
+    }
+    bases
+}
+
+impl KernelState {
+    /// The state after the coder's initial states were read: `bit` bits consumed.
+    pub(super) fn new(states: &[u32], bit: usize) -> Self {
+        let mut s = [0u32; COLS];
+        for (d, &v) in s.iter_mut().zip(states) {
+            *d = v;
+        }
+        KernelState { states: s, bit, own: [[EMPTY; FRAME_TOKENS]; OWN_DEPTH], kinds: [kind::ESCAPE; FRAME_TOKENS] }
+    }
+
+    /// Frame 0: 128 raw 10-bit tokens. The caller checked that the payload has
+    /// `FRAME_MARGIN` bytes from the current position on.
+    fn first_frame(&mut self, payload: &[u8], out: &mut [u16; FRAME_TOKENS]) {
+        for (pos, token) in out.iter_mut().enumerate() {
+            let byte = self.bit / 8;
+            let mut word = [0u8; 4];
+            if let Some(b) = payload.get(byte..byte + 4) {
+                word.copy_from_slice(b);
+            }
+            let t = ((u32::from_le_bytes(word) >> (self.bit % 8)) & 0x3FF) as u16;
+            self.bit += 10;
+            *token = t;
+            self.own[0][pos] = t;
+            self.kinds[pos] = kind::ESCAPE;
+        }
+    }
+
+    /// The scalar model state after `frames` (>= 1) decoded frames.
+    pub(super) fn context_state(&self, frames: u32) -> ContextState {
+        let mut own = OwnLists::default();
+        for pos in 0..FRAME_TOKENS {
+            for plane in self.own.iter().rev() {
+                if plane[pos] != EMPTY {
+                    own.push_front(pos, plane[pos]);
+                }
+            }
+        }
+        let mut state = ContextState { own, frame: frames, ..ContextState::default() };
+        state.kinds.cur = self.kinds;
+        state.kinds.next_frame();
+        state
+    }
+}

@@ -1,0 +1,204 @@
+//! Host-only SIMD decoding of context-model streams (x86-64 AVX2), chosen at run time.
+//!
+//! The context model decodes a frame row by row, and nothing in a row depends on
+//! another column of the same row: the 16 class symbols of a row (16 interleaved
+//! states, 16 contexts) decode in parallel, the bit groups they read follow from a
+//! prefix sum of their bit counts, and so do the row's raw bits. The AVX2 kernel
+//! (`avx2.rs`) does a whole row at once: gathers for the index words and the table
+//! entries, per-lane variable shifts, a prefix sum across the 16 lanes, the row's
+//! bits taken from 32-byte windows of the payload with byte shuffles, a masked
+//! gather from the successor lists, and the own lists updated as 16-bit planes.
+//!
+//! The result is bit-identical to the scalar reference ([`crate::segment::decode`]),
+//! errors included (`codec/tests/simd_equivalence.rs`). The kernel only runs on a
+//! frame when the payload has room for the largest possible frame after the current
+//! bit position, so it never reads past the payload; the last frames of a stream (and
+//! every frame of a stream whose payload is too short, of an order-0 stream, or on a
+//! CPU without AVX2) are decoded by the scalar code, which takes over the states, the
+//! bit position and the model state exactly.
+//!
+//! On the real segments this path decodes about 4.5x faster than the scalar one
+//! (`cargo run --release -p vqtans-benches --bin compare`).
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod avx2;
+
+use crate::container::{Header, FRAME_TOKENS};
+use crate::segment::decode_into;
+use crate::table_set::TableSetRef;
+use crate::tans::decode_table::DecodeTables;
+use crate::Result;
+use alloc::vec::Vec;
+
+/// Which implementation decodes a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodePath {
+    /// The portable scalar reference ([`crate::segment::decode_into`]).
+    Scalar,
+    /// The AVX2 kernel (x86-64 hosts whose CPU has AVX2), scalar for the stream tail.
+    Avx2,
+}
+
+impl DecodePath {
+    /// The fastest path this CPU supports.
+    pub fn best() -> Self {
+        if avx2_available() {
+            DecodePath::Avx2
+        } else {
+            DecodePath::Scalar
+        }
+    }
+}
+
+/// True if this CPU can run the AVX2 decoder.
+pub fn avx2_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Decodes a whole stream into a new vector with the fastest path this CPU has
+/// (AVX2 if detected, else scalar). Same result as [`crate::segment::decode`], errors
+/// included.
+pub fn decode_simd(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>) -> Result<Vec<u16>> {
+    let (header, _) = Header::parse(stream)?;
+    let mut out = alloc::vec![0u16; header.frames as usize * FRAME_TOKENS];
+    decode_into_simd(stream, set, tables, &mut out)?;
+    Ok(out)
+}
+
+/// Decodes a whole stream into `out` with the fastest path this CPU has. Same result
+/// as [`crate::segment::decode_into`], errors included.
+pub fn decode_into_simd(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>, out: &mut [u16]) -> Result<usize> {
+    decode_into_with(DecodePath::best(), stream, set, tables, out)
+}
+
+/// Decodes a whole stream into `out` with `path` (AVX2 falls back to scalar when
+/// the CPU lacks it). Same result as [`crate::segment::decode_into`], errors included.
+pub fn decode_into_with(
+    path: DecodePath,
+    stream: &[u8],
+    set: &TableSetRef<'_>,
+    tables: DecodeTables<'_>,
+    out: &mut [u16],
+) -> Result<usize> {
+    match path {
+        #[cfg(target_arch = "x86_64")]
+        DecodePath::Avx2 if avx2_available() => decode_into_avx2(stream, set, tables, out, u32::MAX),
+        _ => decode_into(stream, set, tables, out),
+    }
+}
+
+/// Like [`decode_into_simd`], but hands over to the scalar decoder after at most
+/// `simd_frames` frames: for tests of the hand-over at every frame.
+#[doc(hidden)]
+pub fn decode_into_simd_frames(
+    stream: &[u8],
+    set: &TableSetRef<'_>,
+    tables: DecodeTables<'_>,
+    out: &mut [u16],
+    simd_frames: u32,
+) -> Result<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if avx2_available() {
+        return decode_into_avx2(stream, set, tables, out, simd_frames);
+    }
+    let _ = simd_frames;
+    decode_into(stream, set, tables, out)
+}
+
+/// The AVX2 path: the same checks in the same order as `SegmentDecoder` and
+/// `decode_into`, the kernel for the frames that have room, the scalar model for the
+/// rest, then the same end checks.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+fn decode_into_avx2(
+    stream: &[u8],
+    set: &TableSetRef<'_>,
+    tables: DecodeTables<'_>,
+    out: &mut [u16],
+    max_simd_frames: u32,
+) -> Result<usize> {
+    use crate::model::context::ContextState;
+    use crate::model::Model;
+    use crate::tans::decoder::TansDecoder;
+    use crate::Error;
+
+    let (header, payload) = Header::parse(stream)?;
+    if header.table_set_id != set.id() || tables.id() != set.id() {
+        return Err(Error::TableSetMismatch { stream: header.table_set_id, tables: set.id() });
+    }
+    let model = Model::from_table_set(set)?;
+    if header.n_states as usize != model.n_states() {
+        return Err(Error::HeaderCorrupt);
+    }
+    let mut coder = TansDecoder::new(payload, model.n_states(), set.state_log())?;
+    let frames = header.frames as usize;
+    let n = frames * FRAME_TOKENS;
+    if out.len() < n {
+        return Err(Error::BufferTooSmall { needed: n });
+    }
+    let out = &mut out[..n];
+    let Model::Context(cm) = model else {
+        return decode_into(stream, set, tables, out);
+    };
+
+    // Frames decoded by the kernel, and the model state to hand over after them.
+    let mut done = 0usize;
+    let mut state = ContextState::default();
+    if let Some(kernel) = avx2::Kernel::new(set, &tables, &cm).filter(|_| avx2_available()) {
+        let mut ks = avx2::KernelState::new(coder.states(), coder.consumed_bits());
+        let limit = frames.min(max_simd_frames as usize);
+        for frame in out.chunks_exact_mut(FRAME_TOKENS).take(limit) {
+            let frame: &mut [u16; FRAME_TOKENS] = frame.try_into().map_err(|_| Error::BadShape)?;
+            // SAFETY: the CPU has AVX2 (checked with `avx2_available()` just above).
+            match unsafe { kernel.frame(&mut ks, payload, frame, done == 0) } {
+                avx2::FrameResult::Done => done += 1,
+                avx2::FrameResult::ModelCorrupt => return Err(Error::ModelCorrupt),
+                avx2::FrameResult::NoRoom => break,
+            }
+        }
+        if done > 0 {
+            coder = TansDecoder::resume(payload, ks.bit, &ks.states, set.state_log())?;
+            state = ks.context_state(done as u32);
+        }
+    }
+
+    for frame in out.chunks_exact_mut(FRAME_TOKENS).skip(done) {
+        let frame: &mut [u16; FRAME_TOKENS] = frame.try_into().map_err(|_| Error::BadShape)?;
+        state.decode_frame(&cm, &mut coder, &tables, frame)?;
+        if coder.overran() {
+            return Err(Error::Truncated);
+        }
+    }
+    coder.finish()?;
+    if crate::container::tokens_crc(out) != header.tokens_crc {
+        return Err(Error::ChecksumMismatch);
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_token_crc_is_crc32_iso_hdlc() {
+        let tokens: Vec<u16> = (0..10_000u32).map(|i| (i * 7919 % 1024) as u16).collect();
+        let bytes: Vec<u8> = tokens.iter().flat_map(|t| t.to_le_bytes()).collect();
+        let reference = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+        assert_eq!(crate::container::tokens_crc(&tokens), reference.checksum(&bytes));
+        let mut split = crate::container::TokenChecksum::new();
+        split.update(&tokens[..333]);
+        split.update(&tokens[333..]);
+        assert_eq!(split.finalize(), reference.checksum(&bytes));
+        assert_eq!(crate::container::tokens_crc(&[]), reference.checksum(&[]));
+
+    }
+}

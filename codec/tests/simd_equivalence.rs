@@ -1,0 +1,278 @@
+//! The SIMD decode path (`decode_simd`, AVX2 when the CPU has it) gives exactly what
+//! the scalar reference (`decode`) gives: the same tokens for every intact stream and
+//! the same error for every damaged one, wherever the kernel hands over to the scalar
+//! decoder for the tail.
+
+mod common;
+
+use proptest::prelude::*;
+use std::sync::OnceLock;
+use vqtans::container::{Header, HEADER_LEN};
+use vqtans::model::context::train::{train_in_memory, TrainConfig};
+use vqtans::segment::{decode, decode_into, decode_simd, Encoder};
+use vqtans::simd::{avx2_available, decode_into_simd_frames, decode_into_with, DecodePath};
+use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
+use vqtans::Error;
+
+/// A real segment: name, tokens, and tables trained on the other (leave-one-out).
+type Real = (String, Vec<u16>, Vec<u8>);
+
+/// The real segments, each with leave-one-out tables.
+fn real() -> &'static [Real] {
+    static REAL: OnceLock<Vec<Real>> = OnceLock::new();
+    REAL.get_or_init(|| {
+        let segs = common::real_segments();
+        (0..segs.len())
+            .map(|i| {
+                let other = &segs[1 - i].1;
+                let blob = train_in_memory(&[other], &TrainConfig::default()).unwrap().to_bytes().unwrap();
+                (segs[i].0.clone(), segs[i].1.clone(), blob)
+            })
+            .collect()
+    })
+}
+
+/// Tables trained on the first 300 frames of both real segments with other model
+/// settings: list length `k` and state log `state_log`.
+fn tables_with(k: usize, state_log: u8) -> Vec<u8> {
+    let segs = common::real_segments();
+    let parts: Vec<&[u16]> = segs.iter().map(|(_, t)| &t[..300 * 128]).collect();
+    let config = TrainConfig { k, state_log, ..TrainConfig::default() };
+    train_in_memory(&parts, &config).unwrap().to_bytes().unwrap()
+}
+
+/// Scalar and SIMD results of `stream`; panics if they differ. Also checks every
+/// hand-over point in `handovers` (frames decoded by the kernel before the scalar
+/// decoder takes over).
+fn both(blob: &[u8], stream: &[u8], handovers: &[u32]) -> Result<Vec<u16>, Error> {
+    let set = TableSetRef::from_bytes(blob).unwrap();
+    let tables = OwnedDecodeTables::new(&set).unwrap();
+    let scalar = decode(stream, &set, tables.view());
+    let simd = decode_simd(stream, &set, tables.view());
+    assert_eq!(scalar, simd, "scalar and SIMD differ");
+    let frames = Header::parse(stream).map(|(h, _)| h.frames as usize).unwrap_or(1);
+    for &h in handovers {
+        let mut out = vec![0u16; frames * 128];
+        let r = decode_into_simd_frames(stream, &set, tables.view(), &mut out, h).map(|n| out[..n].to_vec());
+        assert_eq!(scalar, r, "hand-over after {h} frames differs");
+    }
+    scalar
+}
+
+#[test]
+fn avx2_is_used_where_available() {
+    // Not an assertion of the hardware: a note in the test log of which path ran.
+    println!("AVX2 available: {}, best path {:?}", avx2_available(), DecodePath::best());
+}
+
+#[test]
+fn real_segments_decode_identically() {
+    for (name, tokens, blob) in real() {
+        let set = TableSetRef::from_bytes(blob).unwrap();
+        let stream = Encoder::new(&set).unwrap().encode(tokens).unwrap();
+        let out = both(blob, &stream, &[0, 1, 2, 3, 100, 1199, 1200]).unwrap();
+        assert_eq!(&out, tokens, "{name}");
+        // The explicit paths too.
+        let tables = OwnedDecodeTables::new(&set).unwrap();
+        for path in [DecodePath::Scalar, DecodePath::Avx2] {
+            let mut out = vec![0u16; tokens.len()];
+            assert_eq!(decode_into_with(path, &stream, &set, tables.view(), &mut out), Ok(tokens.len()));
+            assert_eq!(&out, tokens, "{name} {path:?}");
+        }
+    }
+}
+
+#[test]
+fn other_model_settings_decode_identically() {
+    let segs = common::real_segments();
+    // Frames the tables were not trained on.
+    let tokens = &segs[0].1[600 * 128..800 * 128];
+    for (k, state_log) in [(4, 9), (16, 11), (64, 12), (768, 15), (192, 10)] {
+        let blob = tables_with(k, state_log);
+        let set = TableSetRef::from_bytes(&blob).unwrap();
+        let stream = Encoder::new(&set).unwrap().encode(tokens).unwrap();
+        assert_eq!(&both(&blob, &stream, &[1, 7]).unwrap(), tokens, "K {k}, state log {state_log}");
+    }
+}
+
+#[test]
+fn order0_streams_fall_back_to_scalar() {
+    let segs = common::real_segments();
+    let blob = vqtans::model::order0::build_table_set(&common::counts(&segs[1].1), 11).unwrap().to_bytes().unwrap();
+    let set = TableSetRef::from_bytes(&blob).unwrap();
+    let tokens = &segs[0].1[..100 * 128];
+    let stream = Encoder::new(&set).unwrap().encode(tokens).unwrap();
+    assert_eq!(&both(&blob, &stream, &[5]).unwrap(), tokens);
+}
+
+#[test]
+fn errors_before_decoding_are_the_same() {
+    let (_, tokens, blob) = &real()[0];
+    let set = TableSetRef::from_bytes(blob).unwrap();
+    let tables = OwnedDecodeTables::new(&set).unwrap();
+    let stream = Encoder::new(&set).unwrap().encode(&tokens[..20 * 128]).unwrap();
+    // Buffer too small.
+    let mut small = vec![0u16; 19 * 128];
+    let scalar = decode_into(&stream, &set, tables.view(), &mut small);
+    assert_eq!(scalar, Err(Error::BufferTooSmall { needed: 20 * 128 }));
+    assert_eq!(vqtans::segment::decode_into_simd(&stream, &set, tables.view(), &mut small), scalar);
+    // Other tables.
+    let other = &real()[1].2;
+    assert!(matches!(both(other, &stream, &[]), Err(Error::TableSetMismatch { .. })));
+    // Header damage, trailing bytes, truncation.
+    for (i, flip) in [(0usize, 1u8), (4, 2), (5, 1), (9, 4), (21, 8), (30, 1)] {
+        let mut s = stream.clone();
+        s[i] ^= flip;
+        assert!(both(blob, &s, &[]).is_err());
+    }
+    let mut s = stream.clone();
+    s.push(0);
+    assert_eq!(both(blob, &s, &[]), Err(Error::TrailingBytes));
+}
+
+/// A real segment's stream with damage: every way of damaging it must give the same
+/// result on both paths.
+#[test]
+fn damaged_real_streams_fail_identically() {
+    let (_, tokens, blob) = &real()[0];
+    let set = TableSetRef::from_bytes(blob).unwrap();
+    let tokens = &tokens[..200 * 128];
+    let stream = Encoder::new(&set).unwrap().encode(tokens).unwrap();
+    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+    let mut note = |r: &Result<Vec<u16>, Error>| {
+        let key = match r {
+            Ok(_) => "Ok".to_string(),
+            Err(e) => format!("{e:?}"),
+        };
+        *kinds.entry(key).or_default() += 1;
+    };
+    // Single bit flips all over the payload.
+    for i in (HEADER_LEN..stream.len()).step_by(3) {
+        let mut s = stream.clone();
+        s[i] ^= 1 << (i % 8);
+        note(&both(blob, &s, &[]));
+    }
+    // Bursts of garbage.
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..200 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let at = HEADER_LEN + (x as usize % (stream.len() - HEADER_LEN));
+        let mut s = stream.clone();
+        for (j, b) in s[at..].iter_mut().take(1 + (x >> 40) as usize % 16).enumerate() {
+            *b = (x >> (j % 8 * 8)) as u8;
+        }
+        note(&both(blob, &s, &[]));
+    }
+    // Truncation (the header still claiming the full length, and re-made to claim
+    // the shorter payload), and payloads cut by a few bytes at the end.
+    for cut in (HEADER_LEN..stream.len()).step_by(97).chain(stream.len() - 600..stream.len()) {
+        note(&both(blob, &stream[..cut], &[]));
+        let mut s = stream[..cut].to_vec();
+        let mut h = Header::parse(&stream).unwrap().0;
+        h.payload_len = (cut - HEADER_LEN) as u32;
+        s[..HEADER_LEN].copy_from_slice(&h.to_bytes());
+        note(&both(blob, &s, &[]));
+    }
+    // Zero bytes appended to the payload (header re-made to include them).
+    for extra in [1usize, 8, 500, 1000] {
+        let mut s = stream.clone();
+        s.extend(std::iter::repeat(0).take(extra));
+        let mut h = Header::parse(&stream).unwrap().0;
+        h.payload_len += extra as u32;
+        s[..HEADER_LEN].copy_from_slice(&h.to_bytes());
+        note(&both(blob, &s, &[3]));
+    }
+    println!("results: {kinds:?}");
+    assert!(!kinds.contains_key("Ok"), "damage went undetected");
+    for e in ["ModelCorrupt", "PayloadCorrupt", "ChecksumMismatch", "Truncated"] {
+        assert!(kinds.contains_key(e), "no damage produced {e}: {kinds:?}");
+    }
+}
+
+/// Tokens with temporal structure: each position mostly repeats itself, sometimes
+/// returns to one of its recent values, takes a value near the previous one, or
+/// jumps anywhere (a deterministic generator driven by `seed`).
+fn structured_tokens(frames: usize, seed: u64, p_copy: u32, p_jump: u32) -> Vec<u16> {
+    let mut x = seed | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut tokens = Vec::with_capacity(frames * 128);
+    for f in 0..frames {
+        for pos in 0..128 {
+            let r = next();
+            let t = if f == 0 {
+                (r % 1024) as u16
+            } else {
+                let prev = tokens[(f - 1) * 128 + pos];
+                match (r % 100) as u32 {
+                    p if p < p_copy => prev,
+                    p if p < p_copy + p_jump => ((r >> 20) % 1024) as u16,
+                    p if p % 2 == 0 && f >= 3 => tokens[(f - 3) * 128 + pos],
+                    _ => ((prev as u64 + (r >> 32) % 9 + 1020) % 1024) as u16,
+                }
+            };
+            tokens.push(t);
+        }
+    }
+    tokens
+}
+
+fn default_blob() -> &'static [u8] {
+    &real()[1].2
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn random_structured_streams_decode_identically(
+        frames in 1usize..90,
+        seed in any::<u64>(),
+        p_copy in 0u32..95,
+        p_jump in 0u32..40,
+        handover in 0u32..90,
+    ) {
+        let p_jump = p_jump.min(100 - p_copy);
+        let tokens = structured_tokens(frames, seed, p_copy, p_jump);
+        let blob = default_blob();
+        let set = TableSetRef::from_bytes(blob).unwrap();
+        let stream = Encoder::new(&set).unwrap().encode(&tokens).unwrap();
+        let out = both(blob, &stream, &[handover]).unwrap();
+        prop_assert_eq!(out, tokens);
+    }
+
+    #[test]
+    fn random_damage_fails_identically(
+        frames in 2usize..60,
+        seed in any::<u64>(),
+        p_copy in 20u32..90,
+        flips in prop::collection::vec((any::<u32>(), 0u8..8), 1..4),
+        cut in any::<u32>(),
+    ) {
+        let tokens = structured_tokens(frames, seed, p_copy, 5);
+        let blob = default_blob();
+        let set = TableSetRef::from_bytes(blob).unwrap();
+        let stream = Encoder::new(&set).unwrap().encode(&tokens).unwrap();
+        let payload = stream.len() - HEADER_LEN;
+        let mut s = stream.clone();
+        for &(at, bit) in &flips {
+            s[HEADER_LEN + at as usize % payload] ^= 1 << bit;
+        }
+        let r = both(blob, &s, &[1]);
+        prop_assert!(r.is_err() || r.as_ref().ok() == Some(&tokens));
+        // The same damage on a payload cut short, with a header claiming the cut length.
+        let keep = cut as usize % payload;
+        let mut t = s[..HEADER_LEN + keep].to_vec();
+        let mut h = Header::parse(&stream).unwrap().0;
+        h.payload_len = keep as u32;
+        t[..HEADER_LEN].copy_from_slice(&h.to_bytes());
+        let r = both(blob, &t, &[1]);
+        prop_assert!(r.is_err());
+    }
+}
