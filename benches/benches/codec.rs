@@ -1,5 +1,6 @@
 //! Encode and decode throughput (tokens/s) on the real segments with leave-one-out
-//! tables: scalar decode versus the SIMD path (AVX2 where the CPU has it).
+//! tables: scalar decode versus the SIMD path (AVX2 where the CPU has it); and the
+//! bare tANS core (order-0 tables) decoding.
 //!
 //! `cargo bench -p vqtans-benches --bench codec` (about a minute).
 
@@ -58,6 +59,26 @@ fn codec(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("simd", &case.name), |b| {
             b.iter(|| decode_simd(&stream, &set, tables.view()).unwrap())
+        });
+    }
+    group.finish();
+
+    // The bare tANS core: order-0 tables (one 1024-symbol table, 4 interleaved states),
+    // learned from the other segment.
+    let mut group = c.benchmark_group("order0-decode");
+    for (i, case) in cases.iter().enumerate() {
+        let other = &cases[(i + 1) % cases.len()].tokens;
+        let mut counts = vec![0u64; 1024];
+        for &t in other {
+            counts[t as usize] += 1;
+        }
+        let blob = vqtans::model::order0::build_table_set(&counts, 12).unwrap().to_bytes().unwrap();
+        let set = TableSetRef::from_bytes(&blob).unwrap();
+        let tables = OwnedDecodeTables::new(&set).unwrap();
+        let stream = Encoder::new(&set).unwrap().encode(&case.tokens).unwrap();
+        group.throughput(Throughput::Elements(case.tokens.len() as u64));
+        group.bench_function(BenchmarkId::new("scalar", &case.name), |b| {
+            b.iter(|| decode(&stream, &set, tables.view()).unwrap())
         });
     }
     group.finish();
