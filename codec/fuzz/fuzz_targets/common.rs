@@ -72,6 +72,21 @@ impl Fixture {
         [Fixture::new(order0_blob(), 4), Fixture::new(context_blob(), 16)]
     }
 
+    /// A stream whose header is valid for this fixture (right table-set id, state
+    /// count, payload length) around an arbitrary `payload`, claiming `frames` frames.
+    pub fn forge_stream(&self, frames: u32, payload: &[u8]) -> Vec<u8> {
+        let header = vqtans::container::Header {
+            n_states: self.n_states,
+            frames,
+            table_set_id: self.set.id(),
+            payload_len: payload.len() as u32,
+            tokens_crc: 0,
+        };
+        let mut stream = header.to_bytes().to_vec();
+        stream.extend_from_slice(payload);
+        stream
+    }
+
     /// Decodes `stream`; the tokens if it decoded and verified.
     pub fn decode(&self, stream: &[u8]) -> Option<Vec<u16>> {
         vqtans::segment::decode(stream, &self.set, self.tables.view()).ok()

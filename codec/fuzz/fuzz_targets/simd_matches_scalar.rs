@@ -10,7 +10,6 @@ mod common;
 use common::Fixture;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use vqtans::container::Header;
 use vqtans::simd::{decode_into_with, DecodePath};
 
 static FIXTURE: OnceLock<Fixture> = OnceLock::new();
@@ -29,16 +28,7 @@ fuzz_target!(|data: &[u8]| {
     if mode & 1 == 0 {
         // Arbitrary payload behind a valid header.
         let frames = 1 + (mode as u32 >> 1) % 64;
-        let header = Header {
-            n_states: 16,
-            frames,
-            table_set_id: fixture.set.id(),
-            payload_len: rest.len() as u32,
-            tokens_crc: 0,
-        };
-        let mut stream = header.to_bytes().to_vec();
-        stream.extend_from_slice(rest);
-        both_paths_agree(fixture, &stream);
+        both_paths_agree(fixture, &fixture.forge_stream(frames, rest));
     } else {
         // A valid stream of up to 40 frames, damaged at the places the input names.
         let frames = 1 + (mode as usize >> 1) % 40;
