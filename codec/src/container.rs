@@ -104,36 +104,92 @@ impl Header {
 }
 
 /// Running CRC-32 of decoded tokens (each as little-endian `u16`). On hosts (`std`)
-/// the same CRC is computed by `crc32fast` (SIMD carry-less multiply), about 100x
-/// faster than the small-table version the firmware uses.
+/// the same CRC is computed by `crc32fast` (SIMD carry-less multiply); elsewhere by
+/// a slice-by-4 table walk over pairs of tokens (4 KiB of constant tables).
 pub struct TokenChecksum(
-    #[cfg(not(feature = "std"))] crc::Digest<'static, u32>,
+    #[cfg(not(feature = "std"))] u32,
     #[cfg(feature = "std")] crc32fast::Hasher,
 );
+
+/// Slice-by-4 tables of CRC-32/ISO-HDLC (reflected polynomial `0xEDB88320`):
+/// `CRC_TABLES[0]` is the byte-wise table, `CRC_TABLES[k][b]` the CRC of byte `b`
+/// followed by `k` zero bytes.
+const CRC_TABLES: [[u32; 256]; 4] = {
+    let mut t = [[0u32; 256]; 4];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut bit = 0;
+        while bit < 8 {
+            c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+            bit += 1;
+        }
+        t[0][i] = c;
+        i += 1;
+    }
+    let mut k = 1;
+    while k < 4 {
+        let mut i = 0;
+        while i < 256 {
+            let prev = t[k - 1][i];
+            t[k][i] = (prev >> 8) ^ t[0][(prev & 0xFF) as usize];
+            i += 1;
+        }
+        k += 1;
+    }
+    t
+};
+
+/// Adds `tokens` (each as `u16` LE) to the running (pre-inverted) CRC `crc`.
+#[cfg_attr(feature = "std", allow(dead_code))]
+#[inline]
+fn crc_tokens(mut crc: u32, tokens: &[u16]) -> u32 {
+    let [t0, t1, t2, t3] = &CRC_TABLES;
+    let mut pairs = tokens.chunks_exact(2);
+    for pair in &mut pairs {
+        crc ^= pair[0] as u32 | (pair[1] as u32) << 16;
+        crc = t3[(crc & 0xFF) as usize] ^ t2[((crc >> 8) & 0xFF) as usize] ^ t1[((crc >> 16) & 0xFF) as usize] ^ t0[(crc >> 24) as usize];
+    }
+    for &t in pairs.remainder() {
+        for b in t.to_le_bytes() {
+            crc = (crc >> 8) ^ t0[((crc ^ b as u32) & 0xFF) as usize];
+        }
+    }
+    crc
+}
 
 impl TokenChecksum {
     /// A fresh checksum.
     pub fn new() -> Self {
         #[cfg(not(feature = "std"))]
-        return TokenChecksum(CRC32.digest());
+        return TokenChecksum(!0);
         #[cfg(feature = "std")]
         return TokenChecksum(crc32fast::Hasher::new());
     }
     /// Adds tokens.
     pub fn update(&mut self, tokens: &[u16]) {
-        // A frame at a time on the firmware's stack; larger pieces on hosts.
-        const CHUNK: usize = if cfg!(feature = "std") { 16 * FRAME_TOKENS } else { FRAME_TOKENS };
-        let mut bytes = [0u8; 2 * CHUNK];
-        for chunk in tokens.chunks(CHUNK) {
-            for (b, t) in bytes.chunks_exact_mut(2).zip(chunk) {
-                b.copy_from_slice(&t.to_le_bytes());
+        #[cfg(not(feature = "std"))]
+        {
+            self.0 = crc_tokens(self.0, tokens);
+        }
+        #[cfg(feature = "std")]
+        {
+            const CHUNK: usize = 16 * FRAME_TOKENS;
+            let mut bytes = [0u8; 2 * CHUNK];
+            for chunk in tokens.chunks(CHUNK) {
+                for (b, t) in bytes.chunks_exact_mut(2).zip(chunk) {
+                    b.copy_from_slice(&t.to_le_bytes());
+                }
+                self.0.update(&bytes[..2 * chunk.len()]);
             }
-            self.0.update(&bytes[..2 * chunk.len()]);
         }
     }
     /// The checksum of everything added.
     pub fn finalize(self) -> u32 {
-        self.0.finalize()
+        #[cfg(not(feature = "std"))]
+        return !self.0;
+        #[cfg(feature = "std")]
+        return self.0.finalize();
     }
 }
 
@@ -148,4 +204,21 @@ pub fn tokens_crc(tokens: &[u16]) -> u32 {
     let mut c = TokenChecksum::new();
     c.update(tokens);
     c.finalize()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_crc_of_tokens_matches_the_byte_wise_crc() {
+        let tokens: alloc::vec::Vec<u16> = (0..1001u32).map(|i| ((i * 7919) % 1024) as u16).collect();
+        for split in [0usize, 1, 2, 3, 128, 129, 1000, 1001] {
+            let (a, b) = tokens.split_at(split);
+            let crc = !crc_tokens(crc_tokens(!0, a), b);
+            let bytes: alloc::vec::Vec<u8> = tokens.iter().flat_map(|t| t.to_le_bytes()).collect();
+            assert_eq!(crc, CRC32.checksum(&bytes), "split {split}");
+            assert_eq!(crc, tokens_crc(&tokens));
+        }
+    }
 }

@@ -508,7 +508,7 @@ impl KernelState {
             }
         }
         let mut state = ContextState { own, frame: frames, ..ContextState::default() };
-        state.kinds.cur = self.kinds;
+        state.kinds.set_frame_kinds(&self.kinds);
         state.kinds.next_frame();
         state
     }

@@ -6,14 +6,20 @@
 
 use crate::{Error, Result};
 
+/// Bytes in the bit buffer.
+const WORD: usize = core::mem::size_of::<usize>();
+/// Bits in the bit buffer.
+const BITS: u32 = usize::BITS;
+
 /// Forward LSB-first bit reader over a byte slice.
 #[derive(Debug, Clone)]
 pub struct BitReader<'a> {
     data: &'a [u8],
     /// Next byte of `data` to load into `buffer`.
     pos: usize,
-    /// Bits not yet consumed, the next one in bit 0.
-    buffer: u64,
+    /// Bits not yet consumed, the next one in bit 0 (a machine word: 64 bits on
+    /// hosts, 32 on microcontrollers).
+    buffer: usize,
     /// Number of valid bits in `buffer`.
     available: u32,
     /// Zero bytes supplied past the end of `data`.
@@ -28,21 +34,21 @@ impl<'a> BitReader<'a> {
         r
     }
 
-    /// Ensures at least 56 bits are buffered. Also right after a refill: bits of
+    /// Ensures at least `BITS - 8` bits are buffered (56 or 24). Also right after a refill: bits of
     /// `buffer` above `available` are zero or the stream's next bits, so OR-ing a word
     /// in again is harmless. Only the tail path can leave `available` at 64, and once
     /// it is taken the fast path never is again (`pos + 8 > len` stays true), so the
     /// fast path's shift is always below 64.
     #[inline(always)]
     fn refill(&mut self) {
-        if let Some(chunk) = self.data.get(self.pos..self.pos + 8) {
-            let word = u64::from_le_bytes([
-                chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
-            ]);
+        if let Some(chunk) = self.data.get(self.pos..self.pos + WORD) {
+            let mut bytes = [0u8; WORD];
+            bytes.copy_from_slice(chunk);
+            let word = usize::from_le_bytes(bytes);
             self.buffer |= word << self.available;
-            let bytes = (63 - self.available) >> 3;
+            let bytes = (BITS - 1 - self.available) >> 3;
             self.pos += bytes as usize;
-            self.available |= 56;
+            self.available |= BITS - 8;
         } else {
             self.refill_tail();
         }
@@ -50,7 +56,7 @@ impl<'a> BitReader<'a> {
 
     #[cold]
     fn refill_tail(&mut self) {
-        while self.available <= 56 {
+        while self.available <= BITS - 8 {
             let byte = match self.data.get(self.pos) {
                 Some(&b) => {
                     self.pos += 1;
@@ -61,7 +67,7 @@ impl<'a> BitReader<'a> {
                     0
                 }
             };
-            self.buffer |= (byte as u64) << self.available;
+            self.buffer |= (byte as usize) << self.available;
             self.available += 8;
         }
     }
@@ -78,7 +84,7 @@ impl<'a> BitReader<'a> {
         r
     }
 
-    /// Reads `nb` bits (`nb <= 56`) as an integer, first bit least significant.
+    /// Reads `nb` bits (`nb <= 24`) as an integer, first bit least significant.
     #[inline(always)]
     pub fn read(&mut self, nb: u32) -> u32 {
         // On hosts an unpredictable branch costs more than refilling every time; on
@@ -86,7 +92,7 @@ impl<'a> BitReader<'a> {
         if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) || self.available < nb {
             self.refill();
         }
-        let value = (self.buffer & ((1u64 << nb) - 1)) as u32;
+        let value = (self.buffer & ((1usize << nb) - 1)) as u32;
         self.buffer >>= nb;
         self.available -= nb;
         value
@@ -117,7 +123,7 @@ impl<'a> BitReader<'a> {
         }
         // Remaining bits (padding) must be zero: they are all in `buffer`.
         let pad = (total - consumed) as u32;
-        if pad > 0 && self.buffer & ((1u64 << pad) - 1) != 0 {
+        if pad > 0 && self.buffer & ((1usize << pad) - 1) != 0 {
             return Err(Error::PayloadCorrupt);
         }
         Ok(())

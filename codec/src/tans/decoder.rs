@@ -92,6 +92,12 @@ impl<'a> TansDecoder<'a> {
         entry.symbol()
     }
 
+    /// The bit reader and the states, for a model's inner loop.
+    #[inline(always)]
+    pub(crate) fn parts(&mut self) -> (&mut BitReader<'a>, &mut [u32; MAX_STATES]) {
+        (&mut self.reader, &mut self.states)
+    }
+
     /// Reads `nb <= 16` raw bits (written by an `Op::Raw`).
     #[inline(always)]
     pub fn read_raw(&mut self, nb: u32) -> u16 {

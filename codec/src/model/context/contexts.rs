@@ -19,21 +19,28 @@ pub const CONTEXTS: usize = 100;
 /// Value of `up` in row 0.
 pub const UP_NONE: u8 = 4;
 
-/// Kinds of the previous and current frame, and the per-position context base
-/// `(gprev * 5 + nbb) * 5` of the current frame: 384 bytes.
+/// The kinds of one frame and the per-position context index of the next one:
+/// 272 bytes.
+///
+/// One kind plane serves as both the previous frame (positions not decoded yet) and
+/// the current one (positions already decoded): a context only reads the kind of
+/// the row above in the current frame, everything from the previous frame is folded
+/// into `cidx` when a frame ends.
 #[derive(Debug, Clone)]
 pub struct KindPlanes {
-    /// Kind of each position in the previous frame.
-    prev: [u8; FRAME_TOKENS],
-    /// Kind of each position in the current frame (filled as it is decoded).
-    pub(crate) cur: [u8; FRAME_TOKENS],
-    /// Context base of each position for the current frame.
-    base: [u8; FRAME_TOKENS],
+    /// `kinds[COLS + pos]`: kind of position `pos`; `kinds[..COLS]` is `UP_NONE`, so
+    /// `kinds[pos]` is the `up` of position `pos`.
+    kinds: [u8; COLS + FRAME_TOKENS],
+    /// `gprev * 16 + n` of each position for the current frame, `n` the number of
+    /// changed positions of its 3x3 block in the previous frame.
+    cidx: [u8; FRAME_TOKENS],
 }
 
 impl Default for KindPlanes {
     fn default() -> Self {
-        KindPlanes { prev: [kind::ESCAPE; FRAME_TOKENS], cur: [kind::ESCAPE; FRAME_TOKENS], base: [0; FRAME_TOKENS] }
+        let mut kinds = [kind::ESCAPE; COLS + FRAME_TOKENS];
+        kinds[..COLS].fill(UP_NONE);
+        KindPlanes { kinds, cidx: [0; FRAME_TOKENS] }
     }
 }
 
@@ -47,37 +54,49 @@ const fn nbb_bucket(n: u32) -> u8 {
     }
 }
 
-/// `NBB[w]`: the `nbb` bucket of a 3x3 block whose changed flags are the 9 bits of
-/// `w` (3 bits from each of three rows).
-const NBB: [u8; 512] = {
-    let mut t = [0u8; 512];
-    let mut w = 0;
-    while w < 512 {
-        t[w] = nbb_bucket((w as u32).count_ones());
-        w += 1;
+/// `CTX_BASE[gprev * 16 + n]` = `(gprev * 5 + nbb(n)) * 5` (`n <= 9`; other entries
+/// are never used and kept below 96 too).
+pub(crate) const CTX_BASE: [u8; 64] = {
+    let mut t = [0u8; 64];
+    let mut i = 0;
+    while i < 64 {
+        let n = (i % 16) as u32;
+        t[i] = ((i / 16) as u8 * 5 + nbb_bucket(if n > 9 { 9 } else { n })) * 5;
+        i += 1;
     }
     t
 };
 
 impl KindPlanes {
-    /// Ends a frame: the current kinds become the previous ones and the context bases
-    /// of the next frame are computed from them.
+    /// Ends a frame: its kinds become the previous ones and the context indices of
+    /// the next frame are computed from them.
     pub fn next_frame(&mut self) {
-        core::mem::swap(&mut self.prev, &mut self.cur);
-        // Changed flags of each row as a bit mask, shifted by one so that column c's
-        // 3-wide neighbourhood is bits c..c+3; rows -1 and 8 are empty.
-        let mut changed = [0u32; ROWS + 2];
-        for (r, mask) in changed[1..=ROWS].iter_mut().enumerate() {
-            for (c, &k) in self.prev[r * COLS..(r + 1) * COLS].iter().enumerate() {
-                *mask |= ((k != kind::COPY) as u32) << (c + 1);
+        // Per row, 4 words of 4 byte lanes (one per column): changed flags (0/1),
+        // then their sums over 3 rows (<= 3), then over 3 columns (<= 9): no lane
+        // ever carries into the next.
+        let word = |k: &[u8; COLS + FRAME_TOKENS], r: usize, j: usize| {
+            let i = COLS + r * COLS + 4 * j;
+            u32::from_le_bytes([k[i], k[i + 1], k[i + 2], k[i + 3]])
+        };
+        let mut flags = [[0u32; 4]; ROWS + 2];
+        for (r, row) in flags[1..=ROWS].iter_mut().enumerate() {
+            for (j, f) in row.iter_mut().enumerate() {
+                let w = word(&self.kinds, r, j);
+                *f = (w | (w >> 1)) & 0x0101_0101;
             }
         }
         for r in 0..ROWS {
-            let (above, here, below) = (changed[r], changed[r + 1], changed[r + 2]);
-            for c in 0..COLS {
-                let pos = r * COLS + c;
-                let block = ((above >> c) & 7) | (((here >> c) & 7) << 3) | (((below >> c) & 7) << 6);
-                self.base[pos] = (self.prev[pos] * 5 + NBB[block as usize]) * 5;
+            let mut v = [0u32; 4];
+            for j in 0..4 {
+                v[j] = flags[r][j] + flags[r + 1][j] + flags[r + 2][j];
+            }
+            for j in 0..4 {
+                let left = (v[j] << 8) | if j > 0 { v[j - 1] >> 24 } else { 0 };
+                let right = (v[j] >> 8) | if j < 3 { v[j + 1] << 24 } else { 0 };
+                let n = v[j] + left + right;
+                let idx = n + (word(&self.kinds, r, j) << 4);
+                let i = r * COLS + 4 * j;
+                self.cidx[i..i + 4].copy_from_slice(&idx.to_le_bytes());
             }
         }
     }
@@ -87,13 +106,24 @@ impl KindPlanes {
     #[inline(always)]
     pub fn context(&self, pos: usize) -> usize {
         let pos = pos % FRAME_TOKENS;
-        let up = if pos >= COLS { self.cur[pos - COLS] } else { UP_NONE };
-        (self.base[pos] + up) as usize
+        (CTX_BASE[(self.cidx[pos] % 64) as usize] + self.kinds[pos]) as usize
     }
 
     /// Records the kind of position `pos` in the current frame.
     #[inline(always)]
     pub fn set_kind(&mut self, pos: usize, k: u8) {
-        self.cur[pos % FRAME_TOKENS] = k;
+        self.kinds[COLS + pos % FRAME_TOKENS] = k;
+    }
+
+    /// Sets the kinds of a whole frame (as [`KindPlanes::set_kind`] on every position).
+    pub fn set_frame_kinds(&mut self, kinds: &[u8; FRAME_TOKENS]) {
+        self.kinds[COLS..].copy_from_slice(kinds);
+    }
+
+    /// The planes as the decoder's inner loop uses them: kinds (with the `UP_NONE`
+    /// row in front) and context indices.
+    #[inline(always)]
+    pub(crate) fn planes(&mut self) -> (&mut [u8; COLS + FRAME_TOKENS], &[u8; FRAME_TOKENS]) {
+        (&mut self.kinds, &self.cidx)
     }
 }

@@ -41,9 +41,29 @@ pub struct ContextModel<'a> {
     /// Successor list length `K`.
     k: usize,
     /// Successor lists: 1024 rows of `K` little-endian `u16` tokens.
-    successors: &'a [u8],
+    pub(crate) successors: &'a [u8],
     /// The class alphabet.
     classes: Classes,
+    /// What the decoder needs of each class symbol (index `class % 32`; classes
+    /// from the escape on act as the escape): see [`class_info`].
+    pub(crate) info: [u32; 32],
+}
+
+/// Decoder information of class `s` of an alphabet with `buckets` buckets: bits 0-1
+/// the kind, bits 4-7 the raw bits that follow, bits 8-19 the own-list rank (own
+/// classes) or the successor bucket's lower edge.
+const fn class_info(s: usize, buckets: usize) -> u32 {
+    use classes::{kind, EDGES, OWN_DEPTH};
+    if s == 0 {
+        kind::COPY as u32
+    } else if s < OWN_DEPTH {
+        kind::OWN as u32 | ((s as u32) << 8)
+    } else if s < OWN_DEPTH + buckets {
+        let b = s - OWN_DEPTH;
+        kind::SUCCESSOR as u32 | (classes::bucket_bits(b) << 4) | ((EDGES[b] as u32) << 8)
+    } else {
+        kind::ESCAPE as u32 | (10 << 4)
+    }
 }
 
 impl<'a> ContextModel<'a> {
@@ -66,7 +86,11 @@ impl<'a> ContextModel<'a> {
         if set.len() != CONTEXTS || (0..CONTEXTS).any(|t| set.alphabet(t) != classes.alphabet()) {
             return Err(Error::TableSetInvalid);
         }
-        Ok(ContextModel { k, successors, classes })
+        let mut info = [0u32; 32];
+        for (s, i) in info.iter_mut().enumerate() {
+            *i = class_info(s, buckets);
+        }
+        Ok(ContextModel { k, successors, classes, info })
     }
 
     /// Everything [`Self::from_table_set`] checks, and that every successor-list entry

@@ -8,19 +8,20 @@ use crate::container::FRAME_TOKENS;
 pub const EMPTY: u16 = u16::MAX;
 
 /// `FRAME_TOKENS` lists of `OWN_DEPTH` (= 4) tokens: 1 KiB. Each list is packed in
-/// one `u64`, entry `i` in bits `16i..16i+16`, so moving an entry to the front is a
-/// few shifts and masks.
+/// two `u32` words, `[e0 | e1 << 16, e2 | e3 << 16]`, so that moving an entry to the
+/// front is a few 32-bit shifts (cheap on 32-bit cores too) and rank 0 (a copy)
+/// needs no update at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnLists {
-    lists: [u64; FRAME_TOKENS],
+    lists: [[u32; 2]; FRAME_TOKENS],
 }
 
-const _: () = assert!(OWN_DEPTH == 4, "a list is packed into one u64");
-const LANES: u64 = 0x0001_0001_0001_0001;
+const _: () = assert!(OWN_DEPTH == 4, "a list is packed into two u32");
+const _: () = assert!(FRAME_TOKENS.is_power_of_two());
 
 impl Default for OwnLists {
     fn default() -> Self {
-        OwnLists { lists: [u64::MAX; FRAME_TOKENS] }
+        OwnLists { lists: [[u32::MAX; 2]; FRAME_TOKENS] }
     }
 }
 
@@ -28,52 +29,119 @@ impl OwnLists {
     /// The list at position `pos` (`< 128`), most recent first.
     #[inline(always)]
     pub fn list(&self, pos: usize) -> [u16; OWN_DEPTH] {
-        let l = self.lists[pos % FRAME_TOKENS];
-        [l as u16, (l >> 16) as u16, (l >> 32) as u16, (l >> 48) as u16]
+        let [lo, hi] = self.lists[pos % FRAME_TOKENS];
+        [lo as u16, (lo >> 16) as u16, hi as u16, (hi >> 16) as u16]
     }
 
     /// Entry `rank` (`< OWN_DEPTH`) of list `pos`.
     #[inline(always)]
     pub fn get(&self, pos: usize, rank: usize) -> u16 {
-        (self.lists[pos % FRAME_TOKENS] >> (16 * (rank % OWN_DEPTH))) as u16
+        let rank = rank % OWN_DEPTH;
+        (self.lists[pos % FRAME_TOKENS][rank >> 1] >> (16 * (rank & 1))) as u16
+    }
+
+    /// Entry 0 (the most recent token) of list `pos`.
+    #[inline(always)]
+    pub fn front(&self, pos: usize) -> u16 {
+        self.lists[pos % FRAME_TOKENS][0] as u16
     }
 
     /// Rank of `token` in the list at `pos`, if present.
     #[inline]
     pub fn rank_of(&self, pos: usize, token: u16) -> Option<usize> {
-        // Lanes equal to `token` become zero; find the first zero lane.
-        let v = self.lists[pos % FRAME_TOKENS] ^ (token as u64 * LANES);
-        let zero = (v.wrapping_sub(LANES)) & !v & (LANES << 15);
-        (zero != 0).then(|| zero.trailing_zeros() as usize / 16)
+        self.list(pos).iter().position(|&t| t == token)
+    }
+
+    /// Moves rank `rank` (`< OWN_DEPTH`) of list `pos` to the front and returns the
+    /// token there (`EMPTY` if that entry was empty). Branches on the rank on 32-bit
+    /// cores (cheap there), branch-free 64-bit arithmetic on hosts (where the rank is
+    /// an unpredictable branch); both give the same lists.
+    #[inline(always)]
+    pub fn take(&mut self, pos: usize, rank: usize) -> u16 {
+        let l = &mut self.lists[pos % FRAME_TOKENS];
+        let (list, token) = if cfg!(target_pointer_width = "64") { take_shifts(*l, rank) } else { take_match(*l, rank) };
+        *l = list;
+        token
     }
 
     /// Moves rank `rank` (`< OWN_DEPTH`) of list `pos` to the front.
     #[inline(always)]
     pub fn promote(&mut self, pos: usize, rank: usize) {
-        let l = &mut self.lists[pos % FRAME_TOKENS];
-        let shift = 16 * (rank % OWN_DEPTH) as u32;
-        let token = (*l >> shift) & 0xFFFF;
-        let before = *l & ((1u64 << shift) - 1);
-        let after = l.checked_shr(shift + 16).map_or(0, |a| a << (shift + 16));
-        *l = after | (before << 16) | token;
+        self.take(pos, rank);
     }
 
     /// Puts `token` at the front of list `pos`: removed first if present, otherwise
     /// the oldest entry drops off.
     #[inline(always)]
     pub fn push_front(&mut self, pos: usize, token: u16) {
-        match self.rank_of(pos, token) {
-            Some(rank) => self.promote(pos, rank),
-            None => {
-                let l = &mut self.lists[pos % FRAME_TOKENS];
-                *l = (*l << 16) | token as u64;
-            }
+        let l = &mut self.lists[pos % FRAME_TOKENS];
+        let [lo, hi] = *l;
+        let t = token as u32;
+        if t == lo & 0xFFFF || t == lo >> 16 || t == hi & 0xFFFF {
+            // Present at rank 0..=2 (rank 3 and absent are the same update).
+            self.push_present(pos, token);
+        } else {
+            *l = [(lo << 16) | t, (hi << 16) | (lo >> 16)];
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_present(&mut self, pos: usize, token: u16) {
+        if let Some(rank) = self.rank_of(pos, token) {
+            self.promote(pos, rank);
         }
     }
 }
 
+/// [`OwnLists::take`] on one list, by cases.
+#[inline(always)]
+fn take_match(l: [u32; 2], rank: usize) -> ([u32; 2], u16) {
+    let [lo, hi] = l;
+    match rank % OWN_DEPTH {
+        0 => (l, lo as u16),
+        1 => {
+            let lo = lo.rotate_right(16);
+            ([lo, hi], lo as u16)
+        }
+        2 => {
+            let t = hi & 0xFFFF;
+            ([(lo << 16) | t, (hi & 0xFFFF_0000) | (lo >> 16)], t as u16)
+        }
+        _ => {
+            let t = hi >> 16;
+            ([(lo << 16) | t, (hi << 16) | (lo >> 16)], t as u16)
+        }
+    }
+}
+
+/// [`OwnLists::take`] on one list, with 64-bit shifts and no branch.
+#[inline(always)]
+fn take_shifts(l: [u32; 2], rank: usize) -> ([u32; 2], u16) {
+    let v = l[0] as u64 | (l[1] as u64) << 32;
+    let shift = 16 * (rank % OWN_DEPTH) as u32;
+    let token = (v >> shift) & 0xFFFF;
+    let before = v & ((1u64 << shift) - 1);
+    // Entries above the taken one stay; `<< 1 << 15` keeps rank 3 (shift 48) in range.
+    let above = (v >> shift >> 16) << 1 << 15 << shift;
+    let v = above | (before << 16) | token;
+    ([v as u32, (v >> 32) as u32], token as u16)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn both_takes_agree() {
+        let mut x = 99u32;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let l = [x ^ 0x5A5A_1234, x.rotate_left(7)];
+            for rank in 0..4 {
+                assert_eq!(super::take_match(l, rank), super::take_shifts(l, rank));
+            }
+        }
+    }
+
     use super::*;
     extern crate std;
     use std::vec::Vec;
