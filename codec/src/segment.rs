@@ -7,6 +7,27 @@ use crate::tans::decode_table::DecodeTables;
 use crate::tans::decoder::TansDecoder;
 use crate::{Error, Result};
 
+/// The checks every decoder makes before the first frame, in this order: the header
+/// (`Header::parse`), the table-set id of the stream, the set and the compiled tables
+/// (`TableSetMismatch`), the model (`UnknownModel`), the state count (`HeaderCorrupt`).
+/// Returns the header, the model and a coder positioned at the first symbol.
+pub(crate) fn open<'s, 't>(
+    stream: &'s [u8],
+    set: &TableSetRef<'t>,
+    tables: &DecodeTables<'_>,
+) -> Result<(Header, Model<'t>, TansDecoder<'s>)> {
+    let (header, payload) = Header::parse(stream)?;
+    if header.table_set_id != set.id() || tables.id() != set.id() {
+        return Err(Error::TableSetMismatch { stream: header.table_set_id, tables: set.id() });
+    }
+    let model = Model::from_table_set(set)?;
+    if header.n_states as usize != model.n_states() {
+        return Err(Error::HeaderCorrupt);
+    }
+    let coder = TansDecoder::new(payload, model.n_states(), set.state_log())?;
+    Ok((header, model, coder))
+}
+
 /// Decodes a stream frame by frame into a caller's 128-token buffer, with no heap.
 ///
 /// The decoder's memory is this struct (see [`SegmentDecoder::STATE_BYTES`]); the
@@ -33,15 +54,7 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
     /// `BadShape`, `Truncated`, `TrailingBytes`), `TableSetMismatch` if the stream was
     /// made with other tables, `UnknownModel`.
     pub fn new(stream: &'s [u8], set: &TableSetRef<'t>, tables: DecodeTables<'t>) -> Result<Self> {
-        let (header, payload) = Header::parse(stream)?;
-        if header.table_set_id != set.id() || tables.id() != set.id() {
-            return Err(Error::TableSetMismatch { stream: header.table_set_id, tables: set.id() });
-        }
-        let model = Model::from_table_set(set)?;
-        if header.n_states as usize != model.n_states() {
-            return Err(Error::HeaderCorrupt);
-        }
-        let coder = TansDecoder::new(payload, model.n_states(), set.state_log())?;
+        let (header, model, coder) = open(stream, set, &tables)?;
         Ok(SegmentDecoder {
             header,
             coder,

@@ -130,15 +130,8 @@ fn decode_into_avx2(
     use crate::tans::decoder::TansDecoder;
     use crate::Error;
 
-    let (header, payload) = Header::parse(stream)?;
-    if header.table_set_id != set.id() || tables.id() != set.id() {
-        return Err(Error::TableSetMismatch { stream: header.table_set_id, tables: set.id() });
-    }
-    let model = Model::from_table_set(set)?;
-    if header.n_states as usize != model.n_states() {
-        return Err(Error::HeaderCorrupt);
-    }
-    let mut coder = TansDecoder::new(payload, model.n_states(), set.state_log())?;
+    let (header, model, mut coder) = crate::segment::open(stream, set, &tables)?;
+    let payload = &stream[crate::container::HEADER_LEN..];
     let frames = header.frames as usize;
     let n = frames * FRAME_TOKENS;
     if out.len() < n {
