@@ -154,61 +154,35 @@ fn truncated_and_foreign_streams_are_errors() {
     }
 }
 
+/// Runs host-tools with `args` and checks it refuses to write over `victim`, which
+/// keeps its bytes.
+fn refuses_to_overwrite(args: &[&std::ffi::OsStr], victim: &Path) {
+    let before = std::fs::read(victim).unwrap();
+    host_tools()
+        .args(args)
+        .assert()
+        .code(1)
+        .stderr(contains("refusing to write"));
+    assert_eq!(std::fs::read(victim).unwrap(), before, "{} changed", victim.display());
+}
+
 #[test]
 fn outputs_never_overwrite_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let (tables, stream) = stream_of(0, dir.path());
-    let before = std::fs::read(&stream).unwrap();
-    host_tools()
-        .args(["decode", "--tables"])
-        .arg(&tables)
-        .arg("-o")
-        .arg(&stream)
-        .arg(&stream)
-        .assert()
-        .code(1)
-        .stderr(contains("refusing to write"));
-    assert_eq!(std::fs::read(&stream).unwrap(), before);
-    // Nor over the tables.
-    let tables_before = std::fs::read(&tables).unwrap();
-    host_tools()
-        .args(["decode", "--tables"])
-        .arg(&tables)
-        .arg("-o")
-        .arg(&tables)
-        .arg(&stream)
-        .assert()
-        .code(1)
-        .stderr(contains("refusing to write"));
-    assert_eq!(std::fs::read(&tables).unwrap(), tables_before);
+    let (t, s) = (tables.as_os_str(), stream.as_os_str());
+    let os = |a: &'static str| std::ffi::OsStr::new(a);
+    // decode onto its stream, or onto its tables.
+    refuses_to_overwrite(&[os("decode"), os("--tables"), t, os("-o"), s, s], &stream);
+    refuses_to_overwrite(&[os("decode"), os("--tables"), t, os("-o"), t, s], &tables);
     // encode onto its own input (a copy, the real file is read-only).
     let npy = dir.path().join("seg.npy");
     std::fs::copy(real(1), &npy).unwrap();
-    host_tools()
-        .args(["encode", "--tables"])
-        .arg(&tables)
-        .arg("-o")
-        .arg(&npy)
-        .arg(&npy)
-        .assert()
-        .code(1)
-        .stderr(contains("refusing to write"));
-    assert_eq!(
-        std::fs::read(&npy).unwrap(),
-        std::fs::read(real(1)).unwrap()
-    );
+    let n = npy.as_os_str();
+    refuses_to_overwrite(&[os("encode"), os("--tables"), t, os("-o"), n, n], &npy);
     // build-tables onto one of its inputs.
-    host_tools()
-        .args(["build-tables", "-o"])
-        .arg(&npy)
-        .arg(&npy)
-        .assert()
-        .code(1)
-        .stderr(contains("refusing to write"));
-    assert_eq!(
-        std::fs::read(&npy).unwrap(),
-        std::fs::read(real(1)).unwrap()
-    );
+    refuses_to_overwrite(&[os("build-tables"), os("-o"), n, n], &npy);
+    assert_eq!(std::fs::read(&npy).unwrap(), std::fs::read(real(1)).unwrap());
 }
 
 /// Bad `.npy` files derived from real segment 0, by name.
