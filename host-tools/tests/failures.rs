@@ -163,7 +163,12 @@ fn refuses_to_overwrite(args: &[&std::ffi::OsStr], victim: &Path) {
         .assert()
         .code(1)
         .stderr(contains("refusing to write"));
-    assert_eq!(std::fs::read(victim).unwrap(), before, "{} changed", victim.display());
+    assert_eq!(
+        std::fs::read(victim).unwrap(),
+        before,
+        "{} changed",
+        victim.display()
+    );
 }
 
 #[test]
@@ -182,7 +187,10 @@ fn outputs_never_overwrite_inputs() {
     refuses_to_overwrite(&[os("encode"), os("--tables"), t, os("-o"), n, n], &npy);
     // build-tables onto one of its inputs.
     refuses_to_overwrite(&[os("build-tables"), os("-o"), n, n], &npy);
-    assert_eq!(std::fs::read(&npy).unwrap(), std::fs::read(real(1)).unwrap());
+    assert_eq!(
+        std::fs::read(&npy).unwrap(),
+        std::fs::read(real(1)).unwrap()
+    );
 }
 
 /// Bad `.npy` files derived from real segment 0, by name.
