@@ -19,6 +19,7 @@ step() {
     fi
 }
 
+step cargo fmt --all --check
 step cargo test --release --workspace --locked
 step cargo build --release -p vqtans --no-default-features --target thumbv7em-none-eabihf --locked
 step bash firmware/qemu-test.sh

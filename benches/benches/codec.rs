@@ -43,7 +43,9 @@ fn codec(c: &mut Criterion) {
         let set = TableSetRef::from_bytes(&case.blob).unwrap();
         let encoder = Encoder::new(&set).unwrap();
         group.throughput(Throughput::Elements(case.tokens.len() as u64));
-        group.bench_function(BenchmarkId::from_parameter(&case.name), |b| b.iter(|| encoder.encode(&case.tokens).unwrap()));
+        group.bench_function(BenchmarkId::from_parameter(&case.name), |b| {
+            b.iter(|| encoder.encode(&case.tokens).unwrap())
+        });
     }
     group.finish();
 

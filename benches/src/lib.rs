@@ -47,7 +47,10 @@ pub fn read_npy(path: &Path) -> Result<Vec<u16>, String> {
     values
         .into_iter()
         .map(|v| {
-            u16::try_from(v).ok().filter(|&t| t <= 1023).ok_or_else(|| format!("{}: token {v} out of range", path.display()))
+            u16::try_from(v)
+                .ok()
+                .filter(|&t| t <= 1023)
+                .ok_or_else(|| format!("{}: token {v} out of range", path.display()))
         })
         .collect()
 }

@@ -61,11 +61,7 @@ impl Header {
     /// the stream. Checks in that order, so a foreign file reports `BadMagic`.
     pub fn parse(stream: &[u8]) -> Result<(Header, &[u8])> {
         if stream.len() < 4 || stream[..4] != MAGIC {
-            return Err(if stream.len() < 4 && MAGIC.starts_with(stream) {
-                Error::Truncated
-            } else {
-                Error::BadMagic
-            });
+            return Err(if stream.len() < 4 && MAGIC.starts_with(stream) { Error::Truncated } else { Error::BadMagic });
         }
         if stream.len() < HEADER_LEN {
             return Err(Error::Truncated);
@@ -82,9 +78,7 @@ impl Header {
         let header = Header {
             n_states: b[5],
             frames: u32_at(8),
-            table_set_id: u64::from_le_bytes([
-                b[12], b[13], b[14], b[15], b[16], b[17], b[18], b[19],
-            ]),
+            table_set_id: u64::from_le_bytes([b[12], b[13], b[14], b[15], b[16], b[17], b[18], b[19]]),
             payload_len: u32_at(20),
             tokens_crc: u32_at(24),
         };
@@ -106,10 +100,7 @@ impl Header {
 /// Running CRC-32 of decoded tokens (each as little-endian `u16`). On hosts (`std`)
 /// the same CRC is computed by `crc32fast` (SIMD carry-less multiply); elsewhere by
 /// a slice-by-4 table walk over pairs of tokens (4 KiB of constant tables).
-pub struct TokenChecksum(
-    #[cfg(not(feature = "std"))] u32,
-    #[cfg(feature = "std")] crc32fast::Hasher,
-);
+pub struct TokenChecksum(#[cfg(not(feature = "std"))] u32, #[cfg(feature = "std")] crc32fast::Hasher);
 
 /// Slice-by-4 tables of CRC-32/ISO-HDLC (reflected polynomial `0xEDB88320`):
 /// `CRC_TABLES[0]` is the byte-wise table, `CRC_TABLES[k][b]` the CRC of byte `b`
@@ -148,7 +139,10 @@ fn crc_tokens(mut crc: u32, tokens: &[u16]) -> u32 {
     let mut pairs = tokens.chunks_exact(2);
     for pair in &mut pairs {
         crc ^= pair[0] as u32 | (pair[1] as u32) << 16;
-        crc = t3[(crc & 0xFF) as usize] ^ t2[((crc >> 8) & 0xFF) as usize] ^ t1[((crc >> 16) & 0xFF) as usize] ^ t0[(crc >> 24) as usize];
+        crc = t3[(crc & 0xFF) as usize]
+            ^ t2[((crc >> 8) & 0xFF) as usize]
+            ^ t1[((crc >> 16) & 0xFF) as usize]
+            ^ t0[(crc >> 24) as usize];
     }
     for &t in pairs.remainder() {
         for b in t.to_le_bytes() {

@@ -91,10 +91,9 @@ impl fmt::Display for Error {
                 write!(f, "unsupported vqtans format version {version}")
             }
             Error::HeaderCorrupt => write!(f, "stream header is corrupt"),
-            Error::TableSetMismatch { stream, tables } => write!(
-                f,
-                "stream was encoded with table set {stream:016x}, but tables {tables:016x} were given"
-            ),
+            Error::TableSetMismatch { stream, tables } => {
+                write!(f, "stream was encoded with table set {stream:016x}, but tables {tables:016x} were given")
+            }
             Error::BadShape => write!(f, "stream shape is not frames x 8 x 16"),
             Error::Truncated => write!(f, "stream is truncated"),
             Error::TrailingBytes => write!(f, "unexpected bytes after the end of the stream"),

@@ -125,9 +125,9 @@ pub fn decode_into(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_
 mod owned {
     use super::*;
     use crate::container::{tokens_crc, MAX_TOKEN};
-    use crate::tans::encode_table::EncodeTable;
     use crate::model::context::encode::Part;
     use crate::model::ModelEncoder;
+    use crate::tans::encode_table::EncodeTable;
     use crate::tans::encoder::encode_with_costs;
     use alloc::vec::Vec;
 
@@ -166,7 +166,10 @@ mod owned {
         /// Errors: `TokenCount`, `TokenOutOfRange`, `SymbolNotInTable` when the tables
         /// cannot code a symbol the tokens need.
         pub fn encode_with_stats(&self, tokens: &[u16]) -> Result<(Vec<u8>, PartBits)> {
-            if tokens.is_empty() || tokens.len() % FRAME_TOKENS != 0 || tokens.len() / FRAME_TOKENS > crate::container::MAX_FRAMES as usize {
+            if tokens.is_empty()
+                || tokens.len() % FRAME_TOKENS != 0
+                || tokens.len() / FRAME_TOKENS > crate::container::MAX_FRAMES as usize
+            {
                 return Err(Error::TokenCount { count: tokens.len() });
             }
             if let Some((index, &value)) = tokens.iter().enumerate().find(|(_, &t)| t > MAX_TOKEN) {
@@ -174,9 +177,10 @@ mod owned {
             }
             let (ops, parts) = self.model_encoder.ops(tokens);
             let mut bits = PartBits::new();
-            let payload = encode_with_costs(&self.tables, self.set.state_log(), self.model.n_states(), &ops, |i, nb| {
-                *bits.entry(parts[i]).or_default() += nb as u64;
-            })?;
+            let payload =
+                encode_with_costs(&self.tables, self.set.state_log(), self.model.n_states(), &ops, |i, nb| {
+                    *bits.entry(parts[i]).or_default() += nb as u64;
+                })?;
             let header = Header {
                 n_states: self.model.n_states() as u8,
                 frames: (tokens.len() / FRAME_TOKENS) as u32,
@@ -200,8 +204,8 @@ mod owned {
     }
 }
 
-#[cfg(feature = "alloc")]
-pub use owned::{decode, Encoder, PartBits};
 /// Host SIMD decoding (AVX2 when the CPU has it), bit-identical to [`decode`].
 #[cfg(feature = "std")]
 pub use crate::simd::{decode_into_simd, decode_simd};
+#[cfg(feature = "alloc")]
+pub use owned::{decode, Encoder, PartBits};

@@ -230,8 +230,7 @@ mod owned {
         /// Serialises to the postcard wire format.
         pub fn to_bytes(&self) -> Result<Vec<u8>> {
             let logs: Vec<u8> = self.tables.iter().map(|(l, _)| *l).collect();
-            let alphabets: Vec<u8> =
-                self.tables.iter().flat_map(|(_, c)| (c.len() as u16).to_le_bytes()).collect();
+            let alphabets: Vec<u8> = self.tables.iter().flat_map(|(_, c)| (c.len() as u16).to_le_bytes()).collect();
             let counts: Vec<u8> =
                 self.tables.iter().flat_map(|(_, c)| c.iter().flat_map(|v| v.to_le_bytes())).collect();
             let wire = TableSetWire {

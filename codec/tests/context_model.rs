@@ -83,7 +83,9 @@ fn damaged_payload_never_decodes_to_wrong_tokens() {
         s[i] ^= 1 << (i % 8);
         match try_decode(&s) {
             Ok(t) => assert_eq!(&t, tokens, "flip at {i} decoded to other tokens"),
-            Err(Error::PayloadCorrupt | Error::ChecksumMismatch | Error::Truncated | Error::ModelCorrupt) => errors += 1,
+            Err(Error::PayloadCorrupt | Error::ChecksumMismatch | Error::Truncated | Error::ModelCorrupt) => {
+                errors += 1
+            }
             Err(e) => panic!("unexpected error {e:?} for a flip at {i}"),
         }
     }
@@ -95,7 +97,13 @@ fn damaged_payload_never_decodes_to_wrong_tokens() {
         let mut h = vqtans::container::Header::parse(&stream).unwrap().0;
         h.payload_len = len;
         s[..HEADER_LEN].copy_from_slice(&h.to_bytes());
-        assert!(matches!(try_decode(&s), Err(Error::Truncated | Error::PayloadCorrupt | Error::ModelCorrupt | Error::ChecksumMismatch)), "cut {cut}");
+        assert!(
+            matches!(
+                try_decode(&s),
+                Err(Error::Truncated | Error::PayloadCorrupt | Error::ModelCorrupt | Error::ChecksumMismatch)
+            ),
+            "cut {cut}"
+        );
         assert_eq!(try_decode(&stream[..cut]), Err(Error::Truncated));
     }
 }

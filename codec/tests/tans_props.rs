@@ -81,11 +81,15 @@ proptest! {
 
 #[test]
 fn zero_count_symbol_is_refused_by_the_encoder() {
-    let set = TableSet { state_log: 5, tables: vec![(5, {
-        let mut n = vec![0u16; 4];
-        n[1] = 32;
-        n
-    })], model: vec![] };
+    let set = TableSet {
+        state_log: 5,
+        tables: vec![(5, {
+            let mut n = vec![0u16; 4];
+            n[1] = 32;
+            n
+        })],
+        model: vec![],
+    };
     let blob = set.to_bytes().unwrap();
     let set_ref = TableSetRef::from_bytes(&blob).unwrap();
     let ops = [Op::Symbol { state: 0, table: 0, symbol: 2 }];
@@ -94,7 +98,15 @@ fn zero_count_symbol_is_refused_by_the_encoder() {
 
 #[test]
 fn single_symbol_table_costs_no_bits() {
-    let set = TableSet { state_log: 11, tables: vec![(5, { let mut n = vec![0u16; 3]; n[2] = 32; n })], model: vec![] };
+    let set = TableSet {
+        state_log: 11,
+        tables: vec![(5, {
+            let mut n = vec![0u16; 3];
+            n[2] = 32;
+            n
+        })],
+        model: vec![],
+    };
     let blob = set.to_bytes().unwrap();
     let set_ref = TableSetRef::from_bytes(&blob).unwrap();
     let ops = vec![Op::Symbol { state: 0, table: 0, symbol: 2 }; 10_000];
@@ -105,7 +117,11 @@ fn single_symbol_table_costs_no_bits() {
 #[test]
 fn compiled_image_is_verified_against_its_set() {
     let h: Vec<u64> = (0..300).map(|i| (i * 37 % 101) as u64).collect();
-    let set = TableSet { state_log: 12, tables: vec![(10, normalize(&h, 10).unwrap()), (12, normalize(&h, 12).unwrap())], model: vec![] };
+    let set = TableSet {
+        state_log: 12,
+        tables: vec![(10, normalize(&h, 10).unwrap()), (12, normalize(&h, 12).unwrap())],
+        model: vec![],
+    };
     let blob = set.to_bytes().unwrap();
     let set_ref = TableSetRef::from_bytes(&blob).unwrap();
     let compiled = OwnedDecodeTables::new(&set_ref).unwrap();

@@ -55,12 +55,7 @@ const FRAME_BUFFERS: usize = 2 * FRAME_TOKENS * size_of::<u16>();
 
 /// Decodes `seg`, sends its tokens out of `uart` (each as `u16` LE, frame by
 /// frame) and logs the measurements. Returns the number of tokens sent.
-pub fn run(
-    seg: &Segment,
-    uart: &mut uart::Uart,
-    clock: &mut Clock,
-    cal: &Calibration,
-) -> Result<u64, Failure> {
+pub fn run(seg: &Segment, uart: &mut uart::Uart, clock: &mut Clock, cal: &Calibration) -> Result<u64, Failure> {
     let name = seg.name;
     defmt::info!(
         "segment {=str}: tables {=usize} B, image {=usize} B, stream {=usize} B in flash",
@@ -76,8 +71,7 @@ pub fn run(
         memory::measure_stack(|| clock.measure(|| TableSetRef::from_bytes(seg.tables)));
     let set = set.map_err(Failure::Tables)?;
     let words = image_words(seg.image).ok_or(Failure::ImageLayout)?;
-    let ((tables, verify_ticks), verify_stack) =
-        memory::measure_stack(|| clock.measure(|| set.verify_compiled(words)));
+    let ((tables, verify_ticks), verify_stack) = memory::measure_stack(|| clock.measure(|| set.verify_compiled(words)));
     let tables = tables.map_err(Failure::Image)?;
     defmt::info!(
         "segment {=str}: table set {=u64:016x} ({=usize} tables) loaded in {=u64} instructions ({=usize} B stack), \
@@ -92,8 +86,7 @@ pub fn run(
     );
 
     // The real run: frame by frame into a bounded buffer, out of the UART.
-    let (streamed, stream_stack) =
-        memory::measure_stack(|| stream_out(seg.stream, &set, tables, uart, clock));
+    let (streamed, stream_stack) = memory::measure_stack(|| stream_out(seg.stream, &set, tables, uart, clock));
     let stats = streamed?;
     let tokens = u64::from(stats.frames) * FRAME_TOKENS as u64;
     defmt::info!(
@@ -127,12 +120,7 @@ pub fn run(
     if ram > RAM_BUDGET {
         return Err(Failure::RamBudget { bytes: ram });
     }
-    defmt::info!(
-        "segment {=str}: decoder RAM {=usize} B, budget {=usize} B: ok",
-        name,
-        ram,
-        RAM_BUDGET
-    );
+    defmt::info!("segment {=str}: decoder RAM {=usize} B, budget {=usize} B: ok", name, ram, RAM_BUDGET);
 
     // Instructions per token of the decoder alone (no UART, no per-frame
     // timestamps): one interval around a whole decode.
@@ -151,8 +139,7 @@ pub fn run(
         if instructions <= INSTRUCTIONS_PER_TOKEN_TARGET * tokens { "met" } else { "MISSED" }
     );
 
-    let p = phases(seg.stream, &set, tables, clock)
-        .map_err(|error| Failure::Decode { frame: 0, error })?;
+    let p = phases(seg.stream, &set, tables, clock).map_err(|error| Failure::Decode { frame: 0, error })?;
     let per = |ticks: u64| Per(cal.instructions_for(ticks), tokens);
     let parts = cal.instructions_for(p.setup + p.frame0 + p.frames + p.crc);
     defmt::info!(
@@ -160,11 +147,7 @@ pub fn run(
         name,
         per(p.setup)
     );
-    defmt::info!(
-        "segment {=str}: phase model frame 0 (raw 10-bit tokens) {}/token",
-        name,
-        per(p.frame0)
-    );
+    defmt::info!("segment {=str}: phase model frame 0 (raw 10-bit tokens) {}/token", name, per(p.frame0));
     defmt::info!(
         "segment {=str}: phase model frames 1.. (class symbols, own/successor lists, raw bits, kind planes) {}/token",
         name,
@@ -175,11 +158,7 @@ pub fn run(
         name,
         per(p.kinds)
     );
-    defmt::info!(
-        "segment {=str}: phase token CRC-32 (TokenChecksum::update) {}/token",
-        name,
-        per(p.crc)
-    );
+    defmt::info!("segment {=str}: phase token CRC-32 (TokenChecksum::update) {}/token", name, per(p.crc));
     defmt::info!(
         "segment {=str}: phase sum of the parts {}/token vs the whole decode {}/token (parts run as separate \
          loops, so code layout and inlining differ slightly)",
@@ -190,9 +169,7 @@ pub fn run(
 
     // Where the instructions go: a PC-sampling profile of another decode.
     profile::reset();
-    let profiled = clock.profile(PROFILE_PERIOD_TICKS, || {
-        decode_only(seg.stream, &set, tables)
-    });
+    let profiled = clock.profile(PROFILE_PERIOD_TICKS, || decode_only(seg.stream, &set, tables));
     profiled.map_err(|error| Failure::Decode { frame: 0, error })?;
     profile::dump(name);
 
@@ -220,16 +197,11 @@ fn stream_out(
     uart: &mut uart::Uart,
     clock: &Clock,
 ) -> Result<StreamStats, Failure> {
-    let mut decoder = SegmentDecoder::new(stream, set, tables)
-        .map_err(|error| Failure::Decode { frame: 0, error })?;
+    let mut decoder = SegmentDecoder::new(stream, set, tables).map_err(|error| Failure::Decode { frame: 0, error })?;
     let frames = decoder.header().frames;
     let mut frame = [0u16; FRAME_TOKENS];
     let mut bytes = [0u8; 2 * FRAME_TOKENS];
-    let mut stats = StreamStats {
-        frames,
-        decode_ticks: 0,
-        uart_ticks: 0,
-    };
+    let mut stats = StreamStats { frames, decode_ticks: 0, uart_ticks: 0 };
     for f in 0..frames {
         let (decoded, ticks) = clock.measure(|| decoder.next_frame(&mut frame));
         decoded.map_err(|error| Failure::Decode { frame: f, error })?;
@@ -242,10 +214,7 @@ fn stream_out(
         stats.uart_ticks += ticks;
     }
     let (finished, ticks) = clock.measure(|| decoder.finish());
-    finished.map_err(|error| Failure::Decode {
-        frame: frames,
-        error,
-    })?;
+    finished.map_err(|error| Failure::Decode { frame: frames, error })?;
     stats.decode_ticks += ticks;
     uart.flush().map_err(Failure::Uart)?;
     Ok(stats)
@@ -254,11 +223,7 @@ fn stream_out(
 /// Decodes and verifies `stream` without sending anything; returns the
 /// number of frames.
 #[inline(never)]
-fn decode_only(
-    stream: &[u8],
-    set: &TableSetRef<'_>,
-    tables: DecodeTables<'_>,
-) -> vqtans::Result<u32> {
+fn decode_only(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>) -> vqtans::Result<u32> {
     let mut decoder = SegmentDecoder::new(stream, set, tables)?;
     let mut frame = [0u16; FRAME_TOKENS];
     let frames = decoder.header().frames;
@@ -289,12 +254,7 @@ struct Phases {
 
 /// Runs the decoder's parts separately through the codec's public API.
 #[inline(never)]
-fn phases(
-    stream: &[u8],
-    set: &TableSetRef<'_>,
-    tables: DecodeTables<'_>,
-    clock: &Clock,
-) -> vqtans::Result<Phases> {
+fn phases(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>, clock: &Clock) -> vqtans::Result<Phases> {
     let (decoder, setup) = clock.measure(|| SegmentDecoder::new(stream, set, tables));
     black_box(decoder?);
 
@@ -329,13 +289,7 @@ fn phases(
             black_box(&mut planes).next_frame();
         }
     });
-    Ok(Phases {
-        setup,
-        frame0,
-        frames,
-        kinds,
-        crc,
-    })
+    Ok(Phases { setup, frame0, frames, kinds, crc })
 }
 
 /// `a / b` with two decimals, for the log.

@@ -40,12 +40,9 @@ fn first_failure() -> bool {
 fn panic(info: &core::panic::PanicInfo) -> ! {
     if first_failure() {
         match info.location() {
-            Some(at) => defmt::error!(
-                "panic: {} ({=str}:{=u32})",
-                defmt::Display2Format(&info.message()),
-                at.file(),
-                at.line()
-            ),
+            Some(at) => {
+                defmt::error!("panic: {} ({=str}:{=u32})", defmt::Display2Format(&info.message()), at.file(), at.line())
+            }
             None => defmt::error!("panic: {}", defmt::Display2Format(&info.message())),
         }
     }

@@ -42,11 +42,7 @@ fn main() -> ! {
     defmt::info!("vqtans firmware up; painted {=usize} stack bytes", painted);
 
     // The wrapping loop costs ~1.5 s of host time, so it is opt-in.
-    let loop_len = if cfg!(feature = "long-calibration") {
-        measure::WRAPPING_LOOP
-    } else {
-        measure::QUICK_LOOP
-    };
+    let loop_len = if cfg!(feature = "long-calibration") { measure::WRAPPING_LOOP } else { measure::QUICK_LOOP };
     let cal = measure::calibrate(&clock, loop_len);
     defmt::info!(
         "calibration: {=u64} instructions in {=u64} SysTick ticks = {=u64}.{=u64:03} instructions per tick",
@@ -63,8 +59,7 @@ fn main() -> ! {
 
     if segments::SEGMENTS.is_empty() {
         let data = segments::PLACEHOLDER;
-        let ((sent, ticks), stack) =
-            memory::measure_stack(|| clock.measure(|| send(&mut uart, data)));
+        let ((sent, ticks), stack) = memory::measure_stack(|| clock.measure(|| send(&mut uart, data)));
         if let Err(e) = sent {
             defmt::panic!("UART write failed: {}", e);
         }

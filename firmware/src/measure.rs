@@ -210,8 +210,5 @@ pub fn calibrate(clock: &Clock, long: u32) -> Calibration {
     let long = long.max(SHORT + 1);
     let ((), short_ticks) = clock.measure(|| spin(SHORT));
     let ((), long_ticks) = clock.measure(|| spin(long));
-    Calibration {
-        instructions: 2 * u64::from(long - SHORT),
-        ticks: long_ticks - short_ticks,
-    }
+    Calibration { instructions: 2 * u64::from(long - SHORT), ticks: long_ticks - short_ticks }
 }

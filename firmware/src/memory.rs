@@ -122,12 +122,7 @@ pub fn stack_peak() -> usize {
 pub fn report_stack() {
     let low = stack_low_water();
     let size = stack_top() - stack_bottom();
-    defmt::info!(
-        "stack: peak {=usize} bytes of {=usize} (lowest touched {=usize:#010x})",
-        stack_peak(),
-        size,
-        low
-    );
+    defmt::info!("stack: peak {=usize} bytes of {=usize} (lowest touched {=usize:#010x})", stack_peak(), size, low);
     if low <= stack_bottom() {
         defmt::warn!("stack: no painted word left; the stack may have overflowed");
     }
@@ -142,9 +137,5 @@ pub fn report_statics() {
 /// Logs `core::mem::size_of::<T>()`: the RAM one `T` takes (as a static or on
 /// the stack), not counting anything it points to.
 pub fn report_size<T>(name: &str) {
-    defmt::info!(
-        "size_of {=str}: {=usize} bytes",
-        name,
-        core::mem::size_of::<T>()
-    );
+    defmt::info!("size_of {=str}: {=usize} bytes", name, core::mem::size_of::<T>());
 }

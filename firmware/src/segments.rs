@@ -49,9 +49,6 @@ pub fn image_words(bytes: &'static [u8]) -> Option<&'static [DecodeEntry]> {
     // aligned and the length a whole number of entries (both checked above);
     // the bytes are immutable and `'static` (flash).
     Some(unsafe {
-        core::slice::from_raw_parts(
-            bytes.as_ptr().cast::<DecodeEntry>(),
-            bytes.len() / size_of::<DecodeEntry>(),
-        )
+        core::slice::from_raw_parts(bytes.as_ptr().cast::<DecodeEntry>(), bytes.len() / size_of::<DecodeEntry>())
     })
 }

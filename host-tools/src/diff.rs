@@ -55,15 +55,9 @@ mod tests {
         assert_eq!(first_difference(&a, &b, 0), None);
         b[128 + 2 * 16 + 7] = 9;
         let d = first_difference(&a, &b, 0).unwrap();
-        assert_eq!(
-            (d.frame, d.row, d.col, d.decoded, d.original),
-            (1, 2, 7, 5, 9)
-        );
+        assert_eq!((d.frame, d.row, d.col, d.decoded, d.original), (1, 2, 7, 5, 9));
         let d = first_difference(&a[128..256], &b[128..256], 128).unwrap();
         assert_eq!((d.frame, d.row, d.col), (1, 2, 7));
-        assert_eq!(
-            d.to_string(),
-            "first difference at frame 1 row 2 col 7: decoded 5, original 9"
-        );
+        assert_eq!(d.to_string(), "first difference at frame 1 row 2 col 7: decoded 5, original 9");
     }
 }

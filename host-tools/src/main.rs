@@ -57,10 +57,7 @@ const TROUBLE: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
-        if let Err(e) = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-        {
+        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
             return report(&anyhow::anyhow!("--threads {n}: {e}"), FAILURE);
         }
     }

@@ -25,10 +25,7 @@ mod tests {
     #[test]
     fn repeated_causes_are_left_out() {
         let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
-        let e = anyhow::Error::new(crate::io::IoError::Read {
-            file: "x.npy".into(),
-            source: io,
-        });
+        let e = anyhow::Error::new(crate::io::IoError::Read { file: "x.npy".into(), source: io });
         assert_eq!(describe(&e), "x.npy: cannot read: gone");
         let e = e.context("while testing");
         assert_eq!(describe(&e), "while testing: x.npy: cannot read: gone");

@@ -20,15 +20,12 @@ pub fn segments_bar(what: &str, len: Option<usize>) -> ProgressBar {
     }
     let bar = match len {
         Some(n) => ProgressBar::new(n as u64).with_style(
-            ProgressStyle::with_template(
-                "{msg:>10} [{wide_bar:.cyan/blue}] {pos}/{len} segments {elapsed} eta {eta}",
-            )
-            .expect("constant template")
-            .progress_chars("=> "),
+            ProgressStyle::with_template("{msg:>10} [{wide_bar:.cyan/blue}] {pos}/{len} segments {elapsed} eta {eta}")
+                .expect("constant template")
+                .progress_chars("=> "),
         ),
         None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{msg:>10} {spinner} {pos} segments {elapsed}")
-                .expect("constant template"),
+            ProgressStyle::with_template("{msg:>10} {spinner} {pos} segments {elapsed}").expect("constant template"),
         ),
     };
     bar.set_message(what.to_string());
@@ -42,9 +39,8 @@ pub fn step_spinner(what: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new_spinner().with_style(
-        ProgressStyle::with_template("{msg:>10} {spinner} {elapsed}").expect("constant template"),
-    );
+    let bar = ProgressBar::new_spinner()
+        .with_style(ProgressStyle::with_template("{msg:>10} {spinner} {elapsed}").expect("constant template"));
     bar.set_message(what.to_string());
     bar.enable_steady_tick(Duration::from_millis(120));
     bar

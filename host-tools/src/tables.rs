@@ -43,12 +43,7 @@ impl TableFile {
             .map_err(anyhow::Error::from)
             .with_context(|| format!("{}: cannot compile decode tables", path.display()))?;
         let id = set.id();
-        Ok(TableFile {
-            path: path.to_path_buf(),
-            blob,
-            id,
-            decode,
-        })
+        Ok(TableFile { path: path.to_path_buf(), blob, id, decode })
     }
 
     /// The path the set was loaded from.
@@ -86,20 +81,14 @@ impl TableFile {
 
     /// A frame-by-frame decoder of `stream`; the error explains a
     /// table-set mismatch with both ids and both file names.
-    pub fn decoder<'s>(
-        &self,
-        stream: &'s [u8],
-        stream_path: &Path,
-    ) -> Result<SegmentDecoder<'s, '_>> {
-        SegmentDecoder::new(stream, &self.set(), self.decode.view())
-            .map_err(|e| self.explain(e, stream_path))
+    pub fn decoder<'s>(&self, stream: &'s [u8], stream_path: &Path) -> Result<SegmentDecoder<'s, '_>> {
+        SegmentDecoder::new(stream, &self.set(), self.decode.view()).map_err(|e| self.explain(e, stream_path))
     }
 
     /// Decodes and verifies a whole stream (the codec checks the payload and
     /// the token checksum), returning `frames * 128` tokens.
     pub fn decode(&self, stream: &[u8], stream_path: &Path) -> Result<Vec<u16>> {
-        vqtans::segment::decode(stream, &self.set(), self.decode.view())
-            .map_err(|e| self.explain(e, stream_path))
+        vqtans::segment::decode(stream, &self.set(), self.decode.view()).map_err(|e| self.explain(e, stream_path))
     }
 
     /// A decode error of `stream_path` as a message for the user.
@@ -111,8 +100,7 @@ impl TableFile {
                 stream_path.display(),
                 self.path.display()
             ),
-            other => anyhow::Error::from(other)
-                .context(format!("{}: cannot decode", stream_path.display())),
+            other => anyhow::Error::from(other).context(format!("{}: cannot decode", stream_path.display())),
         }
     }
 }
@@ -122,11 +110,7 @@ impl TableFile {
 pub fn check_frames(seg: &Segment) -> Result<()> {
     let max = vqtans::container::MAX_FRAMES as usize;
     if seg.frames > max {
-        bail!(
-            "segment {}: {} frames is more than a stream can hold ({max})",
-            seg.key,
-            seg.frames
-        );
+        bail!("segment {}: {} frames is more than a stream can hold ({max})", seg.key, seg.frames);
     }
     Ok(())
 }
@@ -142,17 +126,12 @@ pub fn read_stream(path: &Path) -> Result<Vec<u8>> {
 
 /// Reads `path` whole, refusing files larger than `cap` bytes.
 fn read_capped(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>> {
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let meta = std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
     if !meta.is_file() {
         bail!("{}: not a file", path.display());
     }
     if meta.len() > cap {
-        bail!(
-            "{}: {} bytes is too large to be a {what}",
-            path.display(),
-            meta.len()
-        );
+        bail!("{}: {} bytes is too large to be a {what}", path.display(), meta.len());
     }
     std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
 }

@@ -158,17 +158,8 @@ fn truncated_and_foreign_streams_are_errors() {
 /// keeps its bytes.
 fn refuses_to_overwrite(args: &[&std::ffi::OsStr], victim: &Path) {
     let before = std::fs::read(victim).unwrap();
-    host_tools()
-        .args(args)
-        .assert()
-        .code(1)
-        .stderr(contains("refusing to write"));
-    assert_eq!(
-        std::fs::read(victim).unwrap(),
-        before,
-        "{} changed",
-        victim.display()
-    );
+    host_tools().args(args).assert().code(1).stderr(contains("refusing to write"));
+    assert_eq!(std::fs::read(victim).unwrap(), before, "{} changed", victim.display());
 }
 
 #[test]
@@ -187,10 +178,7 @@ fn outputs_never_overwrite_inputs() {
     refuses_to_overwrite(&[os("encode"), os("--tables"), t, os("-o"), n, n], &npy);
     // build-tables onto one of its inputs.
     refuses_to_overwrite(&[os("build-tables"), os("-o"), n, n], &npy);
-    assert_eq!(
-        std::fs::read(&npy).unwrap(),
-        std::fs::read(real(1)).unwrap()
-    );
+    assert_eq!(std::fs::read(&npy).unwrap(), std::fs::read(real(1)).unwrap());
 }
 
 /// Bad `.npy` files derived from real segment 0, by name.
@@ -200,22 +188,10 @@ fn bad_inputs(dir: &Path) -> Vec<(&'static str, PathBuf, &'static str)> {
     let at = HEADER + 2 * ((3 * 8 + 2) * 16 + 1);
     big[at..at + 2].copy_from_slice(&1024u16.to_le_bytes());
     let cases = [
-        (
-            "float.npy",
-            replace_in_header(&original, "'<i2'", "'<f2'"),
-            "unsupported dtype",
-        ),
+        ("float.npy", replace_in_header(&original, "'<i2'", "'<f2'"), "unsupported dtype"),
         ("value1024.npy", big, "value 1024 at frame 3 row 2 col 1"),
-        (
-            "shape.npy",
-            replace_in_header(&original, "(1200, 8, 16)", "(1200, 16, 8)"),
-            "wrong shape",
-        ),
-        (
-            "truncated.npy",
-            original[..original.len() - 100].to_vec(),
-            "truncated",
-        ),
+        ("shape.npy", replace_in_header(&original, "(1200, 8, 16)", "(1200, 16, 8)"), "wrong shape"),
+        ("truncated.npy", original[..original.len() - 100].to_vec(), "truncated"),
         ("garbage.npy", b"not a numpy file".to_vec(), "garbage.npy"),
     ];
     cases
@@ -244,13 +220,7 @@ fn bad_inputs_are_errors_naming_the_file() {
             .code(1)
             .stderr(message());
         assert!(!dir.path().join("out.vqt").exists());
-        host_tools()
-            .args(["stats", "--tables"])
-            .arg(&tables)
-            .arg(&path)
-            .assert()
-            .code(1)
-            .stderr(message());
+        host_tools().args(["stats", "--tables"]).arg(&tables).arg(&path).assert().code(1).stderr(message());
         host_tools()
             .args(["verify", "--tables"])
             .arg(&tables)
@@ -267,11 +237,7 @@ fn too_many_frames_for_a_stream_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let frames = 65_537;
     let original = std::fs::read(real(0)).unwrap();
-    let mut npy = replace_in_header(
-        &original[..HEADER],
-        "(1200, 8, 16)",
-        &format!("({frames}, 8, 16)"),
-    );
+    let mut npy = replace_in_header(&original[..HEADER], "(1200, 8, 16)", &format!("({frames}, 8, 16)"));
     npy.resize(HEADER + frames * 128 * 2, 0);
     let path = dir.path().join("long.npy");
     std::fs::write(&path, npy).unwrap();
@@ -302,10 +268,7 @@ fn build_tables_aborts_on_a_bad_segment_or_skips_it() {
         .assert()
         .code(1)
         .stderr(contains("value1024.npy").and(no_panic()));
-    assert!(
-        !out.exists(),
-        "no tables may be written after a bad segment"
-    );
+    assert!(!out.exists(), "no tables may be written after a bad segment");
 
     // --skip-bad: a warning naming the file, and the same tables as from the
     // good segment alone.
@@ -317,10 +280,7 @@ fn build_tables_aborts_on_a_bad_segment_or_skips_it() {
         .success()
         .stderr(contains("warning").and(contains("value1024.npy")))
         .stdout(contains("1 bad skipped"));
-    assert_eq!(
-        std::fs::read(&out).unwrap(),
-        std::fs::read(tables_from(0)).unwrap()
-    );
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(tables_from(0)).unwrap());
 
     // Only bad segments: nothing to train on.
     host_tools()
@@ -357,12 +317,7 @@ fn bad_arguments_and_tables_are_errors() {
         .assert()
         .code(1)
         .stderr(contains("missing.npy"));
-    host_tools()
-        .args(["build-tables", "-o"])
-        .arg(&out)
-        .arg(dir.path().join("notes.txt"))
-        .assert()
-        .code(1);
+    host_tools().args(["build-tables", "-o"]).arg(&out).arg(dir.path().join("notes.txt")).assert().code(1);
     assert!(!out.exists());
 
     // A damaged table-set file.

@@ -58,19 +58,8 @@ fn build_tables_is_deterministic_and_input_order_free() {
     let folder = dir.path().join("folder.vqtt");
     let out = run_ok(&[&"build-tables", &"-o", &ab, &real(0), &real(1)]);
     assert!(out.contains("segments      2"), "{out}");
-    assert!(
-        out.contains(&format!("table-set id  {}", table_id(&ab))),
-        "{out}"
-    );
-    run_ok(&[
-        &"build-tables",
-        &"--threads",
-        &"1",
-        &"-o",
-        &ba,
-        &real(1),
-        &real(0),
-    ]);
+    assert!(out.contains(&format!("table-set id  {}", table_id(&ab))), "{out}");
+    run_ok(&[&"build-tables", &"--threads", &"1", &"-o", &ba, &real(1), &real(0)]);
     // The folder holds the two segments (near_duplicates/ is a subfolder: not read).
     run_ok(&[&"build-tables", &"-o", &folder, &data_dir()]);
     let blob = std::fs::read(&ab).unwrap();
@@ -78,30 +67,10 @@ fn build_tables_is_deterministic_and_input_order_free() {
     assert_eq!(blob, std::fs::read(&folder).unwrap());
     // --exclude / --only select the same set as the single file.
     let only = dir.path().join("only.vqtt");
-    run_ok(&[
-        &"build-tables",
-        &"-o",
-        &only,
-        &"--exclude",
-        &"mattseabrook-commavq_0",
-        &data_dir(),
-    ]);
-    assert_eq!(
-        std::fs::read(&only).unwrap(),
-        std::fs::read(tables_from(0)).unwrap()
-    );
-    run_ok(&[
-        &"build-tables",
-        &"-o",
-        &only,
-        &"--only",
-        &"mattseabrook-commavq_0",
-        &data_dir(),
-    ]);
-    assert_eq!(
-        std::fs::read(&only).unwrap(),
-        std::fs::read(tables_from(1)).unwrap()
-    );
+    run_ok(&[&"build-tables", &"-o", &only, &"--exclude", &"mattseabrook-commavq_0", &data_dir()]);
+    assert_eq!(std::fs::read(&only).unwrap(), std::fs::read(tables_from(0)).unwrap());
+    run_ok(&[&"build-tables", &"-o", &only, &"--only", &"mattseabrook-commavq_0", &data_dir()]);
+    assert_eq!(std::fs::read(&only).unwrap(), std::fs::read(tables_from(1)).unwrap());
 }
 
 #[test]
@@ -121,10 +90,8 @@ fn shard_encodes_to_a_folder_of_streams() {
     let out = dir.path().join("streams");
     let summary = run_ok(&[&"encode", &"--tables", &tables, &"-o", &out, &shard]);
     assert!(summary.contains("encoded 2 segments"), "{summary}");
-    let mut names: Vec<String> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     assert_eq!(names, keys.map(|k| format!("{k}.vqt")));
     for (i, key) in keys.iter().enumerate() {
@@ -134,10 +101,7 @@ fn shard_encodes_to_a_folder_of_streams() {
 
     // stats reads the shard too, with the same selection options.
     let stats = run_ok(&[&"stats", &"--tables", &tables, &"--only", &keys[1], &shard]);
-    assert!(
-        stats.contains(keys[1]) && !stats.contains(keys[0]),
-        "{stats}"
-    );
+    assert!(stats.contains(keys[1]) && !stats.contains(keys[0]), "{stats}");
 }
 
 #[test]
@@ -151,29 +115,10 @@ fn folder_encodes_to_a_folder_of_streams() {
     let tables = tables_from(1);
     let out = dir.path().join("out");
     run_ok(&[&"encode", &"--tables", &tables, &"-o", &out, &input]);
-    run_ok(&[
-        &"verify",
-        &"--tables",
-        &tables,
-        &out.join("a.vqt"),
-        &real(0),
-    ]);
-    run_ok(&[
-        &"verify",
-        &"--tables",
-        &tables,
-        &out.join("b.vqt"),
-        &real(1),
-    ]);
+    run_ok(&[&"verify", &"--tables", &tables, &out.join("a.vqt"), &real(0)]);
+    run_ok(&[&"verify", &"--tables", &tables, &out.join("b.vqt"), &real(1)]);
     // Encoding a single file into an existing folder names it by key.
-    run_ok(&[
-        &"encode",
-        &"--tables",
-        &tables,
-        &"-o",
-        &dir.path(),
-        &input.join("b.npy"),
-    ]);
+    run_ok(&[&"encode", &"--tables", &tables, &"-o", &dir.path(), &input.join("b.npy")]);
     assert!(dir.path().join("b.vqt").is_file());
 }
 
@@ -182,20 +127,10 @@ fn stats_reports_rates_and_parts() {
     let tables = tables_from(0);
     let out = run_ok(&[&"stats", &"--tables", &tables, &real(1)]);
     assert!(out.contains("mattseabrook-commavq_0"), "{out}");
-    assert!(
-        out.contains("class:successor") && out.contains("overhead"),
-        "{out}"
-    );
+    assert!(out.contains("class:successor") && out.contains("overhead"), "{out}");
     assert!(out.contains("all lossless"), "{out}");
 
-    let json = run_ok(&[
-        &"stats",
-        &"--json",
-        &"--tables",
-        &tables,
-        &real(0),
-        &real(1),
-    ]);
+    let json = run_ok(&[&"stats", &"--json", &"--tables", &tables, &real(0), &real(1)]);
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["tables"]["id"], table_id(&tables));
     assert_eq!(doc["lossless_verified"], true);
@@ -208,21 +143,13 @@ fn stats_reports_rates_and_parts() {
     let rate = total["rate"].as_f64().unwrap();
     assert!((rate - (2.0 * 1200.0 * 128.0 * 10.0) / (bytes as f64 * 8.0)).abs() < 1e-9);
     // The parts add up to the whole stream.
-    let part_bits: u64 = total["parts"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|p| p["bits"].as_u64().unwrap())
-        .sum();
+    let part_bits: u64 = total["parts"].as_object().unwrap().values().map(|p| p["bits"].as_u64().unwrap()).sum();
     assert_eq!(part_bits, bytes * 8);
     // Each stream is what `encode` writes: the sizes match.
     let dir = tempfile::tempdir().unwrap();
     let stream = dir.path().join("s.vqt");
     run_ok(&[&"encode", &"--tables", &tables, &"-o", &stream, &real(1)]);
-    assert_eq!(
-        segments[1]["bytes"].as_u64().unwrap(),
-        std::fs::metadata(&stream).unwrap().len()
-    );
+    assert_eq!(segments[1]["bytes"].as_u64().unwrap(), std::fs::metadata(&stream).unwrap().len());
     // A context model beats 10 bits per token by far on unseen data.
     assert!(segments[1]["rate"].as_f64().unwrap() > 1.5, "{json}");
 }

@@ -81,7 +81,10 @@ fn main() -> ExitCode {
     let mut paths: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     if paths.is_empty() {
         paths = real_segment_paths();
-        println!("no files given: using {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        println!(
+            "no files given: using {}",
+            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
     }
     let mut segments = Vec::new();
     for p in &paths {
@@ -94,11 +97,19 @@ fn main() -> ExitCode {
         }
     }
     if segments.len() == 1 {
-        println!("only one file: its tables are trained on itself (not leave-one-out), so its vqtans rate is optimistic");
+        println!(
+            "only one file: its tables are trained on itself (not leave-one-out), so its vqtans rate is optimistic"
+        );
     } else {
-        println!("vqtans tables: leave-one-out (each file coded with tables trained on the other {})", segments.len() - 1);
+        println!(
+            "vqtans tables: leave-one-out (each file coded with tables trained on the other {})",
+            segments.len() - 1
+        );
     }
-    println!("SIMD decode path on this CPU: {:?}; decode times: median of {REPS} runs (xz: {XZ_REPS})", DecodePath::best());
+    println!(
+        "SIMD decode path on this CPU: {:?}; decode times: median of {REPS} runs (xz: {XZ_REPS})",
+        DecodePath::best()
+    );
     let blobs = leave_one_out_blobs(&segments);
 
     let mut rows = Vec::new();
@@ -113,8 +124,14 @@ fn main() -> ExitCode {
         rows.push(Row {
             name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
             tokens: tokens.len(),
-            scalar: Result1 { bytes: stream.len(), decode: median_time(REPS, || decode(&stream, &set, tables.view()).unwrap()) },
-            simd: Result1 { bytes: stream.len(), decode: median_time(REPS, || decode_simd(&stream, &set, tables.view()).unwrap()) },
+            scalar: Result1 {
+                bytes: stream.len(),
+                decode: median_time(REPS, || decode(&stream, &set, tables.view()).unwrap()),
+            },
+            simd: Result1 {
+                bytes: stream.len(),
+                decode: median_time(REPS, || decode_simd(&stream, &set, tables.view()).unwrap()),
+            },
             zstd: zstd_19(&raw),
             xz: xz_9e(&raw),
         });
@@ -122,7 +139,9 @@ fn main() -> ExitCode {
     let mut total = Row { name: "total".into(), ..Row::default() };
     for r in &rows {
         total.tokens += r.tokens;
-        for (t, x) in [(&mut total.scalar, r.scalar), (&mut total.simd, r.simd), (&mut total.zstd, r.zstd), (&mut total.xz, r.xz)] {
+        for (t, x) in
+            [(&mut total.scalar, r.scalar), (&mut total.simd, r.simd), (&mut total.zstd, r.zstd), (&mut total.xz, r.xz)]
+        {
             t.bytes += x.bytes;
             t.decode += x.decode;
         }
@@ -131,7 +150,18 @@ fn main() -> ExitCode {
     println!();
     println!(
         "{:<28} {:>9} | {:>9} {:>6} {:>9} {:>9} | {:>9} {:>6} {:>9} | {:>9} {:>6} {:>9}",
-        "file", "tokens", "vqtans B", "rate", "scalar/s", "SIMD/s", "zstd B", "rate", "decode/s", "xz B", "rate", "decode/s"
+        "file",
+        "tokens",
+        "vqtans B",
+        "rate",
+        "scalar/s",
+        "SIMD/s",
+        "zstd B",
+        "rate",
+        "decode/s",
+        "xz B",
+        "rate",
+        "decode/s"
     );
     let m = |tokens: usize, t: Duration| format!("{:.1}M", speed(tokens, t) / 1e6);
     for r in rows.iter().chain(std::iter::once(&total)) {

@@ -7,9 +7,9 @@
 #[path = "common.rs"]
 mod common;
 
+use common::Fixture;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use common::Fixture;
 
 static FIXTURES: OnceLock<[Fixture; 2]> = OnceLock::new();
 

@@ -8,9 +8,9 @@ pub mod context;
 pub mod order0;
 
 use crate::container::FRAME_TOKENS;
+use crate::table_set::TableSetRef;
 use crate::tans::decode_table::DecodeTables;
 use crate::tans::decoder::TansDecoder;
-use crate::table_set::TableSetRef;
 use crate::{Error, Result};
 
 /// Model kind byte of the order-0 model.
@@ -116,7 +116,10 @@ impl<'a> ModelEncoder<'a> {
 
     /// The operations coding `tokens` (validated, whole frames) and the model part
     /// each belongs to.
-    pub fn ops(&self, tokens: &[u16]) -> (alloc::vec::Vec<crate::tans::encoder::Op>, alloc::vec::Vec<context::encode::Part>) {
+    pub fn ops(
+        &self,
+        tokens: &[u16],
+    ) -> (alloc::vec::Vec<crate::tans::encoder::Op>, alloc::vec::Vec<context::encode::Part>) {
         match self {
             ModelEncoder::Order0(m) => {
                 let ops = m.ops(tokens);

@@ -4,9 +4,9 @@
 //! from the context model.
 
 use crate::container::FRAME_TOKENS;
+use crate::table_set::TableSetRef;
 use crate::tans::decode_table::DecodeTables;
 use crate::tans::decoder::TansDecoder;
-use crate::table_set::TableSetRef;
 use crate::{Error, Result};
 
 /// Interleaved states of the order-0 model.

@@ -207,7 +207,10 @@ impl<'a> Kernel<'a> {
                 ctx_a = _mm256_sub_epi32(_mm256_sub_epi32(bases[r + 1].0, esc_a), km_a);
                 ctx_b = _mm256_sub_epi32(_mm256_sub_epi32(bases[r + 1].1, esc_b), km_b);
             }
-            let kinds = pack_bytes(_mm256_sub_epi32(zero, _mm256_add_epi32(km_a, esc_a)), _mm256_sub_epi32(zero, _mm256_add_epi32(km_b, esc_b)));
+            let kinds = pack_bytes(
+                _mm256_sub_epi32(zero, _mm256_add_epi32(km_a, esc_a)),
+                _mm256_sub_epi32(zero, _mm256_add_epi32(km_b, esc_b)),
+            );
             _mm_storeu_si128(ks.kinds.as_mut_ptr().add(r * COLS) as *mut __m128i, kinds);
 
             // 3. Bit counts. Symbols beyond the escape act as the escape, as in the
@@ -254,11 +257,17 @@ impl<'a> Kernel<'a> {
             let low_a = _mm256_and_si256(xma, _mm256_sub_epi32(_mm256_sllv_epi32(ones32, shift_a), ones32));
             let low_b = _mm256_and_si256(xmb, _mm256_sub_epi32(_mm256_sllv_epi32(ones32, shift_b), ones32));
             xa = _mm256_add_epi32(
-                _mm256_add_epi32(_mm256_sllv_epi32(_mm256_and_si256(e_a, mask16), shift_a), _mm256_sllv_epi32(low_a, nb_a)),
+                _mm256_add_epi32(
+                    _mm256_sllv_epi32(_mm256_and_si256(e_a, mask16), shift_a),
+                    _mm256_sllv_epi32(low_a, nb_a),
+                ),
                 cbits_a,
             );
             xb = _mm256_add_epi32(
-                _mm256_add_epi32(_mm256_sllv_epi32(_mm256_and_si256(e_b, mask16), shift_b), _mm256_sllv_epi32(low_b, nb_b)),
+                _mm256_add_epi32(
+                    _mm256_sllv_epi32(_mm256_and_si256(e_b, mask16), shift_b),
+                    _mm256_sllv_epi32(low_b, nb_b),
+                ),
                 cbits_b,
             );
 
@@ -270,9 +279,20 @@ impl<'a> Kernel<'a> {
                 ks.own[3].as_mut_ptr().add(r * COLS) as *mut __m256i,
             ];
             let l0 = _mm256_loadu_si256(planes[0]);
-            let nt_a = self.successor_or_escape(sym_a, raw_a, esc_a, _mm256_cvtepu16_epi32(_mm256_castsi256_si128(l0)), &mut bad);
-            let nt_b =
-                self.successor_or_escape(sym_b, raw_b, esc_b, _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(l0)), &mut bad);
+            let nt_a = self.successor_or_escape(
+                sym_a,
+                raw_a,
+                esc_a,
+                _mm256_cvtepu16_epi32(_mm256_castsi256_si128(l0)),
+                &mut bad,
+            );
+            let nt_b = self.successor_or_escape(
+                sym_b,
+                raw_b,
+                esc_b,
+                _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(l0)),
+                &mut bad,
+            );
             let tokens = update_own(&planes, l0, pack_words(sym_a, sym_b), pack_words(nt_a, nt_b), &mut bad);
             _mm256_storeu_si256(out.as_mut_ptr().add(r * COLS) as *mut __m256i, tokens);
         }
@@ -291,7 +311,14 @@ impl<'a> Kernel<'a> {
     /// AVX2.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn successor_or_escape(&self, sym: __m256i, raw: __m256i, esc: __m256i, own_front: __m256i, bad: &mut __m256i) -> __m256i {
+    unsafe fn successor_or_escape(
+        &self,
+        sym: __m256i,
+        raw: __m256i,
+        esc: __m256i,
+        own_front: __m256i,
+        bad: &mut __m256i,
+    ) -> __m256i {
         let one = _mm256_set1_epi32(1);
         let two = _mm256_set1_epi32(2);
         let k = _mm256_set1_epi32(self.k as i32);
@@ -300,7 +327,10 @@ impl<'a> Kernel<'a> {
         // for b < 2 the shift count wraps to 2^32 - 1 and the shifted value is 0.
         let b = _mm256_sub_epi32(sym, _mm256_set1_epi32(OWN_DEPTH as i32));
         let edge = _mm256_max_epi32(
-            _mm256_sllv_epi32(_mm256_or_si256(_mm256_and_si256(b, one), two), _mm256_sub_epi32(_mm256_srli_epi32::<1>(b), one)),
+            _mm256_sllv_epi32(
+                _mm256_or_si256(_mm256_and_si256(b, one), two),
+                _mm256_sub_epi32(_mm256_srli_epi32::<1>(b), one),
+            ),
             b,
         );
         let rank = _mm256_add_epi32(edge, raw);
@@ -315,7 +345,12 @@ impl<'a> Kernel<'a> {
         // SAFETY: idx < 1024 * K, so byte + 4 <= 2 * 1024 * K = successors.len()
         // (checked in `new`; K >= 4 covers idx 0). Lanes outside `is_bucket` load
         // nothing.
-        let g = _mm256_mask_i32gather_epi32::<1>(_mm256_setzero_si256(), self.successors.as_ptr() as *const i32, byte, is_bucket);
+        let g = _mm256_mask_i32gather_epi32::<1>(
+            _mm256_setzero_si256(),
+            self.successors.as_ptr() as *const i32,
+            byte,
+            is_bucket,
+        );
         let successor = _mm256_and_si256(_mm256_srlv_epi32(g, shift), _mm256_set1_epi32(0xFFFF));
         _mm256_or_si256(successor, _mm256_and_si256(raw, esc))
     }
@@ -361,7 +396,9 @@ unsafe fn window_bits(window: (__m256i, __m256i), off: __m256i, nb: __m256i) -> 
     // Byte index of each lane's first byte, in all four of its bytes, plus 0,1,2,3.
     let first = _mm256_shuffle_epi8(
         _mm256_srli_epi32::<3>(off),
-        _mm256_setr_epi8(0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12, 0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12),
+        _mm256_setr_epi8(
+            0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12, 0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12,
+        ),
     );
     let index = _mm256_add_epi8(first, _mm256_set1_epi32(0x0302_0100));
     let low = _mm256_shuffle_epi8(window.0, index);

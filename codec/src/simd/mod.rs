@@ -75,7 +75,12 @@ pub fn decode_simd(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_
 
 /// Decodes a whole stream into `out` with the fastest path this CPU has. Same result
 /// as [`crate::segment::decode_into`], errors included.
-pub fn decode_into_simd(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>, out: &mut [u16]) -> Result<usize> {
+pub fn decode_into_simd(
+    stream: &[u8],
+    set: &TableSetRef<'_>,
+    tables: DecodeTables<'_>,
+    out: &mut [u16],
+) -> Result<usize> {
     decode_into_with(DecodePath::best(), stream, set, tables, out)
 }
 
@@ -192,6 +197,5 @@ mod tests {
         split.update(&tokens[333..]);
         assert_eq!(split.finalize(), reference.checksum(&bytes));
         assert_eq!(crate::container::tokens_crc(&[]), reference.checksum(&[]));
-
     }
 }

@@ -77,10 +77,6 @@ impl EncodeTable {
         let occurrence = m >> shift;
         let low = m & ((1 << shift) - 1);
         let slot = self.slots[(self.start[symbol as usize] + occurrence) as usize] as u32;
-        Ok(Step {
-            bits: state & ((1u32 << nb) - 1),
-            nb_bits: nb,
-            state: (1u32 << state_log) + (slot << shift) + low,
-        })
+        Ok(Step { bits: state & ((1u32 << nb) - 1), nb_bits: nb, state: (1u32 << state_log) + (slot << shift) + low })
     }
 }

@@ -125,13 +125,7 @@ pub fn coded_bits(counts: &[u64], norm: &[u16], log: u8) -> f64 {
         .iter()
         .zip(norm)
         .filter(|(&c, _)| c > 0)
-        .map(|(&c, &n)| {
-            if n == 0 {
-                f64::INFINITY
-            } else {
-                c as f64 * (log as f64 - (n as f64).log2())
-            }
-        })
+        .map(|(&c, &n)| if n == 0 { f64::INFINITY } else { c as f64 * (log as f64 - (n as f64).log2()) })
         .sum()
 }
 

@@ -23,11 +23,7 @@ pub struct SelectionArgs {
 impl SelectionArgs {
     /// The selection for [`Segments::open`].
     pub fn selection(&self) -> Selection {
-        Selection {
-            limit: self.limit,
-            exclude: self.exclude.clone(),
-            only: self.only.clone(),
-        }
+        Selection { limit: self.limit, exclude: self.exclude.clone(), only: self.only.clone() }
     }
     /// After a complete pass over `segments`: fails if some `--only` key
     /// was found in no input (most likely a typing error). Not checked
@@ -35,10 +31,7 @@ impl SelectionArgs {
     pub fn check_only_matched(&self, segments: &Segments) -> Result<()> {
         let missing = segments.unmatched_only();
         if self.limit.is_none() && !missing.is_empty() {
-            bail!(
-                "--only: no input holds a segment with key {}",
-                missing.join(", ")
-            );
+            bail!("--only: no input holds a segment with key {}", missing.join(", "));
         }
         Ok(())
     }

@@ -61,15 +61,8 @@ pub struct Args {
 /// Runs `build-tables`.
 pub fn run(args: &Args) -> Result<()> {
     let start = Instant::now();
-    let built = if args.order0 {
-        build_order0(args)?
-    } else {
-        build_context(args)?
-    };
-    let blob = built
-        .set
-        .to_bytes()
-        .context("cannot serialise the table set")?;
+    let built = if args.order0 { build_order0(args)? } else { build_context(args)? };
+    let blob = built.set.to_bytes().context("cannot serialise the table set")?;
     write_atomic(&args.output, &blob, &args.inputs)?;
     print_summary(args, &built, &blob, start.elapsed());
     Ok(())
@@ -92,10 +85,7 @@ fn config(k: usize) -> Result<TrainConfig> {
              64, 96, 128, 192, 256, 384, 512, 768"
         );
     }
-    Ok(TrainConfig {
-        k,
-        ..TrainConfig::default()
-    })
+    Ok(TrainConfig { k, ..TrainConfig::default() })
 }
 
 fn on_bad(args: &Args, first_pass: bool) -> OnBad {
@@ -145,8 +135,7 @@ fn build_context(args: &Args) -> Result<Built> {
 
     let t = Instant::now();
     let spinner = progress::step_spinner("fold lists");
-    let fold_lists = FoldLists::build(&transitions, &config)
-        .context("cannot build the per-fold successor lists")?;
+    let fold_lists = FoldLists::build(&transitions, &config).context("cannot build the per-fold successor lists")?;
     spinner.finish_and_clear();
     steps.push(("fold lists", t.elapsed()));
 
@@ -177,23 +166,13 @@ fn build_context(args: &Args) -> Result<Built> {
 
     let t = Instant::now();
     let spinner = progress::step_spinner("tables");
-    let lists = SuccessorLists::build(
-        &transitions.all(),
-        config.k,
-        config.symmetric,
-        config.two_step,
-    )
-    .context("cannot build the successor lists")?;
+    let lists = SuccessorLists::build(&transitions.all(), config.k, config.symmetric, config.two_step)
+        .context("cannot build the successor lists")?;
     let set = build_table_set(&lists, &classes, &config).context("cannot build the tables")?;
     spinner.finish_and_clear();
     steps.push(("tables", t.elapsed()));
 
-    Ok(Built {
-        set,
-        model: format!("context model, K = {}", config.k),
-        tally,
-        steps,
-    })
+    Ok(Built { set, model: format!("context model, K = {}", config.k), tally, steps })
 }
 
 fn build_order0(args: &Args) -> Result<Built> {
@@ -218,14 +197,8 @@ fn build_order0(args: &Args) -> Result<Built> {
     bar.finish_and_clear();
     args.selection.check_only_matched(&segments)?;
     check_nonempty(&tally)?;
-    let set = vqtans::model::order0::build_table_set(&counts, ORDER0_LOG)
-        .context("cannot build the order-0 table")?;
-    Ok(Built {
-        set,
-        model: "order-0 model".to_string(),
-        tally,
-        steps: vec![("pass", t.elapsed())],
-    })
+    let set = vqtans::model::order0::build_table_set(&counts, ORDER0_LOG).context("cannot build the order-0 table")?;
+    Ok(Built { set, model: "order-0 model".to_string(), tally, steps: vec![("pass", t.elapsed())] })
 }
 
 fn print_summary(args: &Args, built: &Built, blob: &[u8], total: Duration) {
@@ -239,19 +212,7 @@ fn print_summary(args: &Args, built: &Built, blob: &[u8], total: Duration) {
     println!("frames        {}", t.frames);
     println!("tokens        {}", t.tokens);
     println!("table-set id  {:016x}", table_set_id(blob));
-    println!(
-        "blob          {} bytes -> {}",
-        blob.len(),
-        args.output.display()
-    );
-    let steps: Vec<String> = built
-        .steps
-        .iter()
-        .map(|(name, d)| format!("{name} {:.2} s", d.as_secs_f64()))
-        .collect();
-    println!(
-        "time          {:.2} s ({})",
-        total.as_secs_f64(),
-        steps.join(", ")
-    );
+    println!("blob          {} bytes -> {}", blob.len(), args.output.display());
+    let steps: Vec<String> = built.steps.iter().map(|(name, d)| format!("{name} {:.2} s", d.as_secs_f64())).collect();
+    println!("time          {:.2} s ({})", total.as_secs_f64(), steps.join(", "));
 }

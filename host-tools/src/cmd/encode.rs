@@ -68,21 +68,13 @@ pub fn run(args: &Args) -> Result<()> {
             .map_err(anyhow::Error::from)
             .with_context(|| format!("segment {}: cannot encode", seg.key))?;
         write_atomic(out, &stream, &protected)?;
-        Ok(Totals {
-            segments: 1,
-            tokens: seg.tokens.len() as u64,
-            bytes: stream.len() as u64,
-        })
+        Ok(Totals { segments: 1, tokens: seg.tokens.len() as u64, bytes: stream.len() as u64 })
     };
 
     let (totals, destination) = match InputKind::of(&args.input)? {
         InputKind::Npy => {
             let seg = read_npy_file(&args.input)?;
-            let out = if args.output.is_dir() {
-                stream_path(&args.output, &seg.key)
-            } else {
-                args.output.clone()
-            };
+            let out = if args.output.is_dir() { stream_path(&args.output, &seg.key) } else { args.output.clone() };
             (encode_one(&seg, &out)?, out)
         }
         InputKind::Folder | InputKind::Shard => {

@@ -79,16 +79,10 @@ impl Figures {
     fn to_json(&self) -> serde_json::Value {
         let mut parts = serde_json::Map::new();
         for (&part, &bits) in &self.parts {
-            parts.insert(
-                part.name().to_string(),
-                json!({ "bits": bits, "bits_per_token": self.per_token(bits) }),
-            );
+            parts.insert(part.name().to_string(), json!({ "bits": bits, "bits_per_token": self.per_token(bits) }));
         }
         let overhead = self.overhead_bits();
-        parts.insert(
-            "overhead".to_string(),
-            json!({ "bits": overhead, "bits_per_token": self.per_token(overhead) }),
-        );
+        parts.insert("overhead".to_string(), json!({ "bits": overhead, "bits_per_token": self.per_token(overhead) }));
         json!({
             "key": self.key,
             "segments": self.segments,
@@ -121,10 +115,7 @@ pub fn run(args: &Args) -> Result<()> {
                 .map_err(anyhow::Error::from)
                 .with_context(|| format!("segment {}: cannot encode", seg.key))?;
             let decoded = tables
-                .decode(
-                    &stream,
-                    Path::new(&format!("{} (stream in memory)", seg.key)),
-                )
+                .decode(&stream, Path::new(&format!("{} (stream in memory)", seg.key)))
                 .context("round trip failed")?;
             if decoded.len() != seg.tokens.len() {
                 bail!(
@@ -158,10 +149,7 @@ pub fn run(args: &Args) -> Result<()> {
     }
     rows.sort_by_key(|(index, _)| *index);
     let rows: Vec<Figures> = rows.into_iter().map(|(_, f)| f).collect();
-    let mut total = Figures {
-        key: "TOTAL".to_string(),
-        ..Figures::default()
-    };
+    let mut total = Figures { key: "TOTAL".to_string(), ..Figures::default() };
     for row in &rows {
         total.add(row);
     }
@@ -192,19 +180,9 @@ pub fn run(args: &Args) -> Result<()> {
 
 /// The text report: one line per segment, then the total.
 fn print_table(tables: &TableFile, rows: &[Figures], total: &Figures) {
-    println!(
-        "tables {} ({}, id {})",
-        tables.path().display(),
-        tables.model_name(),
-        tables.id_hex()
-    );
+    println!("tables {} ({}, id {})", tables.path().display(), tables.model_name(), tables.id_hex());
     let parts: Vec<Part> = total.parts.keys().copied().collect();
-    let key_width = rows
-        .iter()
-        .map(|r| r.key.len())
-        .chain([total.key.len(), 3])
-        .max()
-        .unwrap_or(5);
+    let key_width = rows.iter().map(|r| r.key.len()).chain([total.key.len(), 3]).max().unwrap_or(5);
     let part_names: Vec<&str> = parts.iter().map(|p| p.name()).chain(["overhead"]).collect();
     let mut header = format!(
         "{:<key_width$} {:>7} {:>10} {:>10} {:>7} {:>8}",
@@ -228,16 +206,9 @@ fn print_table(tables: &TableFile, rows: &[Figures], total: &Figures) {
             row.rate(),
             row.per_token(row.bits())
         );
-        let values = parts
-            .iter()
-            .map(|p| row.parts.get(p).copied().unwrap_or(0))
-            .chain([row.overhead_bits()]);
+        let values = parts.iter().map(|p| row.parts.get(p).copied().unwrap_or(0)).chain([row.overhead_bits()]);
         for (name, bits) in part_names.iter().zip(values) {
-            line.push_str(&format!(
-                " {:>w$.4}",
-                row.per_token(bits),
-                w = name.len().max(8)
-            ));
+            line.push_str(&format!(" {:>w$.4}", row.per_token(bits), w = name.len().max(8)));
         }
         println!("{line}");
     }

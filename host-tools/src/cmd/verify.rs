@@ -59,17 +59,12 @@ pub fn run(args: &Args) -> Result<Verdict> {
     let frames = decoder.header().frames as usize;
     let mut problems = Vec::new();
     if frames != original.frames {
-        problems.push(format!(
-            "{stream_name} holds {frames} frames, {original_name} holds {}",
-            original.frames
-        ));
+        problems.push(format!("{stream_name} holds {frames} frames, {original_name} holds {}", original.frames));
     }
     let mut frame = [0u16; TOKENS_PER_FRAME];
     for f in 0..frames {
         if let Err(e) = decoder.next_frame(&mut frame) {
-            problems.push(format!(
-                "{stream_name}: decode error at frame {f} (frames 0..{f} match): {e}"
-            ));
+            problems.push(format!("{stream_name}: decode error at frame {f} (frames 0..{f} match): {e}"));
             return Ok(Verdict::Differs(problems));
         }
         if f < original.frames {
@@ -80,9 +75,7 @@ pub fn run(args: &Args) -> Result<Verdict> {
         }
     }
     if let Err(e) = decoder.finish() {
-        problems.push(format!(
-            "{stream_name}: stream check failed after the last frame: {e}"
-        ));
+        problems.push(format!("{stream_name}: stream check failed after the last frame: {e}"));
     }
     if !problems.is_empty() {
         return Ok(Verdict::Differs(problems));

@@ -41,12 +41,7 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let prefix = format!(
-            ".{}.",
-            path.file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default()
-        );
+        let prefix = format!(".{}.", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(".tmp");
         #[cfg(unix)]
@@ -55,10 +50,7 @@ impl AtomicFile {
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
         let temp = builder.tempfile_in(dir).map_err(|e| write_err(path, e))?;
-        Ok(AtomicFile {
-            writer: BufWriter::with_capacity(1 << 20, temp),
-            path: path.to_path_buf(),
-        })
+        Ok(AtomicFile { writer: BufWriter::with_capacity(1 << 20, temp), path: path.to_path_buf() })
     }
 
     /// The destination path.
@@ -73,10 +65,7 @@ impl AtomicFile {
     /// temporary file removed.
     pub fn commit(self) -> Result<(), IoError> {
         let path = self.path;
-        let temp = self
-            .writer
-            .into_inner()
-            .map_err(|e| write_err(&path, e.into_error()))?;
+        let temp = self.writer.into_inner().map_err(|e| write_err(&path, e.into_error()))?;
         temp.as_file().sync_all().map_err(|e| write_err(&path, e))?;
         temp.persist(&path).map_err(|e| write_err(&path, e.error))?;
         #[cfg(unix)]
@@ -85,9 +74,7 @@ impl AtomicFile {
                 Some(p) if !p.as_os_str().is_empty() => p,
                 _ => Path::new("."),
             };
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| write_err(&path, e))?;
+            File::open(dir).and_then(|d| d.sync_all()).map_err(|e| write_err(&path, e))?;
         }
         Ok(())
     }
@@ -109,21 +96,14 @@ impl Write for AtomicFile {
 
 /// Writes `bytes` to `path` atomically, refusing to replace any of
 /// `inputs`; see [`AtomicFile::create`] and [`AtomicFile::commit`].
-pub fn write_atomic<P: AsRef<Path>>(
-    path: &Path,
-    bytes: &[u8],
-    inputs: &[P],
-) -> Result<(), IoError> {
+pub fn write_atomic<P: AsRef<Path>>(path: &Path, bytes: &[u8], inputs: &[P]) -> Result<(), IoError> {
     let mut file = AtomicFile::create(path, inputs)?;
     file.write_all(bytes).map_err(|e| write_err(path, e))?;
     file.commit()
 }
 
 fn write_err(path: &Path, source: io::Error) -> IoError {
-    IoError::Write {
-        file: path.to_path_buf(),
-        source,
-    }
+    IoError::Write { file: path.to_path_buf(), source }
 }
 
 /// `path` resolved as far as possible: the canonical path if it exists,
@@ -163,10 +143,7 @@ fn refuse_inputs<P: AsRef<Path>>(path: &Path, inputs: &[P]) -> Result<(), IoErro
             _ => false,
         } || same_file(path, input);
         if clash {
-            return Err(IoError::WouldOverwriteInput {
-                output: path.to_path_buf(),
-                input: input.to_path_buf(),
-            });
+            return Err(IoError::WouldOverwriteInput { output: path.to_path_buf(), input: input.to_path_buf() });
         }
     }
     Ok(())
@@ -219,16 +196,10 @@ mod tests {
         {
             let link = dir.path().join("link.npy");
             std::os::unix::fs::symlink(&input, &link).unwrap();
-            assert!(matches!(
-                write_atomic(&link, b"x", &[&input]),
-                Err(IoError::WouldOverwriteInput { .. })
-            ));
+            assert!(matches!(write_atomic(&link, b"x", &[&input]), Err(IoError::WouldOverwriteInput { .. })));
             let hard = dir.path().join("hard.npy");
             std::fs::hard_link(&input, &hard).unwrap();
-            assert!(matches!(
-                write_atomic(&hard, b"x", &[&input]),
-                Err(IoError::WouldOverwriteInput { .. })
-            ));
+            assert!(matches!(write_atomic(&hard, b"x", &[&input]), Err(IoError::WouldOverwriteInput { .. })));
         }
         assert_eq!(std::fs::read(&input).unwrap(), b"precious");
     }
@@ -248,9 +219,6 @@ mod tests {
     fn missing_directory_is_a_write_error() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("no/such/dir/out.npy");
-        assert!(matches!(
-            write_atomic::<&Path>(&out, b"x", &[]),
-            Err(IoError::Write { .. })
-        ));
+        assert!(matches!(write_atomic::<&Path>(&out, b"x", &[]), Err(IoError::Write { .. })));
     }
 }

@@ -64,25 +64,17 @@ impl InputKind {
     /// Errors: [`IoError::Read`] if `path` does not exist or cannot be
     /// inspected, [`IoError::UnsupportedInput`] for any other name.
     pub fn of(path: &Path) -> Result<InputKind, IoError> {
-        let meta = std::fs::metadata(path).map_err(|e| IoError::Read {
-            file: path.to_path_buf(),
-            source: e,
-        })?;
+        let meta = std::fs::metadata(path).map_err(|e| IoError::Read { file: path.to_path_buf(), source: e })?;
         if meta.is_dir() {
             return Ok(InputKind::Folder);
         }
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
         if name.ends_with(".npy") {
             Ok(InputKind::Npy)
         } else if name.ends_with(".tar") || name.ends_with(".tar.gz") || name.ends_with(".tgz") {
             Ok(InputKind::Shard)
         } else {
-            Err(IoError::UnsupportedInput {
-                file: path.to_path_buf(),
-            })
+            Err(IoError::UnsupportedInput { file: path.to_path_buf() })
         }
     }
 }
@@ -90,14 +82,9 @@ impl InputKind {
 /// The key of a `.npy` file: its file name minus `.npy` (any case) and then
 /// minus a `.token` suffix if present.
 pub fn npy_key(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let stem = match name.len().checked_sub(4) {
-        Some(cut) if name.is_char_boundary(cut) && name[cut..].eq_ignore_ascii_case(".npy") => {
-            &name[..cut]
-        }
+        Some(cut) if name.is_char_boundary(cut) && name[cut..].eq_ignore_ascii_case(".npy") => &name[..cut],
         _ => &name[..],
     };
     stem.strip_suffix(".token").unwrap_or(stem).to_string()
@@ -108,10 +95,7 @@ pub fn npy_key(path: &Path) -> String {
 /// Errors: [`IoError::Read`] if the file cannot be opened, otherwise those of
 /// [`read_segment`].
 pub fn read_npy_file(path: &Path) -> Result<Segment, IoError> {
-    let file = File::open(path).map_err(|e| IoError::Read {
-        file: path.to_path_buf(),
-        source: e,
-    })?;
+    let file = File::open(path).map_err(|e| IoError::Read { file: path.to_path_buf(), source: e })?;
     read_segment(BufReader::new(file), npy_key(path), path)
 }
 
@@ -163,21 +147,13 @@ impl ShardStream {
         let (tx, rx) = sync_channel(SHARD_READ_AHEAD);
         let cancel = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&cancel);
-        let spawned = std::thread::Builder::new()
-            .name("shard-reader".into())
-            .spawn({
-                let tx = tx.clone();
-                let path = path.clone();
-                move || stream_shard(&path, &filter, &stop, &tx)
-            });
+        let spawned = std::thread::Builder::new().name("shard-reader".into()).spawn({
+            let tx = tx.clone();
+            let path = path.clone();
+            move || stream_shard(&path, &filter, &stop, &tx)
+        });
         if let Err(e) = spawned {
-            let _ = tx.send((
-                None,
-                Err(IoError::Shard {
-                    file: path,
-                    source: e,
-                }),
-            ));
+            let _ = tx.send((None, Err(IoError::Shard { file: path, source: e })));
         }
         ShardStream { rx, cancel }
     }
@@ -193,25 +169,11 @@ impl Drop for ShardStream {
 /// stops at the first tar/gzip error (after sending it), on cancellation, or
 /// when the receiver is gone.
 fn stream_shard(path: &Path, filter: &KeyFilter, cancel: &AtomicBool, tx: &SyncSender<ShardItem>) {
-    let shard_err = |e| {
-        (
-            None,
-            Err(IoError::Shard {
-                file: path.to_path_buf(),
-                source: e,
-            }),
-        )
-    };
+    let shard_err = |e| (None, Err(IoError::Shard { file: path.to_path_buf(), source: e }));
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
-            let _ = tx.send((
-                None,
-                Err(IoError::Read {
-                    file: path.to_path_buf(),
-                    source: e,
-                }),
-            ));
+            let _ = tx.send((None, Err(IoError::Read { file: path.to_path_buf(), source: e })));
             return;
         }
     };
@@ -223,11 +185,8 @@ fn stream_shard(path: &Path, filter: &KeyFilter, cancel: &AtomicBool, tx: &SyncS
             return;
         }
     };
-    let reader: Box<dyn Read> = if gzip {
-        Box::new(flate2::bufread::MultiGzDecoder::new(buffered))
-    } else {
-        Box::new(buffered)
-    };
+    let reader: Box<dyn Read> =
+        if gzip { Box::new(flate2::bufread::MultiGzDecoder::new(buffered)) } else { Box::new(buffered) };
     let mut archive = tar::Archive::new(reader);
     let entries = match archive.entries() {
         Ok(entries) => entries,
@@ -301,13 +260,8 @@ impl Segments {
         for input in inputs {
             let input = input.as_ref();
             match InputKind::of(input)? {
-                InputKind::Npy => jobs.push_back(Job::Npy {
-                    path: input.to_path_buf(),
-                    key: npy_key(input),
-                }),
-                InputKind::Shard => jobs.push_back(Job::Shard {
-                    path: input.to_path_buf(),
-                }),
+                InputKind::Npy => jobs.push_back(Job::Npy { path: input.to_path_buf(), key: npy_key(input) }),
+                InputKind::Shard => jobs.push_back(Job::Shard { path: input.to_path_buf() }),
                 InputKind::Folder => {
                     for path in list_npy_files(input)? {
                         let key = npy_key(&path);
@@ -353,8 +307,7 @@ impl Segments {
         let mut pending = self.only_pending.clone();
         let mut count = 0;
         for job in &self.jobs {
-            if self.remaining == Some(count) || (!self.filter.only.is_empty() && pending.is_empty())
-            {
+            if self.remaining == Some(count) || (!self.filter.only.is_empty() && pending.is_empty()) {
                 break;
             }
             match job {
@@ -373,11 +326,7 @@ impl Segments {
         self.remaining == Some(0) || (!self.filter.only.is_empty() && self.only_pending.is_empty())
     }
 
-    fn emit(
-        &mut self,
-        key: Option<String>,
-        item: Result<Segment, IoError>,
-    ) -> Result<Segment, IoError> {
+    fn emit(&mut self, key: Option<String>, item: Result<Segment, IoError>) -> Result<Segment, IoError> {
         if let Some(n) = &mut self.remaining {
             *n -= 1;
         }
@@ -408,10 +357,7 @@ impl Iterator for Segments {
                 Job::Npy { path, key } => {
                     if self.filter.wants(&key) {
                         let item = File::open(&path)
-                            .map_err(|e| IoError::Read {
-                                file: path.clone(),
-                                source: e,
-                            })
+                            .map_err(|e| IoError::Read { file: path.clone(), source: e })
                             .and_then(|f| read_segment(BufReader::new(f), key.clone(), &path));
                         return Some(self.emit(Some(key), item));
                     }
@@ -427,26 +373,16 @@ impl Iterator for Segments {
 /// Regular files (symlinks followed) directly in `dir` whose name ends in
 /// `.npy` (any case), sorted by file name.
 fn list_npy_files(dir: &Path) -> Result<Vec<PathBuf>, IoError> {
-    let read_err = |e| IoError::Read {
-        file: dir.to_path_buf(),
-        source: e,
-    };
+    let read_err = |e| IoError::Read { file: dir.to_path_buf(), source: e };
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(read_err)? {
         let entry = entry.map_err(read_err)?;
         let name = entry.file_name();
-        if !name
-            .to_string_lossy()
-            .to_ascii_lowercase()
-            .ends_with(".npy")
-        {
+        if !name.to_string_lossy().to_ascii_lowercase().ends_with(".npy") {
             continue;
         }
         let path = entry.path();
-        if std::fs::metadata(&path)
-            .map(|m| m.is_file())
-            .unwrap_or(false)
-        {
+        if std::fs::metadata(&path).map(|m| m.is_file()).unwrap_or(false) {
             files.push(path);
         }
     }
@@ -463,10 +399,7 @@ mod tests {
     const KEYS: [&str; 2] = ["aaaa0000_1", "3b41c0fa8959aea6c118e5714f412a2e_13"];
 
     fn real_segments() -> Vec<Segment> {
-        REAL_FILES
-            .iter()
-            .map(|n| read_npy_file(&real_file(n)).unwrap())
-            .collect()
+        REAL_FILES.iter().map(|n| read_npy_file(&real_file(n)).unwrap()).collect()
     }
 
     /// A webdataset-style shard built from the two real files, with a
@@ -478,14 +411,8 @@ mod tests {
             let prefix = if i == 1 { "sub/dir/" } else { "" };
             let key = KEYS[i];
             members.push((format!("{prefix}{key}.json"), br#"{"fps": 20}"#.to_vec()));
-            members.push((
-                format!("{prefix}{key}.token.npy"),
-                std::fs::read(real_file(file)).unwrap(),
-            ));
-            members.push((
-                format!("{prefix}{key}.pose.npy"),
-                npy_bytes("<f4", false, &[1200, 6], &[0; 7200]),
-            ));
+            members.push((format!("{prefix}{key}.token.npy"), std::fs::read(real_file(file)).unwrap()));
+            members.push((format!("{prefix}{key}.pose.npy"), npy_bytes("<f4", false, &[1200, 6], &[0; 7200])));
         }
         let path = dir.join(name);
         write_shard(&path, &members, gzip);
@@ -493,21 +420,14 @@ mod tests {
     }
 
     fn collect(inputs: &[PathBuf], sel: &Selection) -> Vec<Segment> {
-        Segments::open(inputs, sel)
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        Segments::open(inputs, sel).unwrap().map(Result::unwrap).collect()
     }
 
     #[test]
     fn shard_gz_tgz_tar_yield_token_members_only() {
         let dir = tempfile::tempdir().unwrap();
         let real = real_segments();
-        for (name, gzip) in [
-            ("data-0000.tar.gz", true),
-            ("data-0001.tgz", true),
-            ("data-0002.tar", false),
-        ] {
+        for (name, gzip) in [("data-0000.tar.gz", true), ("data-0001.tgz", true), ("data-0002.tar", false)] {
             let shard = make_shard(dir.path(), name, gzip);
             let segs = Segments::open(&[&shard], &Selection::default()).unwrap();
             assert_eq!(segs.len_hint(), None, "shards have unknown length");
@@ -525,41 +445,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let shard = make_shard(dir.path(), "s.tar.gz", true);
         let keys = |sel: Selection| -> Vec<String> {
-            collect(std::slice::from_ref(&shard), &sel)
-                .into_iter()
-                .map(|s| s.key)
-                .collect()
+            collect(std::slice::from_ref(&shard), &sel).into_iter().map(|s| s.key).collect()
         };
-        assert_eq!(
-            keys(Selection {
-                limit: Some(1),
-                ..Default::default()
-            }),
-            [KEYS[0]]
-        );
-        assert_eq!(
-            keys(Selection {
-                exclude: vec![KEYS[0].into()],
-                ..Default::default()
-            }),
-            [KEYS[1]]
-        );
-        assert_eq!(
-            keys(Selection {
-                only: vec![KEYS[1].into()],
-                ..Default::default()
-            }),
-            [KEYS[1]]
-        );
+        assert_eq!(keys(Selection { limit: Some(1), ..Default::default() }), [KEYS[0]]);
+        assert_eq!(keys(Selection { exclude: vec![KEYS[0].into()], ..Default::default() }), [KEYS[1]]);
+        assert_eq!(keys(Selection { only: vec![KEYS[1].into()], ..Default::default() }), [KEYS[1]]);
 
-        let mut segs = Segments::open(
-            &[&shard],
-            &Selection {
-                only: vec![KEYS[0].into(), "nope".into()],
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let mut segs =
+            Segments::open(&[&shard], &Selection { only: vec![KEYS[0].into(), "nope".into()], ..Default::default() })
+                .unwrap();
         assert_eq!(segs.next().unwrap().unwrap().key, KEYS[0]);
         assert!(segs.next().is_none());
         assert_eq!(segs.unmatched_only(), ["nope"]);
@@ -595,35 +489,10 @@ mod tests {
         assert_eq!(segs[1].tokens, real[1].tokens);
 
         for (sel, expect) in [
-            (
-                Selection {
-                    limit: Some(2),
-                    ..Default::default()
-                },
-                2,
-            ),
-            (
-                Selection {
-                    exclude: vec!["a_1".into()],
-                    ..Default::default()
-                },
-                2,
-            ),
-            (
-                Selection {
-                    only: vec!["b_2".into()],
-                    ..Default::default()
-                },
-                1,
-            ),
-            (
-                Selection {
-                    only: vec!["b_2".into()],
-                    limit: Some(0),
-                    ..Default::default()
-                },
-                0,
-            ),
+            (Selection { limit: Some(2), ..Default::default() }, 2),
+            (Selection { exclude: vec!["a_1".into()], ..Default::default() }, 2),
+            (Selection { only: vec!["b_2".into()], ..Default::default() }, 1),
+            (Selection { only: vec!["b_2".into()], limit: Some(0), ..Default::default() }, 0),
         ] {
             let segs = Segments::open(&inputs, &sel).unwrap();
             assert_eq!(segs.len_hint(), Some(expect), "{sel:?}");
@@ -636,13 +505,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let shard = make_shard(dir.path(), "s.tgz", true);
         let single = real_file(REAL_FILES[1]);
-        let segs = collect(
-            &[single, shard],
-            &Selection {
-                limit: Some(2),
-                ..Default::default()
-            },
-        );
+        let segs = collect(&[single, shard], &Selection { limit: Some(2), ..Default::default() });
         let keys: Vec<&str> = segs.iter().map(|s| s.key.as_str()).collect();
         assert_eq!(keys, ["mattseabrook-commavq_0", KEYS[0]]);
     }
@@ -657,22 +520,13 @@ mod tests {
         let path = dir.path().join("t.tar");
         write_shard(
             &path,
-            &[
-                ("x_1.token.npy".into(), ten),
-                ("x_2.token.npy".into(), bad),
-                ("x_3.token.npy".into(), real[1].to_npy()),
-            ],
+            &[("x_1.token.npy".into(), ten), ("x_2.token.npy".into(), bad), ("x_3.token.npy".into(), real[1].to_npy())],
             false,
         );
-        let items: Vec<_> = Segments::open(&[&path], &Selection::default())
-            .unwrap()
-            .collect();
+        let items: Vec<_> = Segments::open(&[&path], &Selection::default()).unwrap().collect();
         assert_eq!(items.len(), 3);
         let first = items[0].as_ref().unwrap();
-        assert_eq!(
-            (first.key.as_str(), first.frames, &first.tokens[..]),
-            ("x_1", 10, &real[0].tokens[..1280])
-        );
+        assert_eq!((first.key.as_str(), first.frames, &first.tokens[..]), ("x_1", 10, &real[0].tokens[..1280]));
         match &items[1] {
             Err(IoError::TruncatedData { file, .. }) => {
                 assert_eq!(file, &path.join("x_2.token.npy"))
@@ -689,15 +543,11 @@ mod tests {
         let bytes = std::fs::read(&shard).unwrap();
         let cut = dir.path().join("cut.tar.gz");
         std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-        let items: Vec<_> = Segments::open(&[&cut], &Selection::default())
-            .unwrap()
-            .collect();
+        let items: Vec<_> = Segments::open(&[&cut], &Selection::default()).unwrap().collect();
         assert!(
             matches!(
                 items.last(),
-                Some(Err(IoError::Shard { .. }
-                    | IoError::Read { .. }
-                    | IoError::TruncatedData { .. }))
+                Some(Err(IoError::Shard { .. } | IoError::Read { .. } | IoError::TruncatedData { .. }))
             ),
             "{items:?}"
         );
@@ -709,32 +559,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let txt = dir.path().join("x.txt");
         std::fs::write(&txt, b"hi").unwrap();
-        assert!(matches!(
-            Segments::open(&[&txt], &Selection::default()),
-            Err(IoError::UnsupportedInput { .. })
-        ));
+        assert!(matches!(Segments::open(&[&txt], &Selection::default()), Err(IoError::UnsupportedInput { .. })));
         let missing = dir.path().join("missing.npy");
-        assert!(matches!(
-            Segments::open(&[&missing], &Selection::default()),
-            Err(IoError::Read { .. })
-        ));
+        assert!(matches!(Segments::open(&[&missing], &Selection::default()), Err(IoError::Read { .. })));
     }
 
     #[test]
     fn bad_file_yields_error_then_continues() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("a.npy"),
-            npy_bytes("<f4", false, &[1, 128], &[0; 128]),
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("a.npy"), npy_bytes("<f4", false, &[1, 128], &[0; 128])).unwrap();
         std::fs::write(dir.path().join("b.npy"), write_npy_i16(&[5; 128], 1)).unwrap();
-        let items: Vec<_> = Segments::open(&[dir.path()], &Selection::default())
-            .unwrap()
-            .collect();
-        assert!(
-            matches!(&items[0], Err(IoError::UnsupportedDtype { file, .. }) if file.ends_with("a.npy"))
-        );
+        let items: Vec<_> = Segments::open(&[dir.path()], &Selection::default()).unwrap().collect();
+        assert!(matches!(&items[0], Err(IoError::UnsupportedDtype { file, .. }) if file.ends_with("a.npy")));
         assert_eq!(items[1].as_ref().unwrap().key, "b");
     }
 
@@ -743,10 +579,7 @@ mod tests {
         assert_eq!(npy_key(Path::new("/x/abc_13.token.npy")), "abc_13");
         assert_eq!(npy_key(Path::new("abc.NPY")), "abc");
         assert_eq!(npy_key(Path::new("a.b.npy")), "a.b");
-        assert_eq!(
-            member_key(Path::new("./d/abc_13.token.npy")).as_deref(),
-            Some("abc_13")
-        );
+        assert_eq!(member_key(Path::new("./d/abc_13.token.npy")).as_deref(), Some("abc_13"));
         assert_eq!(member_key(Path::new("abc_13.pose.npy")), None);
         assert_eq!(member_key(Path::new("abc_13.json")), None);
     }
@@ -757,11 +590,7 @@ mod tests {
         fn assert_send<T: Send>(_: &T) {}
         let dir = tempfile::tempdir().unwrap();
         let shard = make_shard(dir.path(), "s.tar.gz", true);
-        let segs = Segments::open(
-            &[shard.clone(), real_file(REAL_FILES[0])],
-            &Selection::default(),
-        )
-        .unwrap();
+        let segs = Segments::open(&[shard.clone(), real_file(REAL_FILES[0])], &Selection::default()).unwrap();
         assert_send(&segs);
         let total: usize = segs.par_bridge().map(|s| s.unwrap().frames).sum();
         assert_eq!(total, 3600);

@@ -10,15 +10,9 @@ pub(crate) const REAL_FILES: [&str; 2] = ["commaai-commavq_0.npy", "mattseabrook
 pub(crate) fn real_file(name: &str) -> PathBuf {
     let dir = std::env::var_os("VQTANS_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/commavq")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/commavq"));
     let path = dir.join(name);
-    assert!(
-        path.is_file(),
-        "real data file {} is missing (set VQTANS_DATA_DIR)",
-        path.display()
-    );
+    assert!(path.is_file(), "real data file {} is missing (set VQTANS_DATA_DIR)", path.display());
     path
 }
 
@@ -29,18 +23,10 @@ pub(crate) fn npy_bytes(descr: &str, fortran: bool, shape: &[u64], values: &[i12
     let shape_text = match shape {
         [] => "()".to_string(),
         [n] => format!("({n},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        _ => format!("({})", shape.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")),
     };
     let order = if fortran { "True" } else { "False" };
-    let mut dict =
-        format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape_text}, }}");
+    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape_text}, }}");
     while (10 + dict.len() + 1) % 64 != 0 {
         dict.push(' ');
     }
@@ -69,14 +55,8 @@ pub(crate) fn npy_bytes(descr: &str, fortran: bool, shape: &[u64], values: &[i12
 /// given `(member name, contents)` pairs in order, as regular files.
 pub(crate) fn write_shard(path: &Path, members: &[(String, Vec<u8>)], gzip: bool) {
     let file = std::fs::File::create(path).unwrap();
-    let sink: Box<dyn std::io::Write> = if gzip {
-        Box::new(flate2::write::GzEncoder::new(
-            file,
-            flate2::Compression::fast(),
-        ))
-    } else {
-        Box::new(file)
-    };
+    let sink: Box<dyn std::io::Write> =
+        if gzip { Box::new(flate2::write::GzEncoder::new(file, flate2::Compression::fast())) } else { Box::new(file) };
     let mut builder = tar::Builder::new(sink);
     for (name, data) in members {
         let mut header = tar::Header::new_gnu();

@@ -72,34 +72,15 @@ impl Segment {
 ///
 /// Memory: the data buffer grows with the bytes actually read, so a header
 /// announcing a huge `N` on a short file cannot cause a huge allocation.
-pub fn read_segment<R: Read>(
-    reader: R,
-    key: impl Into<String>,
-    file: &Path,
-) -> Result<Segment, IoError> {
-    let mut reader = EofTracker {
-        inner: reader,
-        hit_eof: false,
-    };
+pub fn read_segment<R: Read>(reader: R, key: impl Into<String>, file: &Path) -> Result<Segment, IoError> {
+    let mut reader = EofTracker { inner: reader, hit_eof: false };
     let header = match NpyHeader::from_reader(&mut reader) {
         Ok(h) => h,
-        Err(_) if reader.hit_eof => {
-            return Err(IoError::TruncatedHeader {
-                file: file.to_path_buf(),
-            })
-        }
+        Err(_) if reader.hit_eof => return Err(IoError::TruncatedHeader { file: file.to_path_buf() }),
         Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-            return Err(IoError::BadHeader {
-                file: file.to_path_buf(),
-                reason: e.to_string(),
-            })
+            return Err(IoError::BadHeader { file: file.to_path_buf(), reason: e.to_string() })
         }
-        Err(e) => {
-            return Err(IoError::Read {
-                file: file.to_path_buf(),
-                source: e,
-            })
-        }
+        Err(e) => return Err(IoError::Read { file: file.to_path_buf(), source: e }),
     };
 
     let layout = Layout::from_header(&header, file)?;
@@ -110,10 +91,7 @@ pub fn read_segment<R: Read>(
     (&mut reader)
         .take(layout.data_bytes)
         .read_to_end(&mut buf)
-        .map_err(|e| IoError::Read {
-            file: file.to_path_buf(),
-            source: e,
-        })?;
+        .map_err(|e| IoError::Read { file: file.to_path_buf(), source: e })?;
     if (buf.len() as u64) < layout.data_bytes {
         return Err(IoError::TruncatedData {
             file: file.to_path_buf(),
@@ -125,18 +103,9 @@ pub fn read_segment<R: Read>(
     loop {
         match reader.read(&mut probe) {
             Ok(0) => break,
-            Ok(_) => {
-                return Err(IoError::TrailingData {
-                    file: file.to_path_buf(),
-                })
-            }
+            Ok(_) => return Err(IoError::TrailingData { file: file.to_path_buf() }),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(IoError::Read {
-                    file: file.to_path_buf(),
-                    source: e,
-                })
-            }
+            Err(e) => return Err(IoError::Read { file: file.to_path_buf(), source: e }),
         }
     }
 
@@ -154,11 +123,7 @@ pub fn read_segment<R: Read>(
         Order::C => stored,
         Order::Fortran => layout.to_c_order(&stored),
     };
-    Ok(Segment {
-        key: key.into(),
-        frames: layout.frames,
-        tokens,
-    })
+    Ok(Segment { key: key.into(), frames: layout.frames, tokens })
 }
 
 /// Encodes `frames * 128` tokens as a `.npy` file: dtype `<i2`, shape
@@ -183,10 +148,7 @@ pub fn write_npy_i16(tokens: &[u16], frames: usize) -> Vec<u8> {
     let mut out = npy_header_i16(frames);
     out.reserve(tokens.len() * 2);
     for &t in tokens {
-        assert!(
-            t <= MAX_TOKEN,
-            "write_npy_i16: token {t} is above {MAX_TOKEN}"
-        );
+        assert!(t <= MAX_TOKEN, "write_npy_i16: token {t} is above {MAX_TOKEN}");
         // 0..=1023 has the same bytes as i16 and as u16.
         out.extend_from_slice(&t.to_le_bytes());
     }
@@ -199,8 +161,7 @@ fn npy_header_i16(frames: usize) -> Vec<u8> {
     const ARRAY_ALIGN: usize = 64;
     const GROWTH_AXIS_MAX_DIGITS: usize = 21;
     let first = frames.to_string();
-    let mut dict =
-        format!("{{'descr': '<i2', 'fortran_order': False, 'shape': ({first}, {ROWS}, {COLS}), }}");
+    let mut dict = format!("{{'descr': '<i2', 'fortran_order': False, 'shape': ({first}, {ROWS}, {COLS}), }}");
     // numpy leaves room for the growing axis (axis 0 in C order) to reach
     // 21 digits, so that the header can be rewritten in place.
     dict.push_str(&" ".repeat(GROWTH_AXIS_MAX_DIGITS.saturating_sub(first.len())));
@@ -232,10 +193,7 @@ struct Layout {
 impl Layout {
     fn from_header(header: &NpyHeader, file: &Path) -> Result<Layout, IoError> {
         let dtype = header.dtype();
-        let bad_dtype = || IoError::UnsupportedDtype {
-            file: file.to_path_buf(),
-            descr: dtype.descr(),
-        };
+        let bad_dtype = || IoError::UnsupportedDtype { file: file.to_path_buf(), descr: dtype.descr() };
         let DType::Plain(ts) = &dtype else {
             return Err(bad_dtype());
         };
@@ -256,36 +214,21 @@ impl Layout {
         };
 
         let shape_u64 = header.shape();
-        let wrong_shape = || IoError::WrongShape {
-            file: file.to_path_buf(),
-            shape: shape_u64.to_vec(),
-        };
+        let wrong_shape = || IoError::WrongShape { file: file.to_path_buf(), shape: shape_u64.to_vec() };
         let n = match *shape_u64 {
             [n, r, c] if r == ROWS as u64 && c == COLS as u64 => n,
             [n, k] if k == TOKENS_PER_FRAME as u64 => n,
             _ => return Err(wrong_shape()),
         };
         if n == 0 {
-            return Err(IoError::Empty {
-                file: file.to_path_buf(),
-            });
+            return Err(IoError::Empty { file: file.to_path_buf() });
         }
-        let data_bytes = n
-            .checked_mul(TOKENS_PER_FRAME as u64 * item_size as u64)
-            .ok_or_else(wrong_shape)?;
+        let data_bytes = n.checked_mul(TOKENS_PER_FRAME as u64 * item_size as u64).ok_or_else(wrong_shape)?;
         let frames = usize::try_from(n).map_err(|_| wrong_shape())?;
         usize::try_from(data_bytes).map_err(|_| wrong_shape())?;
         let shape = shape_u64.iter().map(|&d| d as usize).collect();
         let strides = header.strides().iter().map(|&s| s as usize).collect();
-        Ok(Layout {
-            frames,
-            shape,
-            strides,
-            item_size,
-            signed,
-            big_endian,
-            data_bytes,
-        })
+        Ok(Layout { frames, shape, strides, item_size, signed, big_endian, data_bytes })
     }
 
     /// Storage index of the element at logical (row-major) index `l`.
@@ -314,9 +257,7 @@ impl Layout {
 
     /// Reorders values from storage order to logical row-major order.
     fn to_c_order(&self, stored: &[u16]) -> Vec<u16> {
-        (0..stored.len())
-            .map(|l| stored[self.storage_of_logical(l)])
-            .collect()
+        (0..stored.len()).map(|l| stored[self.storage_of_logical(l)]).collect()
     }
 }
 
@@ -325,11 +266,7 @@ impl Layout {
 fn decode_values(buf: &[u8], layout: &Layout) -> Result<Vec<u16>, (usize, i128)> {
     macro_rules! decode {
         ($t:ty) => {{
-            let from = if layout.big_endian {
-                <$t>::from_be_bytes
-            } else {
-                <$t>::from_le_bytes
-            };
+            let from = if layout.big_endian { <$t>::from_be_bytes } else { <$t>::from_le_bytes };
             let mut out = Vec::with_capacity(buf.len() / std::mem::size_of::<$t>());
             for (k, chunk) in buf.chunks_exact(std::mem::size_of::<$t>()).enumerate() {
                 let v = i128::from(from(chunk.try_into().expect("chunk size")));
@@ -381,9 +318,7 @@ mod tests {
     }
 
     fn sample_tokens(frames: usize) -> Vec<u16> {
-        (0..frames * TOKENS_PER_FRAME)
-            .map(|i| ((i * 7919) % 1024) as u16)
-            .collect()
+        (0..frames * TOKENS_PER_FRAME).map(|i| ((i * 7919) % 1024) as u16).collect()
     }
 
     #[test]
@@ -411,8 +346,7 @@ mod tests {
             // What numpy 2.4 `np.save` writes: magic, v1.0, length 118, the
             // dictionary, spaces, newline.
             assert_eq!(h[..10], *b"\x93NUMPY\x01\x00\x76\x00");
-            let dict =
-                format!("{{'descr': '<i2', 'fortran_order': False, 'shape': ({frames}, 8, 16), }}");
+            let dict = format!("{{'descr': '<i2', 'fortran_order': False, 'shape': ({frames}, 8, 16), }}");
             assert_eq!(&h[10..10 + dict.len()], dict.as_bytes());
             assert!(h[10 + dict.len()..127].iter().all(|&b| b == b' '));
         }
@@ -443,9 +377,7 @@ mod tests {
         let t = sample_tokens(3);
         let vals: Vec<i128> = t.iter().map(|&v| i128::from(v)).collect();
         let shape = [3u64, 8, 16];
-        for descr in [
-            "<i2", ">i2", "<u2", ">u2", "<i4", ">i4", "<u4", ">u4", "<i8", ">i8", "<u8", ">u8",
-        ] {
+        for descr in ["<i2", ">i2", "<u2", ">u2", "<i4", ">i4", "<u4", ">u4", "<i8", ">i8", "<u8", ">u8"] {
             let seg = parse(&npy_bytes(descr, false, &shape, &vals)).unwrap();
             assert_eq!(seg.tokens, t, "{descr}");
         }
@@ -487,21 +419,9 @@ mod tests {
     #[test]
     fn fortran_order_is_transposed() {
         let t = sample_tokens(3);
-        let seg = parse(&npy_bytes(
-            "<i2",
-            true,
-            &[3, 8, 16],
-            &fortran_values(&t, &[3, 8, 16]),
-        ))
-        .unwrap();
+        let seg = parse(&npy_bytes("<i2", true, &[3, 8, 16], &fortran_values(&t, &[3, 8, 16]))).unwrap();
         assert_eq!(seg.tokens, t);
-        let seg = parse(&npy_bytes(
-            "<u4",
-            true,
-            &[3, 128],
-            &fortran_values(&t, &[3, 128]),
-        ))
-        .unwrap();
+        let seg = parse(&npy_bytes("<u4", true, &[3, 128], &fortran_values(&t, &[3, 128]))).unwrap();
         assert_eq!(seg.tokens, t);
     }
 
@@ -511,13 +431,7 @@ mod tests {
         // Fortran storage index of frame 2, row 5, col 11 in a (3, 8, 16) array.
         vals[2 + 3 * (5 + 8 * 11)] = 4000;
         match parse(&npy_bytes("<i2", true, &[3, 8, 16], &vals)) {
-            Err(IoError::TokenOutOfRange {
-                frame: 2,
-                row: 5,
-                col: 11,
-                value: 4000,
-                ..
-            }) => {}
+            Err(IoError::TokenOutOfRange { frame: 2, row: 5, col: 11, value: 4000, .. }) => {}
             other => panic!("{other:?}"),
         }
     }
@@ -527,20 +441,9 @@ mod tests {
         let mut vals: Vec<i128> = sample_tokens(3).iter().map(|&v| i128::from(v)).collect();
         vals[(8 + 2) * 16 + 3] = 1024; // frame 1, row 2, col 3
         match parse(&npy_bytes("<i2", false, &[3, 8, 16], &vals)) {
-            Err(
-                e @ IoError::TokenOutOfRange {
-                    frame: 1,
-                    row: 2,
-                    col: 3,
-                    value: 1024,
-                    ..
-                },
-            ) => {
+            Err(e @ IoError::TokenOutOfRange { frame: 1, row: 2, col: 3, value: 1024, .. }) => {
                 let msg = e.to_string();
-                assert!(
-                    msg.contains("t.npy") && msg.contains("frame 1 row 2 col 3"),
-                    "{msg}"
-                );
+                assert!(msg.contains("t.npy") && msg.contains("frame 1 row 2 col 3"), "{msg}");
             }
             other => panic!("{other:?}"),
         }
@@ -551,13 +454,7 @@ mod tests {
         let mut vals: Vec<i128> = sample_tokens(2).iter().map(|&v| i128::from(v)).collect();
         vals[200] = -1; // frame 1, token 72: row 4, col 8
         match parse(&npy_bytes("<i2", false, &[2, 128], &vals)) {
-            Err(IoError::TokenOutOfRange {
-                frame: 1,
-                row: 4,
-                col: 8,
-                value: -1,
-                ..
-            }) => {}
+            Err(IoError::TokenOutOfRange { frame: 1, row: 4, col: 8, value: -1, .. }) => {}
             other => panic!("{other:?}"),
         }
     }
@@ -587,14 +484,7 @@ mod tests {
 
     #[test]
     fn wrong_shapes_are_rejected() {
-        for shape in [
-            vec![1200u64],
-            vec![10, 8, 8],
-            vec![10, 16, 8],
-            vec![10, 127],
-            vec![2, 10, 8, 16],
-            vec![],
-        ] {
+        for shape in [vec![1200u64], vec![10, 8, 8], vec![10, 16, 8], vec![10, 127], vec![2, 10, 8, 16], vec![]] {
             let n: u64 = shape.iter().product();
             let bytes = npy_bytes("<i2", false, &shape, &vec![0; n as usize]);
             match parse(&bytes) {
@@ -618,19 +508,11 @@ mod tests {
     fn truncated_data_is_rejected() {
         let full = write_npy_i16(&sample_tokens(2), 2);
         match parse(&full[..full.len() - 1]) {
-            Err(IoError::TruncatedData {
-                expected_bytes: 512,
-                actual_bytes: 511,
-                ..
-            }) => {}
+            Err(IoError::TruncatedData { expected_bytes: 512, actual_bytes: 511, .. }) => {}
             other => panic!("{other:?}"),
         }
         match parse(&full[..128]) {
-            Err(IoError::TruncatedData {
-                expected_bytes: 512,
-                actual_bytes: 0,
-                ..
-            }) => {}
+            Err(IoError::TruncatedData { expected_bytes: 512, actual_bytes: 0, .. }) => {}
             other => panic!("{other:?}"),
         }
     }
@@ -640,9 +522,7 @@ mod tests {
         // The header announces ~25.6 TB of data; the file holds 256 bytes.
         let bytes = npy_bytes("<i2", false, &[99_999_999_999, 128], &[0; 128]);
         match parse(&bytes) {
-            Err(IoError::TruncatedData {
-                actual_bytes: 256, ..
-            }) => {}
+            Err(IoError::TruncatedData { actual_bytes: 256, .. }) => {}
             other => panic!("{other:?}"),
         }
     }

@@ -38,9 +38,7 @@ pub fn run_ok(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
     assert!(
         out.status.success(),
         "host-tools {:?} failed: {}",
-        args.iter()
-            .map(|a| a.as_ref().to_owned())
-            .collect::<Vec<_>>(),
+        args.iter().map(|a| a.as_ref().to_owned()).collect::<Vec<_>>(),
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("utf-8 output")
@@ -69,20 +67,11 @@ fn fixture_dir() -> &'static Path {
 }
 
 /// Builds tables `name` from `inputs` once per process and returns the path.
-fn tables(
-    cell: &'static OnceLock<PathBuf>,
-    name: &str,
-    extra: &[&str],
-    inputs: &[PathBuf],
-) -> PathBuf {
+fn tables(cell: &'static OnceLock<PathBuf>, name: &str, extra: &[&str], inputs: &[PathBuf]) -> PathBuf {
     cell.get_or_init(|| {
         let out = fixture_dir().join(name);
         let mut cmd = host_tools();
-        cmd.arg("build-tables")
-            .arg("-o")
-            .arg(&out)
-            .args(extra)
-            .args(inputs);
+        cmd.arg("build-tables").arg("-o").arg(&out).args(extra).args(inputs);
         cmd.assert().success();
         out
     })

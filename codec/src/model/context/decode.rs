@@ -61,7 +61,8 @@ impl ContextState {
         let words = tables.words;
         // The index words (100 of them, then table entries: a set's image always has
         // more than 128 words).
-        let index: &[DecodeEntry; 128] = words.get(..128).and_then(|w| w.try_into().ok()).ok_or(Error::TableSetInvalid)?;
+        let index: &[DecodeEntry; 128] =
+            words.get(..128).and_then(|w| w.try_into().ok()).ok_or(Error::TableSetInvalid)?;
         let info = &model.info;
         let k = model.k() as u32;
         let successors = model.successors;

@@ -59,7 +59,8 @@ impl OwnLists {
     #[inline(always)]
     pub fn take(&mut self, pos: usize, rank: usize) -> u16 {
         let l = &mut self.lists[pos % FRAME_TOKENS];
-        let (list, token) = if cfg!(target_pointer_width = "64") { take_shifts(*l, rank) } else { take_match(*l, rank) };
+        let (list, token) =
+            if cfg!(target_pointer_width = "64") { take_shifts(*l, rank) } else { take_match(*l, rank) };
         *l = list;
         token
     }

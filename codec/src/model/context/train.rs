@@ -175,9 +175,7 @@ impl SuccessorLists {
         let mut order: Vec<(i64, usize)> = Vec::with_capacity(N);
         for p in 0..N {
             order.clear();
-            order.extend(
-                (0..N).filter(|&x| x != p).map(|x| ((score[p * N + x] * SCORE_UNIT).round() as i64, x)),
-            );
+            order.extend((0..N).filter(|&x| x != p).map(|x| ((score[p * N + x] * SCORE_UNIT).round() as i64, x)));
             order.sort_by(|a, b| b.0.cmp(&a.0).then(tie_rank[a.1].cmp(&tie_rank[b.1])));
             for (r, &(_, x)) in order.iter().take(k).enumerate() {
                 lists[p * k + r] = x as u16;
