@@ -2,8 +2,6 @@
 //! decode-table image, encoded stream) and the placeholder payload used when
 //! the build has no segment.
 
-use core::mem::{align_of, size_of};
-
 use vqtans::tans::decode_table::DecodeEntry;
 
 /// One segment embedded in flash.
@@ -36,19 +34,7 @@ pub static PLACEHOLDER: &[u8] = include_bytes!("../data/placeholder.bin");
 /// Views a compiled image as decode entries, or `None` if `bytes` is not
 /// 4-byte aligned or not a whole number of words.
 pub fn image_words(bytes: &'static [u8]) -> Option<&'static [DecodeEntry]> {
-    const _: () = assert!(size_of::<DecodeEntry>() == 4 && align_of::<DecodeEntry>() == 4);
     #[cfg(not(target_endian = "little"))]
     compile_error!("the image holds little-endian words");
-    if !(bytes.as_ptr() as usize).is_multiple_of(align_of::<DecodeEntry>())
-        || !bytes.len().is_multiple_of(size_of::<DecodeEntry>())
-    {
-        return None;
-    }
-    // SAFETY: `DecodeEntry` is `#[repr(transparent)]` over `u32`, so every
-    // 4-byte pattern is a valid value and the layouts agree; the pointer is
-    // aligned and the length a whole number of entries (both checked above);
-    // the bytes are immutable and `'static` (flash).
-    Some(unsafe {
-        core::slice::from_raw_parts(bytes.as_ptr().cast::<DecodeEntry>(), bytes.len() / size_of::<DecodeEntry>())
-    })
+    DecodeEntry::slice_from_bytes(bytes)
 }

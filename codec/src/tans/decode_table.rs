@@ -11,11 +11,20 @@ use super::{floor_log2, spread, NormalizedRef, MAX_ALPHABET};
 use crate::{Error, Result};
 
 /// One slot of a decode table, packed into 4 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(transparent)]
 pub struct DecodeEntry(pub u32);
 
 impl DecodeEntry {
+    /// Views a compiled image stored as bytes (e.g. `include_bytes!` in flash) as
+    /// entries, without copying: `None` unless `bytes` is 4-byte aligned and a whole
+    /// number of words. The words are read in the target's byte order, so an image
+    /// written little-endian is only right on little-endian targets; either way
+    /// [`crate::table_set::TableSetRef::verify_compiled`] refuses a wrong image.
+    pub fn slice_from_bytes(bytes: &[u8]) -> Option<&[DecodeEntry]> {
+        bytemuck::try_cast_slice(bytes).ok()
+    }
+
     /// Packs an entry. `base < 2^16`, `symbol < 1024`, `nb_bits <= 15`.
     #[inline]
     pub const fn new(base: u32, symbol: u16, nb_bits: u32) -> Self {
