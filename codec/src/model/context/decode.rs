@@ -10,7 +10,7 @@ use crate::tans::decoder::TansDecoder;
 use crate::{Error, Result};
 
 /// Everything the context model remembers between frames: own lists (1 KiB), kind
-/// planes (384 B) and a frame counter.
+/// plane and context indexes (272 B) and a frame counter.
 #[derive(Debug, Clone, Default)]
 pub struct ContextState {
     pub(crate) own: OwnLists,
