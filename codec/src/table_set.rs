@@ -139,14 +139,7 @@ impl<'a> TableSetRef<'a> {
     }
     /// Table `t`, or `None` beyond the set.
     pub fn table(&self, t: usize) -> Option<NormalizedRef<'a>> {
-        if t >= self.len() {
-            return None;
-        }
-        let offset: usize = (0..t).map(|i| 2 * self.alphabet(i)).sum();
-        Some(NormalizedRef {
-            log: self.wire.logs[t],
-            counts_le: &self.wire.counts[offset..offset + 2 * self.alphabet(t)],
-        })
+        self.tables().nth(t)
     }
     /// Iterates over all tables in order.
     pub fn tables(&self) -> impl Iterator<Item = NormalizedRef<'a>> + '_ {

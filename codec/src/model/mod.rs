@@ -57,7 +57,7 @@ impl<'a> Model<'a> {
     /// A fresh decoding state for one segment.
     pub fn decoder_state(&self) -> ModelDecoder<'a> {
         match self {
-            Model::Order0(m) => ModelDecoder::Order0(*m, 0),
+            Model::Order0(m) => ModelDecoder::Order0(*m),
             Model::Context(m) => ModelDecoder::Context(*m, context::ContextState::default()),
         }
     }
@@ -68,8 +68,8 @@ impl<'a> Model<'a> {
 #[derive(Debug, Clone)]
 #[allow(clippy::large_enum_variant)] // no heap: the context state lives inline on purpose
 pub enum ModelDecoder<'a> {
-    /// Order-0: the parameters and the next symbol index.
-    Order0(order0::Order0, usize),
+    /// Order-0: no state beyond the parameters.
+    Order0(order0::Order0),
     /// Context model: parameters and state.
     Context(context::ContextModel<'a>, context::ContextState),
 }
@@ -87,7 +87,7 @@ impl<'a> ModelDecoder<'a> {
         out: &mut [u16; FRAME_TOKENS],
     ) -> Result<()> {
         match self {
-            ModelDecoder::Order0(m, index) => m.decode_frame(coder, tables, index, out),
+            ModelDecoder::Order0(m) => m.decode_frame(coder, tables, out),
             ModelDecoder::Context(m, state) => state.decode_frame(m, coder, tables, out),
         }
     }

@@ -25,13 +25,12 @@ impl Order0 {
         Ok(Order0)
     }
 
-    /// Decodes one frame; `index` counts tokens decoded so far.
+    /// Decodes one frame.
     #[inline]
     pub fn decode_frame(
         &self,
         coder: &mut TansDecoder<'_>,
         tables: &DecodeTables<'_>,
-        index: &mut usize,
         out: &mut [u16; FRAME_TOKENS],
     ) -> Result<()> {
         let table = tables.table(0)?;
@@ -40,7 +39,6 @@ impl Order0 {
                 *token = coder.decode(state, table);
             }
         }
-        *index += FRAME_TOKENS;
         Ok(())
     }
 

@@ -152,16 +152,11 @@ impl<'a> DecodeTables<'a> {
         if t >= self.n_tables {
             return Err(Error::NoSuchTable { table: t as u16 });
         }
-        Ok(self.table_unchecked_index(t))
-    }
-    /// Table `t` for `t < len()`; panics never happen for validated images since
-    /// offsets were checked at construction.
-    #[inline(always)]
-    pub(crate) fn table_unchecked_index(&self, t: usize) -> TableView<'a> {
+        // Offsets and sizes were checked when the image was made or verified.
         let w = self.words[t].0;
         let offset = (w & 0x03FF_FFFF) as usize;
         let shift = w >> 26;
         let len = 1usize << (self.state_log as u32 - shift);
-        TableView { entries: &self.words[offset..offset + len], shift }
+        Ok(TableView { entries: &self.words[offset..offset + len], shift })
     }
 }
