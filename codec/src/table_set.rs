@@ -8,7 +8,7 @@
 //! CRC-64/XZ of the whole serialised blob, so any change to any table, or to the
 //! model parameters, changes the id.
 
-use crate::tans::decode_table::{build_decode_table, decode_table_matches, index_word, DecodeEntry, DecodeTables};
+use crate::tans::decode_table::{build_decode_table, decode_table_matches, DecodeEntry, DecodeTables};
 use crate::tans::{NormalizedRef, MAX_TABLE_LOG, MIN_TABLE_LOG};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -152,9 +152,10 @@ impl<'a> TableSetRef<'a> {
         })
     }
 
-    /// Number of `u32` words the compiled decode tables take (index words + entries).
+    /// Number of `u32` entries the compiled decode tables take: `2^state_log` per
+    /// table ([`crate::tans::decode_table`]).
     pub fn compiled_len(&self) -> usize {
-        self.len() + self.wire.logs.iter().map(|&l| 1usize << l).sum::<usize>()
+        self.len() << self.state_log()
     }
 
     /// Builds the decode tables into caller memory (at least [`Self::compiled_len`]
@@ -165,15 +166,11 @@ impl<'a> TableSetRef<'a> {
             return Err(Error::BufferTooSmall { needed });
         }
         let out = &mut out[..needed];
-        let n = self.len();
-        let mut offset = n;
-        for (t, table) in self.tables().enumerate() {
-            let size = 1usize << table.log;
-            out[t] = DecodeEntry(index_word(offset as u32, self.state_log() - table.log));
-            build_decode_table(&table, &mut out[offset..offset + size])?;
-            offset += size;
+        let size = 1usize << self.state_log();
+        for (table, entries) in self.tables().zip(out.chunks_exact_mut(size)) {
+            build_decode_table(&table, self.state_log(), entries)?;
         }
-        Ok(DecodeTables { words: out, n_tables: n, state_log: self.state_log(), id: self.id })
+        Ok(DecodeTables { words: out, n_tables: self.len(), state_log: self.state_log(), id: self.id })
     }
 
     /// Accepts a compiled image (e.g. produced at build time and stored in flash) after
@@ -183,19 +180,13 @@ impl<'a> TableSetRef<'a> {
         if words.len() != self.compiled_len() {
             return Err(Error::CompiledTablesMismatch);
         }
-        let n = self.len();
-        let mut offset = n;
-        for (t, table) in self.tables().enumerate() {
-            let size = 1usize << table.log;
-            if words[t] != DecodeEntry(index_word(offset as u32, self.state_log() - table.log)) {
+        let size = 1usize << self.state_log();
+        for (table, entries) in self.tables().zip(words.chunks_exact(size)) {
+            if !decode_table_matches(&table, self.state_log(), entries) {
                 return Err(Error::CompiledTablesMismatch);
             }
-            if !decode_table_matches(&table, &words[offset..offset + size]) {
-                return Err(Error::CompiledTablesMismatch);
-            }
-            offset += size;
         }
-        Ok(DecodeTables { words, n_tables: n, state_log: self.state_log(), id: self.id })
+        Ok(DecodeTables { words, n_tables: self.len(), state_log: self.state_log(), id: self.id })
     }
 }
 

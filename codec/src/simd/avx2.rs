@@ -3,8 +3,8 @@
 //! Lane `c` of a row works on column `c` (32-bit lanes: `a` = columns 0..8, `b` =
 //! columns 8..16; 16-bit lanes: all 16 columns in one register). Per row:
 //! 1. contexts `base + up`, where `up` is the kind the previous row just decoded;
-//! 2. gather the 16 tables' index words, then the 16 decode entries at
-//!    `offset + (state >> shift)`;
+//! 2. gather the 16 decode entries at `(context << M) + state` (expanded tables,
+//!    one entry per state);
 //! 3. class bit counts and raw bit counts (bucket offset bits, or 10 for an escape),
 //!    packed into one word per lane and prefix-summed across the 16 lanes: every
 //!    lane's bit offset for its class bits and for its raw bits;
@@ -17,7 +17,7 @@
 //!
 //! Memory safety does not rest on the tables or the payload being well formed:
 //! contexts stay below 100 by construction (bases from constant tables, kinds from
-//! compares), states are masked to `M` bits, table offsets and sizes are checked once
+//! compares), states are masked to `M` bits, the image's size is checked once
 //! in [`Kernel::new`], bit counts are clamped to 15 and 10 (the most a valid stream
 //! has) so a frame never reads more than [`FRAME_MAX_BYTES`], successor indices are
 //! clamped into the lists; and [`Kernel::frame`] runs only when the payload has
@@ -61,7 +61,7 @@ pub(super) enum FrameResult {
 
 /// What the kernel needs from the table set, checked once.
 pub(super) struct Kernel<'a> {
-    /// The compiled image: `CONTEXTS` index words, then the entries.
+    /// The compiled image: `CONTEXTS` tables of `2^M` entries.
     words: &'a [DecodeEntry],
     /// Successor lists: 1024 x `k` little-endian `u16`.
     successors: &'a [u8],
@@ -90,15 +90,8 @@ impl<'a> Kernel<'a> {
     pub(super) fn new(set: &TableSetRef<'a>, tables: &DecodeTables<'a>, model: &ContextModel<'_>) -> Option<Self> {
         let words = tables.words();
         let m = tables.state_log() as u32;
-        if tables.len() != CONTEXTS || words.len() < CONTEXTS || words.len() > (1 << 26) || m > 15 {
+        if tables.len() != CONTEXTS || m > 15 || words.len() != CONTEXTS << m {
             return None;
-        }
-        for w in &words[..CONTEXTS] {
-            let offset = (w.0 & 0x03FF_FFFF) as usize;
-            let shift = w.0 >> 26;
-            if shift > m || offset + (1usize << (m - shift)) > words.len() {
-                return None;
-            }
         }
         let k = model.k();
         let successors = set.model().get(SECTION_HEADER..)?;
@@ -153,7 +146,7 @@ impl<'a> Kernel<'a> {
     unsafe fn rows(&self, ks: &mut KernelState, frame_bytes: *const u8, out: &mut [u16; FRAME_TOKENS]) -> bool {
         let bases = context_bases(&ks.kinds);
         let words = self.words.as_ptr() as *const i32;
-        let ones32 = _mm256_set1_epi32(1);
+        let m = _mm_cvtsi32_si128(self.state_mask.count_ones() as i32);
         let mask16 = _mm256_set1_epi32(0xFFFF);
         let state_mask = _mm256_set1_epi32(self.state_mask as i32);
         let escape = self.escape as i32;
@@ -174,20 +167,14 @@ impl<'a> Kernel<'a> {
         let mut bad = zero;
 
         for r in 0..ROWS {
-            // 2. Index words and entries.
-            // SAFETY: contexts are below CONTEXTS <= words.len() (bases <= 95 and
-            // kinds <= 3 by construction; `new` checked the image length).
-            let iw_a = _mm256_i32gather_epi32::<4>(words, ctx_a);
-            let iw_b = _mm256_i32gather_epi32::<4>(words, ctx_b);
-            let shift_a = _mm256_srli_epi32::<26>(iw_a);
-            let shift_b = _mm256_srli_epi32::<26>(iw_b);
+            // 2. Entries.
             let xma = _mm256_and_si256(xa, state_mask);
             let xmb = _mm256_and_si256(xb, state_mask);
-            let offset_mask = _mm256_set1_epi32(0x03FF_FFFF);
-            let idx_a = _mm256_add_epi32(_mm256_and_si256(iw_a, offset_mask), _mm256_srlv_epi32(xma, shift_a));
-            let idx_b = _mm256_add_epi32(_mm256_and_si256(iw_b, offset_mask), _mm256_srlv_epi32(xmb, shift_b));
-            // SAFETY: for every context, offset + 2^(M - shift) <= words.len() (checked
-            // in `new`) and the masked state is below 2^M, so the index is in the image.
+            let idx_a = _mm256_add_epi32(_mm256_sll_epi32(ctx_a, m), xma);
+            let idx_b = _mm256_add_epi32(_mm256_sll_epi32(ctx_b, m), xmb);
+            // SAFETY: contexts are below CONTEXTS (bases <= 95 and kinds <= 3 by
+            // construction), the masked state is below 2^M and `new` checked that the
+            // image has CONTEXTS << M entries, so the index is in the image.
             let e_a = _mm256_i32gather_epi32::<4>(words, idx_a);
             let e_b = _mm256_i32gather_epi32::<4>(words, idx_b);
 
@@ -253,23 +240,9 @@ impl<'a> Kernel<'a> {
             let raw_b = window_bits(rwin, _mm256_add_epi32(roff, _mm256_srli_epi32::<16>(ex_b)), rnb_b);
             pos = rpos + raw_bits;
 
-            // New states: (base << shift) + ((state & (2^shift - 1)) << nb) + bits.
-            let low_a = _mm256_and_si256(xma, _mm256_sub_epi32(_mm256_sllv_epi32(ones32, shift_a), ones32));
-            let low_b = _mm256_and_si256(xmb, _mm256_sub_epi32(_mm256_sllv_epi32(ones32, shift_b), ones32));
-            xa = _mm256_add_epi32(
-                _mm256_add_epi32(
-                    _mm256_sllv_epi32(_mm256_and_si256(e_a, mask16), shift_a),
-                    _mm256_sllv_epi32(low_a, nb_a),
-                ),
-                cbits_a,
-            );
-            xb = _mm256_add_epi32(
-                _mm256_add_epi32(
-                    _mm256_sllv_epi32(_mm256_and_si256(e_b, mask16), shift_b),
-                    _mm256_sllv_epi32(low_b, nb_b),
-                ),
-                cbits_b,
-            );
+            // New states: base + bits.
+            xa = _mm256_add_epi32(_mm256_and_si256(e_a, mask16), cbits_a);
+            xb = _mm256_add_epi32(_mm256_and_si256(e_b, mask16), cbits_b);
 
             // 5. Tokens and own lists.
             let planes = [
@@ -462,11 +435,10 @@ unsafe fn update_own(planes: &[*mut __m256i; 4], l0: __m256i, sym: __m256i, nt: 
     );
     *bad = _mm256_or_si256(*bad, _mm256_and_si256(is_own, _mm256_cmpeq_epi16(own_token, _mm256_set1_epi16(-1))));
     let token = _mm256_or_si256(own_token, _mm256_andnot_si256(is_own, nt));
-    // q_k: the rank is k (own lanes: the class; others: where the token already is).
-    let q0 = _mm256_or_si256(e0, _mm256_andnot_si256(is_own, _mm256_cmpeq_epi16(l0, nt)));
-    let q1 = _mm256_or_si256(e1, _mm256_andnot_si256(is_own, _mm256_cmpeq_epi16(l1, nt)));
-    let q2 = _mm256_or_si256(e2, _mm256_andnot_si256(is_own, _mm256_cmpeq_epi16(l2, nt)));
-    // Entry k keeps its value where the rank is below k, else takes entry k - 1.
+    // e_k: own lanes taking rank k. Successor and escape tokens are new to the list
+    // (in a valid stream): every entry moves down one, the last drops off.
+    // Entry k keeps its value where the rank taken is below k, else takes entry k - 1.
+    let (q0, q1, q2) = (e0, e1, e2);
     let below2 = _mm256_or_si256(q0, q1);
     let below3 = _mm256_or_si256(below2, q2);
     _mm256_storeu_si256(planes[0], token);
@@ -538,11 +510,7 @@ impl KernelState {
     pub(super) fn context_state(&self, frames: u32) -> ContextState {
         let mut own = OwnLists::default();
         for pos in 0..FRAME_TOKENS {
-            for plane in self.own.iter().rev() {
-                if plane[pos] != EMPTY {
-                    own.push_front(pos, plane[pos]);
-                }
-            }
+            own.set_list(pos, [self.own[0][pos], self.own[1][pos], self.own[2][pos], self.own[3][pos]]);
         }
         let mut state = ContextState { own, frame: frames, ..ContextState::default() };
         state.kinds.set_frame_kinds(&self.kinds);

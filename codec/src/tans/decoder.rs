@@ -6,7 +6,7 @@
 //! [`TansDecoder::finish`] (or from the model or checksum above it).
 
 use super::bits::BitReader;
-use super::decode_table::{DecodeTables, TableView};
+use super::decode_table::TableView;
 use super::{MAX_STATES, MAX_TABLE_LOG, MIN_TABLE_LOG};
 use crate::{Error, Result};
 
@@ -66,29 +66,15 @@ impl<'a> TansDecoder<'a> {
     }
 
     /// Decodes one symbol with interleaved state `state` (taken modulo `MAX_STATES`;
-    /// callers pass `state < n_states`) and table `table`.
+    /// callers pass `state < n_states`) and table `table` (of this decoder's state
+    /// log: every state stays below `table.entries.len()`).
     #[inline(always)]
     pub fn decode(&mut self, state: usize, table: TableView<'_>) -> u16 {
         let x = &mut self.states[state % MAX_STATES];
-        let entry = table.entries[(*x >> table.shift) as usize];
-        let nb = entry.nb_bits();
-        let low = *x & ((1u32 << table.shift) - 1);
-        *x = (entry.base() << table.shift) + (low << nb) + self.reader.read(nb);
-        entry.symbol()
-    }
-
-    /// Decodes one symbol with interleaved state `state` (taken modulo `MAX_STATES`)
-    /// and table `table` of `tables` (`table < tables.len()`): the same step as
-    /// [`TansDecoder::decode`], with one index-word lookup instead of a table view.
-    #[inline(always)]
-    pub fn decode_in(&mut self, state: usize, tables: &DecodeTables<'_>, table: usize) -> u16 {
-        let w = tables.words[table].0;
-        let shift = w >> 26;
-        let x = &mut self.states[state % MAX_STATES];
-        let entry = tables.words[(w & 0x03FF_FFFF) as usize + (*x >> shift) as usize];
-        let nb = entry.nb_bits();
-        let low = *x & ((1u32 << shift) - 1);
-        *x = (entry.base() << shift) + (low << nb) + self.reader.read(nb);
+        // A state is always below 2^M, the table's length; a default entry (symbol 0,
+        // no bits) would only stand in for a table of another state log.
+        let entry = table.entries.get(*x as usize).copied().unwrap_or_default();
+        *x = entry.base() + self.reader.read(entry.nb_bits());
         entry.symbol()
     }
 

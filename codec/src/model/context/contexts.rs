@@ -54,14 +54,14 @@ const fn nbb_bucket(n: u32) -> u8 {
     }
 }
 
-/// `CTX_BASE[gprev * 16 + n]` = `(gprev * 5 + nbb(n)) * 5` (`n <= 9`; other entries
-/// are never used and kept below 96 too).
-pub(crate) const CTX_BASE: [u8; 64] = {
-    let mut t = [0u8; 64];
+/// `CTX_BASE[gprev * 16 + n]` = `(gprev * 5 + nbb(n)) * 5` (`gprev < 4`, `n <= 9`;
+/// other entries are never used and kept below 96 too, so any byte indexes it).
+pub(crate) const CTX_BASE: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut i = 0;
-    while i < 64 {
+    while i < 256 {
         let n = (i % 16) as u32;
-        t[i] = ((i / 16) as u8 * 5 + nbb_bucket(if n > 9 { 9 } else { n })) * 5;
+        t[i] = ((i / 16 % 4) as u8 * 5 + nbb_bucket(if n > 9 { 9 } else { n })) * 5;
         i += 1;
     }
     t
@@ -106,7 +106,7 @@ impl KindPlanes {
     #[inline(always)]
     pub fn context(&self, pos: usize) -> usize {
         let pos = pos % FRAME_TOKENS;
-        (CTX_BASE[(self.cidx[pos] % 64) as usize] + self.kinds[pos]) as usize
+        (CTX_BASE[self.cidx[pos] as usize] + self.kinds[pos]) as usize
     }
 
     /// Records the kind of position `pos` in the current frame.

@@ -3,9 +3,10 @@
 use super::classes::{kind, OWN_DEPTH};
 use super::contexts::{KindPlanes, CTX_BASE};
 use super::own_lists::OwnLists;
-use super::ContextModel;
+use super::{ContextModel, DEFAULT_K, DEFAULT_STATE_LOG};
 use crate::container::{COLS, FRAME_TOKENS, ROWS};
-use crate::tans::decode_table::{DecodeEntry, DecodeTables};
+use crate::tans::bits::WINDOW_SPAN;
+use crate::tans::decode_table::DecodeTables;
 use crate::tans::decoder::TansDecoder;
 use crate::{Error, Result};
 
@@ -37,97 +38,138 @@ impl ContextState {
                 self.kinds.set_kind(pos, kind::ESCAPE);
             }
         } else {
-            self.decode_rows(model, coder, tables, out)?;
+            // The default state log and list length get a copy of the loop with
+            // both known at compile time (fewer instructions and registers on 32-bit
+            // cores); any other goes through the same code with them in registers.
+            if tables.state_log == DEFAULT_STATE_LOG && model.k() == DEFAULT_K as usize {
+                self.decode_rows::<{ DEFAULT_STATE_LOG as u32 }, DEFAULT_K>(model, coder, tables)?;
+            } else {
+                self.decode_rows::<0, 0>(model, coder, tables)?;
+            }
+            self.own.fronts(out);
         }
         self.kinds.next_frame();
         self.frame += 1;
         Ok(())
     }
 
-    /// Frames >= 1, row by row: the 16 class symbols (own-list classes resolved on
-    /// the spot, the copy class with no list update), then the raw bits of the
-    /// row's successor and escape tokens, in column order.
+    /// Frames >= 1, row by row: the 16 class symbols (copy and own-list classes
+    /// resolved on the spot), then the raw bits of the row's successor and escape
+    /// tokens, in column order. The frame's tokens end up at the front of the own
+    /// lists.
     ///
-    /// A symbol the model cannot resolve makes the frame fail with `ModelCorrupt`
-    /// once it is done (the same error the first such symbol would give).
-    #[inline(always)]
-    fn decode_rows(
+    /// Errors with `ModelCorrupt` if a symbol cannot be resolved (an empty own-list
+    /// entry, a successor rank beyond the list), at once or when the frame is done.
+    ///
+    /// Written for few instructions per token on 32-bit cores: bits come from a
+    /// [`BitWindow`](crate::tans::bits::BitWindow) (no refills), the 16 columns are
+    /// unrolled (states and row entries at fixed offsets), one table load per class
+    /// symbol at `(context << M) + state`, and a copy costs one store. `M` and `K`
+    /// are the state log and list length, or 0 to take them from the tables.
+    #[inline(never)]
+    fn decode_rows<const M: u32, const K: u32>(
         &mut self,
         model: &ContextModel<'_>,
         coder: &mut TansDecoder<'_>,
         tables: &DecodeTables<'_>,
-        out: &mut [u16; FRAME_TOKENS],
     ) -> Result<()> {
         let words = tables.words;
-        // The index words (100 of them, then table entries: a set's image always has
-        // more than 128 words).
-        let index: &[DecodeEntry; 128] =
-            words.get(..128).and_then(|w| w.try_into().ok()).ok_or(Error::TableSetInvalid)?;
+        let m = if M == 0 { tables.state_log as u32 } else { M };
+        let k = if K == 0 { model.k() as u32 } else { K };
         let info = &model.info;
-        let k = model.k() as u32;
         let successors = model.successors;
-        let (reader, states) = coder.parts();
-        let mut rd = reader.clone();
+        let (reader, coder_states) = coder.parts();
+        let mut states = [0u32; COLS];
+        states.copy_from_slice(&coder_states[..COLS]);
         let (kinds, cidx) = self.kinds.planes();
         let own = &mut self.own;
-        // Every resolved token is OR-ed in: a valid one is below 1024, an empty own
-        // entry is 0xFFFF (bit 15), a successor rank beyond the list makes
-        // `k - 1 - rank` negative (bit 31).
-        let mut acc = 0u32;
-        for r in 0..ROWS {
-            let mut pending = 0u32;
-            let mut row_info = [0u32; COLS];
-            for c in 0..COLS {
-                let pos = r * COLS + c;
-                // Context: (gprev * 5 + nbb) * 5 + up; below 100 by construction.
-                let ctx = CTX_BASE[(cidx[pos] % 64) as usize] as usize + kinds[pos] as usize;
-                let iw = index[ctx % 128].0;
-                let shift = iw >> 26;
-                let x = states[c];
-                let slot = x >> shift;
-                let entry = words[(iw & 0x03FF_FFFF) as usize + slot as usize].0;
-                let nb = entry >> 27;
-                let low = x - (slot << shift);
-                states[c] = ((entry & 0xFFFF) << shift) + (low << nb) + rd.read(nb);
-                let class = (entry >> 16) & 0x3FF;
-                // Classes are below the alphabet (<= 24 symbols) by construction.
-                let inf = info[(class % 32) as usize];
-                kinds[COLS + pos] = (inf & 3) as u8;
-                if class < OWN_DEPTH as u32 {
-                    let token = own.take(pos, class as usize);
-                    acc |= token as u32;
-                    out[pos] = token;
-                } else {
-                    pending |= 1 << c;
-                    row_info[c] = inf;
+        // A frame reads at most 8 x 16 x (15 + 10) bits, well inside the window.
+        const _: () = assert!(7 + ROWS * COLS * (15 + 10) < 8 * WINDOW_SPAN);
+        let result = reader.with_window(|window, mut bit| {
+            // Own-list tokens OR-ed together: an empty entry (0xFFFF) sets bit 15.
+            let mut taken = 0u32;
+            // Class symbols of the row's successor and escape tokens, by column
+            // (entries of other columns are stale and never read).
+            let mut row_class = [0u8; COLS];
+            for r in 0..ROWS {
+                let row = r * COLS;
+                // Kinds of the row above (`UP_NONE` in row 0), then of this row.
+                let (Some(row_kinds), Some(row_cidx)) = (kinds.get_mut(row..row + 2 * COLS), cidx.get(row..row + COLS))
+                else {
+                    break;
+                };
+                let mut pending = 0u32;
+                unroll_columns!(C => {
+                    // Context (gprev * 5 + nbb) * 5 + up, below 100 by construction;
+                    // states stay below 2^M and the image has CONTEXTS tables, so the
+                    // entry always exists.
+                    let ctx = CTX_BASE[row_cidx[C] as usize] as u32 + row_kinds[C] as u32;
+                    let Some(entry) = words.get(((ctx << m) + states[C]) as usize) else {
+                        return (Err(Error::TableSetInvalid), bit);
+                    };
+                    let entry = entry.0;
+                    let nb = entry >> 27;
+                    states[C] = (entry & 0xFFFF) + window.read(bit, nb);
+                    bit += nb;
+                    // Class symbols are below the alphabet (20 symbols) by construction.
+                    let class = (entry >> 16) & 0x1F;
+                    if class == 0 {
+                        row_kinds[COLS + C] = kind::COPY;
+                    } else if class < OWN_DEPTH as u32 {
+                        row_kinds[COLS + C] = kind::OWN;
+                        taken |= own.take(row + C, class as usize) as u32;
+                    } else {
+                        pending |= 1 << C;
+                        row_class[C] = class as u8;
+                    }
+                });
+                while pending != 0 {
+                    let c = pending.trailing_zeros() as usize % COLS;
+                    pending &= pending - 1;
+                    let pos = row + c;
+                    let inf = info[row_class[c] as usize % 32];
+                    let nb = (inf >> 4) & 15;
+                    let raw = window.read(bit, nb);
+                    bit += nb;
+                    // Pending classes are successors (kind 2) or escapes (kind 3).
+                    let token = if inf & 1 != 0 {
+                        row_kinds[COLS + c] = kind::ESCAPE;
+                        raw
+                    } else {
+                        row_kinds[COLS + c] = kind::SUCCESSOR;
+                        let rank = (inf >> 8) + raw;
+                        // The list's last rank is K - 1; a front token is below 1024
+                        // unless the model already failed.
+                        let i = 2 * (own.front(pos) as u32 * k + rank) as usize;
+                        match successors.get(i..i + 2) {
+                            Some(b) if rank < k => u16::from_le_bytes([b[0], b[1]]) as u32,
+                            _ => return (Err(Error::ModelCorrupt), bit),
+                        }
+                    };
+                    // Not in the list: a successor or escape token never is in a
+                    // valid stream (it would have been coded as an own-list class).
+                    own.push_absent(pos, token as u16);
                 }
             }
-            while pending != 0 {
-                let c = pending.trailing_zeros() as usize % COLS;
-                pending &= pending - 1;
-                let pos = r * COLS + c;
-                let inf = row_info[c];
-                let raw = rd.read((inf >> 4) & 15);
-                let token = if inf & 3 == kind::ESCAPE as u32 {
-                    raw as u16
-                } else {
-                    let rank = (inf >> 8) + raw;
-                    acc |= (k - 1).wrapping_sub(rank);
-                    let i = 2 * ((own.front(pos) as u32 & 1023) * k + rank) as usize;
-                    match successors.get(i..i + 2) {
-                        Some(b) => u16::from_le_bytes([b[0], b[1]]),
-                        None => 0xFFFF,
-                    }
-                };
-                acc |= token as u32;
-                own.push_front(pos, token);
-                out[pos] = token;
-            }
-        }
-        *reader = rd;
-        if acc & 0x8000_8000 != 0 {
+            (Ok(taken), bit)
+        });
+        coder_states[..COLS].copy_from_slice(&states);
+        if result? & 0x8000 != 0 {
             return Err(Error::ModelCorrupt);
         }
         Ok(())
     }
 }
+
+/// Runs `$body` once per column with `$c` a constant 0..16, so that every index by
+/// column is a fixed offset.
+macro_rules! unroll_columns {
+    ($c:ident => $body:block) => {
+        unroll_columns!(@each $c, $body, 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)
+    };
+    (@each $c:ident, $body:block, $($n:literal)*) => {
+        $( { const $c: usize = $n; $body } )*
+    };
+}
+use unroll_columns;
+const _: () = assert!(COLS == 16, "unroll_columns! unrolls 16 columns");

@@ -30,6 +30,12 @@ pub const KIND: u8 = 1;
 pub const VERSION: u8 = 1;
 /// Interleaved states: one per column.
 pub const N_STATES: usize = crate::container::COLS;
+/// The state log the table builder uses by default ([`train::TrainConfig`]); the
+/// decoder has a loop specialised for it.
+pub const DEFAULT_STATE_LOG: u8 = 10;
+/// The successor list length the table builder uses by default; the decoder has a
+/// loop specialised for it (with [`DEFAULT_STATE_LOG`]).
+pub const DEFAULT_K: u32 = 192;
 /// Size of the model section header: kind, version, list length `K` (u16 LE).
 pub const SECTION_HEADER: usize = 4;
 

@@ -33,6 +33,21 @@ impl OwnLists {
         [lo as u16, (lo >> 16) as u16, hi as u16, (hi >> 16) as u16]
     }
 
+    /// Sets the list at position `pos` (`< 128`) to `list`, most recent first, exactly
+    /// as given (empty entries and repeats included).
+    pub fn set_list(&mut self, pos: usize, list: [u16; OWN_DEPTH]) {
+        let [a, b, c, d] = list.map(u32::from);
+        self.lists[pos % FRAME_TOKENS] = [a | b << 16, c | d << 16];
+    }
+
+    /// Entry 0 (the most recent token) of every list, in position order.
+    #[inline]
+    pub fn fronts(&self, out: &mut [u16; FRAME_TOKENS]) {
+        for (token, list) in out.iter_mut().zip(&self.lists) {
+            *token = list[0] as u16;
+        }
+    }
+
     /// Entry `rank` (`< OWN_DEPTH`) of list `pos`.
     #[inline(always)]
     pub fn get(&self, pos: usize, rank: usize) -> u16 {
@@ -84,6 +99,17 @@ impl OwnLists {
         } else {
             *l = [(lo << 16) | t, (hi << 16) | (lo >> 16)];
         }
+    }
+
+    /// Puts `token` at the front of list `pos` and drops the oldest entry, for a
+    /// token known not to be in the list (then the same as [`OwnLists::push_front`]).
+    /// A token that is in the list after all ends up in it twice, which only a
+    /// damaged stream can cause and which harms nothing.
+    #[inline(always)]
+    pub fn push_absent(&mut self, pos: usize, token: u16) {
+        let l = &mut self.lists[pos % FRAME_TOKENS];
+        let [lo, hi] = *l;
+        *l = [(lo << 16) | token as u32, (hi << 16) | (lo >> 16)];
     }
 
     #[cold]
