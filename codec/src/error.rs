@@ -51,7 +51,7 @@ pub enum Error {
     /// The entropy-coded payload is inconsistent: bits were left over or missing,
     /// or the coder's final states are not the ones the encoder started from.
     PayloadCorrupt,
-    /// The model met an impossible symbol (e.g. a rank beyond its list): the payload is corrupt.
+    /// The model met an impossible symbol (e.g. an empty own-list entry): the payload is corrupt.
     ModelCorrupt,
     /// The decoded tokens do not match the checksum stored in the header.
     ChecksumMismatch,

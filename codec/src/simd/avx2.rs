@@ -5,12 +5,13 @@
 //! 1. contexts `base + up`, where `up` is the kind the previous row just decoded;
 //! 2. gather the 16 decode entries at `(context << M) + state` (expanded tables,
 //!    one entry per state);
-//! 3. class bit counts and raw bit counts (bucket offset bits, or 10 for an escape),
-//!    packed into one word per lane and prefix-summed across the 16 lanes: every
-//!    lane's bit offset for its class bits and for its raw bits;
-//! 4. the row's class bits and raw bits each lie in a 32-byte window of the payload:
-//!    one load per window, then a byte shuffle gives each lane the 4 bytes at its
-//!    offset; shift and mask give the bits (new states, raw values);
+//! 3. class bit counts plus raw bit counts (bucket offset bits, or 10 for an escape),
+//!    prefix-summed across the 16 lanes: every lane's bit offset for its class bits,
+//!    its raw bits following;
+//! 4. the bits of columns 0..8 lie in one 32-byte window of the payload, those of
+//!    columns 8..16 in another: one load per window, then a byte shuffle gives each
+//!    lane the 4 bytes at its offset; shift and mask give the bits (new states, raw
+//!    values);
 //! 5. successor tokens (one masked gather from the successor lists) and the own
 //!    lists, kept as four planes of 16-bit entries (rank 0..3 of all 128 positions),
 //!    updated with compares and blends.
@@ -33,15 +34,16 @@ use crate::model::context::{ContextModel, ContextState, SECTION_HEADER};
 use crate::table_set::TableSetRef;
 use crate::tans::decode_table::{DecodeEntry, DecodeTables};
 
-/// Most class bits one row reads (16 x 15), and most raw bits (16 x 10).
-const ROW_CLASS_BITS: usize = COLS * 15;
-const ROW_RAW_BITS: usize = COLS * 10;
+/// Most bits one token reads: 15 class bits and 10 raw bits.
+const TOKEN_BITS: usize = 15 + 10;
 /// Bytes of a bit window: a lane reads 3 bytes at its byte offset (7 + 15 bits).
 const WINDOW: usize = 32;
-const _: () = assert!((7 + ROW_CLASS_BITS - 15) / 8 + 3 <= WINDOW && (7 + ROW_RAW_BITS - 10) / 8 + 3 <= WINDOW);
+/// One window serves 8 columns: the last one's raw bits start at most 7 + 7 tokens +
+/// 15 class bits in.
+const _: () = assert!((7 + 7 * TOKEN_BITS + 15) / 8 + 3 <= WINDOW);
 /// Last byte a window may start at, relative to the frame's first byte: the bit
 /// position never passes 7 + 8 rows of class and raw bits.
-const MAX_WINDOW_START: usize = (ROWS * (ROW_CLASS_BITS + ROW_RAW_BITS)).div_ceil(8);
+const MAX_WINDOW_START: usize = (ROWS * COLS * TOKEN_BITS).div_ceil(8);
 /// Most payload bytes one frame reads from its first byte on.
 const FRAME_MAX_BYTES: usize = MAX_WINDOW_START + WINDOW;
 /// Bytes the payload must have from the frame's first byte on for the kernel to run.
@@ -217,28 +219,30 @@ impl<'a> Kernel<'a> {
                 _mm256_srli_epi32::<1>(_mm256_max_epi32(_mm256_sub_epi32(sym_b, six), zero)),
                 _mm256_and_si256(esc_b, escape_extra),
             );
-            let cnt_a = _mm256_or_si256(nb_a, _mm256_slli_epi32::<16>(rnb_a));
-            let cnt_b = _mm256_or_si256(nb_b, _mm256_slli_epi32::<16>(rnb_b));
+            // Each token's class bits, then its raw bits: lane offsets are the
+            // exclusive prefix sums of the two counts together.
+            let cnt_a = _mm256_add_epi32(nb_a, rnb_a);
+            let cnt_b = _mm256_add_epi32(nb_b, rnb_b);
             let (inc_a, inc_b) = prefix_sum16(cnt_a, cnt_b);
-            let ex_a = _mm256_sub_epi32(inc_a, cnt_a);
-            let ex_b = _mm256_sub_epi32(inc_b, cnt_b);
+            let half = _mm256_extract_epi32::<7>(inc_a) as u32 as usize;
             let total = _mm256_extract_epi32::<7>(inc_b) as u32 as usize;
-            let (class_bits, raw_bits) = (total & 0xFFFF, total >> 16);
+            let ex_a = _mm256_sub_epi32(inc_a, cnt_a);
+            let ex_b = _mm256_sub_epi32(_mm256_sub_epi32(inc_b, cnt_b), _mm256_set1_epi32(half as i32));
 
-            // 4. Class bits from the window at `pos`, raw bits from the one after
-            // the class bits. SAFETY: `pos` only grows by the clamped bit counts,
-            // so every window starts at most MAX_WINDOW_START bytes in (the `min`
-            // makes that hold whatever happens) and ends within FRAME_MAX_BYTES.
-            let cwin = load_window(frame_bytes.add((pos / 8).min(MAX_WINDOW_START)));
-            let coff = _mm256_set1_epi32((pos % 8) as i32);
-            let cbits_a = window_bits(cwin, _mm256_add_epi32(coff, _mm256_and_si256(ex_a, mask16)), nb_a);
-            let cbits_b = window_bits(cwin, _mm256_add_epi32(coff, _mm256_and_si256(ex_b, mask16)), nb_b);
-            let rpos = pos + class_bits;
-            let rwin = load_window(frame_bytes.add((rpos / 8).min(MAX_WINDOW_START)));
-            let roff = _mm256_set1_epi32((rpos % 8) as i32);
-            let raw_a = window_bits(rwin, _mm256_add_epi32(roff, _mm256_srli_epi32::<16>(ex_a)), rnb_a);
-            let raw_b = window_bits(rwin, _mm256_add_epi32(roff, _mm256_srli_epi32::<16>(ex_b)), rnb_b);
-            pos = rpos + raw_bits;
+            // 4. Columns 0..8 from the window at `pos`, columns 8..16 from the one
+            // at `pos + half`. SAFETY: `pos` only grows by the clamped bit counts, so
+            // every window starts at most MAX_WINDOW_START bytes in (the `min` makes
+            // that hold whatever happens) and ends within FRAME_MAX_BYTES.
+            let win_a = load_window(frame_bytes.add((pos / 8).min(MAX_WINDOW_START)));
+            let off_a = _mm256_add_epi32(_mm256_set1_epi32((pos % 8) as i32), ex_a);
+            let cbits_a = window_bits(win_a, off_a, nb_a);
+            let raw_a = window_bits(win_a, _mm256_add_epi32(off_a, nb_a), rnb_a);
+            let pos_b = pos + half;
+            let win_b = load_window(frame_bytes.add((pos_b / 8).min(MAX_WINDOW_START)));
+            let off_b = _mm256_add_epi32(_mm256_set1_epi32((pos_b % 8) as i32), ex_b);
+            let cbits_b = window_bits(win_b, off_b, nb_b);
+            let raw_b = window_bits(win_b, _mm256_add_epi32(off_b, nb_b), rnb_b);
+            pos += total;
 
             // New states: base + bits.
             xa = _mm256_add_epi32(_mm256_and_si256(e_a, mask16), cbits_a);

@@ -90,29 +90,38 @@ impl<'a> BitReader<'a> {
         r
     }
 
-    /// Lends the next bits of the stream to `f` as a [`BitWindow`] (zero bytes past the
-    /// end of the data) together with the offset of the next bit in it; `f` returns
-    /// its result and the offset after the last bit it read, and the reader moves on
-    /// to there, as if it had read those bits itself. `f` must read below bit
-    /// `8 * WINDOW_SPAN` of the window.
-    #[inline]
-    pub(crate) fn with_window<R>(&mut self, f: impl FnOnce(&BitWindow<'_>, u32) -> (R, u32)) -> R {
+    /// Where a [`BitWindow`] on the next bits starts: a byte of the data (possibly
+    /// past its end) and the offset of the next bit in the window. Read bits with
+    /// [`BitReader::window`] (or [`BitReader::padded_window`] near the end), then
+    /// continue with [`BitReader::move_to`].
+    #[inline(always)]
+    pub(crate) fn window_start(&self) -> (usize, u32) {
         let bit = self.consumed_bits();
-        let byte = bit / 8;
-        let padded: [u8; WINDOW_BYTES];
-        let bytes: &[u8; WINDOW_BYTES] = match self.data.get(byte..).and_then(|rest| rest.first_chunk()) {
-            Some(bytes) => bytes,
-            None => {
-                let mut tail = [0u8; WINDOW_BYTES];
-                let rest = self.data.get(byte..).unwrap_or(&[]);
-                tail[..rest.len()].copy_from_slice(rest);
-                padded = tail;
-                &padded
-            }
-        };
-        let (result, end) = f(&BitWindow { bytes }, (bit % 8) as u32);
-        *self = BitReader::at_bit(self.data, 8 * byte + end as usize);
-        result
+        (bit / 8, (bit % 8) as u32)
+    }
+
+    /// A window from byte `byte` of the data, if the data has `WINDOW_BYTES` there.
+    #[inline(always)]
+    pub(crate) fn window(&self, byte: usize) -> Option<BitWindow<'a>> {
+        let bytes = self.data.get(byte..)?.first_chunk()?;
+        Some(BitWindow { bytes })
+    }
+
+    /// The data from byte `byte` on, zero padded to a window's length (for
+    /// [`BitWindow::new`] where [`BitReader::window`] gives none).
+    pub(crate) fn padded_window(&self, byte: usize) -> [u8; WINDOW_BYTES] {
+        let mut padded = [0u8; WINDOW_BYTES];
+        let rest = self.data.get(byte..).unwrap_or(&[]);
+        let n = rest.len().min(WINDOW_BYTES);
+        padded[..n].copy_from_slice(&rest[..n]);
+        padded
+    }
+
+    /// Continues at bit `bit` of the data, as if the bits before it had been read
+    /// (bits past the end count as invented zero bits).
+    #[inline]
+    pub(crate) fn move_to(&mut self, bit: usize) {
+        *self = BitReader::at_bit(self.data, bit);
     }
 
     /// Reads `nb` bits (`nb <= 24`) as an integer, first bit least significant.
@@ -170,23 +179,43 @@ pub const WINDOW_BYTES: usize = WINDOW_SPAN + 4;
 
 /// A fixed stretch of the bit stream read at explicit bit offsets: no refill, no
 /// bounds check, a few instructions per read on any core. Made by
-/// [`BitReader::with_window`].
+/// [`BitReader::window`] or from [`BitReader::padded_window`].
 #[derive(Debug, Clone, Copy)]
 pub struct BitWindow<'w> {
     bytes: &'w [u8; WINDOW_BYTES],
 }
 
-impl BitWindow<'_> {
-    /// The `nb` bits (`nb <= 25`) at bit offset `bit` (`< 8 * WINDOW_SPAN`), first
-    /// bit least significant. Offsets beyond the span wrap around (never out of the
-    /// window).
+impl<'w> BitWindow<'w> {
+    /// A window on `bytes`.
     #[inline(always)]
-    pub fn read(&self, bit: u32, nb: u32) -> u32 {
+    pub fn new(bytes: &'w [u8; WINDOW_BYTES]) -> Self {
+        BitWindow { bytes }
+    }
+
+    /// The bits from bit offset `bit` (`< 8 * WINDOW_SPAN`) on, first bit least
+    /// significant: at least 25 of them are the stream's (the rest are zero).
+    /// Offsets beyond the span wrap around (never out of the window).
+    #[inline(always)]
+    pub fn bits_at(&self, bit: u32) -> u32 {
         let i = (bit >> 3) as usize % WINDOW_SPAN;
         let word = u32::from_le_bytes([self.bytes[i], self.bytes[i + 1], self.bytes[i + 2], self.bytes[i + 3]]);
-        (word >> (bit & 7)) & !(u32::MAX << nb)
+        word >> (bit & 7)
+    }
+
+    /// The `nb` bits (`nb <= 25`) at bit offset `bit` (`< 8 * WINDOW_SPAN`).
+    #[inline(always)]
+    pub fn read(&self, bit: u32, nb: u32) -> u32 {
+        low_bits(self.bits_at(bit), nb)
     }
 }
+
+/// The low `nb` bits (`nb < 32`) of `value`.
+#[inline(always)]
+pub fn low_bits(value: u32, nb: u32) -> u32 {
+    value & !(u32::MAX << nb)
+}
+
+impl BitWindow<'_> {}
 
 /// Forward LSB-first bit writer into a growable byte vector.
 #[cfg(feature = "alloc")]

@@ -1,12 +1,13 @@
 //! Decoding one frame with the context model, with no heap.
 
 use super::classes::{kind, OWN_DEPTH};
+use super::contexts::CONTEXTS;
 use super::contexts::{KindPlanes, CTX_BASE};
 use super::own_lists::OwnLists;
-use super::{ContextModel, DEFAULT_K, DEFAULT_STATE_LOG};
+use super::{class_info, ContextModel, DEFAULT_K, DEFAULT_STATE_LOG};
 use crate::container::{COLS, FRAME_TOKENS, ROWS};
-use crate::tans::bits::WINDOW_SPAN;
-use crate::tans::decode_table::DecodeTables;
+use crate::tans::bits::{low_bits, BitWindow, WINDOW_BYTES, WINDOW_SPAN};
+use crate::tans::decode_table::{DecodeEntry, DecodeTables};
 use crate::tans::decoder::TansDecoder;
 use crate::{Error, Result};
 
@@ -22,8 +23,8 @@ pub struct ContextState {
 impl ContextState {
     /// Decodes one frame into `out`.
     ///
-    /// Errors: `ModelCorrupt` if the payload asks for an empty own-list entry or a
-    /// successor rank beyond the list (only a damaged payload does).
+    /// Errors: `ModelCorrupt` if the payload asks for an empty own-list entry (only a
+    /// damaged payload does).
     pub fn decode_frame(
         &mut self,
         model: &ContextModel<'_>,
@@ -39,12 +40,23 @@ impl ContextState {
             }
         } else {
             // The default state log and list length get a copy of the loop with
-            // both known at compile time (fewer instructions and registers on 32-bit
-            // cores); any other goes through the same code with them in registers.
-            if tables.state_log == DEFAULT_STATE_LOG && model.k() == DEFAULT_K as usize {
-                self.decode_rows::<{ DEFAULT_STATE_LOG as u32 }, DEFAULT_K>(model, coder, tables)?;
-            } else {
-                self.decode_rows::<0, 0>(model, coder, tables)?;
+            // both, and the image and list sizes, known at compile time (fewer
+            // instructions and registers on 32-bit cores); any other goes through
+            // the same code with them in registers.
+            let default_words = <&[_; DEFAULT_IMAGE_LEN]>::try_from(tables.words).ok();
+            let default_lists = <&[u8; DEFAULT_LISTS_LEN]>::try_from(model.successors).ok();
+            match (default_words, default_lists) {
+                (Some(words), Some(lists)) if tables.state_log == DEFAULT_STATE_LOG => {
+                    self.decode_rows_default(coder, words, lists)?
+                }
+                _ => self.decode_rows_any(
+                    coder,
+                    tables.words,
+                    model.successors,
+                    &model.info,
+                    tables.state_log,
+                    model.k(),
+                )?,
             }
             self.own.fronts(out);
         }
@@ -53,31 +65,52 @@ impl ContextState {
         Ok(())
     }
 
-    /// Frames >= 1, row by row: the 16 class symbols (copy and own-list classes
-    /// resolved on the spot), then the raw bits of the row's successor and escape
-    /// tokens, in column order. The frame's tokens end up at the front of the own
-    /// lists.
+    /// [`Self::decode_rows`] for the default state log and list length.
+    #[inline(never)]
+    fn decode_rows_default(
+        &mut self,
+        coder: &mut TansDecoder<'_>,
+        words: &[DecodeEntry; DEFAULT_IMAGE_LEN],
+        successors: &[u8; DEFAULT_LISTS_LEN],
+    ) -> Result<()> {
+        self.decode_rows(coder, words, successors, &DEFAULT_CLASS_INFO, DEFAULT_STATE_LOG as u32, DEFAULT_K)
+    }
+
+    /// [`Self::decode_rows`] for any state log and list length.
+    #[inline(never)]
+    fn decode_rows_any(
+        &mut self,
+        coder: &mut TansDecoder<'_>,
+        words: &[DecodeEntry],
+        successors: &[u8],
+        info: &[u32; 32],
+        state_log: u8,
+        k: usize,
+    ) -> Result<()> {
+        self.decode_rows(coder, words, successors, info, state_log as u32, k as u32)
+    }
+
+    /// Frames >= 1, token by token in row-major order: class symbol, then the raw
+    /// bits of a successor or escape. The frame's tokens end up at the front of the
+    /// own lists. `words` is the compiled image (state log `m`), `successors` the
+    /// lists of length `k`, `info` the class information ([`ContextModel`]).
     ///
-    /// Errors with `ModelCorrupt` if a symbol cannot be resolved (an empty own-list
-    /// entry, a successor rank beyond the list), at once or when the frame is done.
+    /// Errors with `ModelCorrupt` when the frame is done if it took an empty own-list
+    /// entry (only a damaged payload does).
     ///
     /// Written for few instructions per token on 32-bit cores: bits come from a
-    /// [`BitWindow`](crate::tans::bits::BitWindow) (no refills), the 16 columns are
-    /// unrolled (states and row entries at fixed offsets), one table load per class
-    /// symbol at `(context << M) + state`, and a copy costs one store. `M` and `K`
-    /// are the state log and list length, or 0 to take them from the tables.
-    #[inline(never)]
-    fn decode_rows<const M: u32, const K: u32>(
+    /// [`BitWindow`](crate::tans::bits::BitWindow) (no refills), one table load per
+    /// class symbol at `(context << m) + state`, and a copy costs one store.
+    #[inline(always)]
+    fn decode_rows(
         &mut self,
-        model: &ContextModel<'_>,
         coder: &mut TansDecoder<'_>,
-        tables: &DecodeTables<'_>,
+        words: &[DecodeEntry],
+        successors: &[u8],
+        info: &[u32; 32],
+        m: u32,
+        k: u32,
     ) -> Result<()> {
-        let words = tables.words;
-        let m = if M == 0 { tables.state_log as u32 } else { M };
-        let k = if K == 0 { model.k() as u32 } else { K };
-        let info = &model.info;
-        let successors = model.successors;
         let (reader, coder_states) = coder.parts();
         let mut states = [0u32; COLS];
         states.copy_from_slice(&coder_states[..COLS]);
@@ -85,12 +118,19 @@ impl ContextState {
         let own = &mut self.own;
         // A frame reads at most 8 x 16 x (15 + 10) bits, well inside the window.
         const _: () = assert!(7 + ROWS * COLS * (15 + 10) < 8 * WINDOW_SPAN);
-        let result = reader.with_window(|window, mut bit| {
+        let (first_byte, mut bit) = reader.window_start();
+        let padded: [u8; WINDOW_BYTES];
+        let window = match reader.window(first_byte) {
+            Some(window) => window,
+            None => {
+                // The last frames of a stream: a copy of the rest, zero padded.
+                padded = reader.padded_window(first_byte);
+                BitWindow::new(&padded)
+            }
+        };
+        let result = 'frame: {
             // Own-list tokens OR-ed together: an empty entry (0xFFFF) sets bit 15.
             let mut taken = 0u32;
-            // Class symbols of the row's successor and escape tokens, by column
-            // (entries of other columns are stale and never read).
-            let mut row_class = [0u8; COLS];
             for r in 0..ROWS {
                 let row = r * COLS;
                 // Kinds of the row above (`UP_NONE` in row 0), then of this row.
@@ -98,61 +138,56 @@ impl ContextState {
                 else {
                     break;
                 };
-                let mut pending = 0u32;
                 unroll_columns!(C => {
                     // Context (gprev * 5 + nbb) * 5 + up, below 100 by construction;
                     // states stay below 2^M and the image has CONTEXTS tables, so the
                     // entry always exists.
                     let ctx = CTX_BASE[row_cidx[C] as usize] as u32 + row_kinds[C] as u32;
                     let Some(entry) = words.get(((ctx << m) + states[C]) as usize) else {
-                        return (Err(Error::TableSetInvalid), bit);
+                        break 'frame Err(Error::TableSetInvalid);
                     };
                     let entry = entry.0;
                     let nb = entry >> 27;
-                    states[C] = (entry & 0xFFFF) + window.read(bit, nb);
+                    // One load serves the class bits (at most 15) and the raw bits
+                    // that may follow (at most 10).
+                    let bits = window.bits_at(bit);
+                    states[C] = (entry & 0xFFFF) + low_bits(bits, nb);
                     bit += nb;
                     // Class symbols are below the alphabet (20 symbols) by construction.
                     let class = (entry >> 16) & 0x1F;
+                    let pos = row + C;
                     if class == 0 {
                         row_kinds[COLS + C] = kind::COPY;
                     } else if class < OWN_DEPTH as u32 {
                         row_kinds[COLS + C] = kind::OWN;
-                        taken |= own.take(row + C, class as usize) as u32;
+                        taken |= own.take(pos, class as usize) as u32;
                     } else {
-                        pending |= 1 << C;
-                        row_class[C] = class as u8;
+                        // A successor (kind 2) or an escape (kind 3), with its raw bits.
+                        let inf = info[class as usize];
+                        let raw_nb = (inf >> 4) & 15;
+                        let raw = low_bits(bits >> nb, raw_nb);
+                        bit += raw_nb;
+                        let token = if inf & 1 != 0 {
+                            row_kinds[COLS + C] = kind::ESCAPE;
+                            raw
+                        } else {
+                            row_kinds[COLS + C] = kind::SUCCESSOR;
+                            // Buckets end at K exactly, so the rank is below K; the
+                            // front token is below 1024 unless the model already failed,
+                            // and the mask keeps even that inside the lists.
+                            let rank = (inf >> 8) + raw;
+                            let i = 2 * ((own.front(pos) as u32 & 1023) * k + rank) as usize;
+                            successors.get(i..i + 2).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]) as u32)
+                        };
+                        // Not in the list: a successor or escape token never is in a
+                        // valid stream (it would have been coded as an own-list class).
+                        own.push_absent(pos, token as u16);
                     }
                 });
-                while pending != 0 {
-                    let c = pending.trailing_zeros() as usize % COLS;
-                    pending &= pending - 1;
-                    let pos = row + c;
-                    let inf = info[row_class[c] as usize % 32];
-                    let nb = (inf >> 4) & 15;
-                    let raw = window.read(bit, nb);
-                    bit += nb;
-                    // Pending classes are successors (kind 2) or escapes (kind 3).
-                    let token = if inf & 1 != 0 {
-                        row_kinds[COLS + c] = kind::ESCAPE;
-                        raw
-                    } else {
-                        row_kinds[COLS + c] = kind::SUCCESSOR;
-                        let rank = (inf >> 8) + raw;
-                        // The list's last rank is K - 1; a front token is below 1024
-                        // unless the model already failed.
-                        let i = 2 * (own.front(pos) as u32 * k + rank) as usize;
-                        match successors.get(i..i + 2) {
-                            Some(b) if rank < k => u16::from_le_bytes([b[0], b[1]]) as u32,
-                            _ => return (Err(Error::ModelCorrupt), bit),
-                        }
-                    };
-                    // Not in the list: a successor or escape token never is in a
-                    // valid stream (it would have been coded as an own-list class).
-                    own.push_absent(pos, token as u16);
-                }
             }
-            (Ok(taken), bit)
-        });
+            Ok(taken)
+        };
+        reader.move_to(8 * first_byte + bit as usize);
         coder_states[..COLS].copy_from_slice(&states);
         if result? & 0x8000 != 0 {
             return Err(Error::ModelCorrupt);
@@ -160,6 +195,26 @@ impl ContextState {
         Ok(())
     }
 }
+
+/// Entries of the compiled image at the default state log.
+const DEFAULT_IMAGE_LEN: usize = CONTEXTS << DEFAULT_STATE_LOG;
+/// Bytes of the successor lists at the default list length.
+const DEFAULT_LISTS_LEN: usize = 2 * 1024 * DEFAULT_K as usize;
+/// The class information at the default list length (what
+/// [`ContextModel::from_table_set`] computes for it).
+const DEFAULT_CLASS_INFO: [u32; 32] = {
+    let buckets = match super::classes::buckets_for(DEFAULT_K as usize) {
+        Some(b) => b,
+        None => panic!("the default K is an allowed list length"),
+    };
+    let mut info = [0u32; 32];
+    let mut s = 0;
+    while s < 32 {
+        info[s] = class_info(s, buckets);
+        s += 1;
+    }
+    info
+};
 
 /// Runs `$body` once per column with `$c` a constant 0..16, so that every index by
 /// column is a fixed offset.

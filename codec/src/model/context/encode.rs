@@ -94,11 +94,10 @@ pub fn ops(model: &ContextModel<'_>, index: &SuccessorIndex, tokens: &[u16]) -> 
             }
         } else {
             for r in 0..ROWS {
-                let mut row = [Coded { class: 0, raw: None }; COLS];
-                for (c, coded) in row.iter_mut().enumerate() {
+                for c in 0..COLS {
                     let pos = r * COLS + c;
                     let x = frame[pos];
-                    *coded = if let Some(rank) = state.own.rank_of(pos, x) {
+                    let coded = if let Some(rank) = state.own.rank_of(pos, x) {
                         state.own.promote(pos, rank);
                         Coded { class: rank as u16, raw: None }
                     } else {
@@ -126,15 +125,10 @@ pub fn ops(model: &ContextModel<'_>, index: &SuccessorIndex, tokens: &[u16]) -> 
                         kind::SUCCESSOR => Part::ClassSuccessor,
                         _ => Part::ClassEscape,
                     });
-                }
-                for coded in &row {
+                    // The token's raw bits follow its class symbol.
                     if let Some((value, bits)) = coded.raw.filter(|&(_, bits)| bits > 0) {
                         ops.push(Op::Raw { value, bits });
-                        parts.push(if bits == 10 && coded.class == classes.escape() {
-                            Part::EscapeToken
-                        } else {
-                            Part::SuccessorOffset
-                        });
+                        parts.push(if k == kind::ESCAPE { Part::EscapeToken } else { Part::SuccessorOffset });
                     }
                 }
             }

@@ -26,8 +26,10 @@ use contexts::CONTEXTS;
 
 /// Model kind byte of the context model.
 pub const KIND: u8 = 1;
-/// Version of the context model's parameters layout and coding rules.
-pub const VERSION: u8 = 1;
+/// Version of the context model's parameters layout and coding rules. Version 2 sends
+/// each token's raw bits right after its class symbol (version 1 sent a row's raw bits
+/// after its 16 class symbols).
+pub const VERSION: u8 = 2;
 /// Interleaved states: one per column.
 pub const N_STATES: usize = crate::container::COLS;
 /// The state log the table builder uses by default ([`train::TrainConfig`]); the
@@ -58,7 +60,7 @@ pub struct ContextModel<'a> {
 /// Decoder information of class `s` of an alphabet with `buckets` buckets: bits 0-1
 /// the kind, bits 4-7 the raw bits that follow, bits 8-19 the own-list rank (own
 /// classes) or the successor bucket's lower edge.
-const fn class_info(s: usize, buckets: usize) -> u32 {
+pub(crate) const fn class_info(s: usize, buckets: usize) -> u32 {
     use classes::{kind, EDGES, OWN_DEPTH};
     if s == 0 {
         kind::COPY as u32
