@@ -186,6 +186,12 @@ pub struct BitWindow<'w> {
 }
 
 impl<'w> BitWindow<'w> {
+    /// The window's bytes.
+    #[cfg_attr(not(vqtans_v7em), allow(dead_code))]
+    pub(crate) fn bytes(&self) -> &'w [u8; WINDOW_BYTES] {
+        self.bytes
+    }
+
     /// A window on `bytes`.
     #[inline(always)]
     pub fn new(bytes: &'w [u8; WINDOW_BYTES]) -> Self {

@@ -27,13 +27,14 @@ pub const UP_NONE: u8 = 4;
 /// the row above in the current frame, everything from the previous frame is folded
 /// into `cidx` when a frame ends.
 #[derive(Debug, Clone)]
+#[repr(C)] // the ARMv7E-M kernel finds `cidx` right after `kinds`
 pub struct KindPlanes {
     /// `kinds[COLS + pos]`: kind of position `pos`; `kinds[..COLS]` is `UP_NONE`, so
     /// `kinds[pos]` is the `up` of position `pos`.
-    kinds: [u8; COLS + FRAME_TOKENS],
+    pub(crate) kinds: [u8; COLS + FRAME_TOKENS],
     /// `gprev * 16 + n` of each position for the current frame, `n` the number of
     /// changed positions of its 3x3 block in the previous frame.
-    cidx: [u8; FRAME_TOKENS],
+    pub(crate) cidx: [u8; FRAME_TOKENS],
 }
 
 impl Default for KindPlanes {
@@ -78,18 +79,17 @@ impl KindPlanes {
             let i = COLS + r * COLS + 4 * j;
             u32::from_le_bytes([k[i], k[i + 1], k[i + 2], k[i + 3]])
         };
-        let mut flags = [[0u32; 4]; ROWS + 2];
-        for (r, row) in flags[1..=ROWS].iter_mut().enumerate() {
-            for (j, f) in row.iter_mut().enumerate() {
-                let w = word(&self.kinds, r, j);
-                *f = (w | (w >> 1)) & 0x0101_0101;
-            }
-        }
+        let flags = |k: &[u8; COLS + FRAME_TOKENS], r: usize| -> [u32; 4] {
+            core::array::from_fn(|j| {
+                let w = word(k, r, j);
+                (w | (w >> 1)) & 0x0101_0101
+            })
+        };
+        // Changed flags of the rows above, at and below row r (none outside).
+        let (mut above, mut here) = ([0u32; 4], flags(&self.kinds, 0));
         for r in 0..ROWS {
-            let mut v = [0u32; 4];
-            for j in 0..4 {
-                v[j] = flags[r][j] + flags[r + 1][j] + flags[r + 2][j];
-            }
+            let below = if r + 1 < ROWS { flags(&self.kinds, r + 1) } else { [0; 4] };
+            let v: [u32; 4] = core::array::from_fn(|j| above[j] + here[j] + below[j]);
             for j in 0..4 {
                 let left = (v[j] << 8) | if j > 0 { v[j - 1] >> 24 } else { 0 };
                 let right = (v[j] >> 8) | if j < 3 { v[j + 1] << 24 } else { 0 };
@@ -98,6 +98,7 @@ impl KindPlanes {
                 let i = r * COLS + 4 * j;
                 self.cidx[i..i + 4].copy_from_slice(&idx.to_le_bytes());
             }
+            (above, here) = (here, below);
         }
     }
 

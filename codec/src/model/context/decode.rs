@@ -18,6 +18,8 @@ pub struct ContextState {
     pub(crate) own: OwnLists,
     pub(crate) kinds: KindPlanes,
     pub(crate) frame: u32,
+    /// Use the portable frame loop even where a hand-written one exists.
+    pub(crate) portable: bool,
 }
 
 impl ContextState {
@@ -47,33 +49,81 @@ impl ContextState {
             let default_lists = <&[u8; DEFAULT_LISTS_LEN]>::try_from(model.successors).ok();
             match (default_words, default_lists) {
                 (Some(words), Some(lists)) if tables.state_log == DEFAULT_STATE_LOG => {
-                    self.decode_rows_default(coder, words, lists)?
+                    self.decode_rows_default(coder, words, lists, out)?
                 }
-                _ => self.decode_rows_any(
-                    coder,
-                    tables.words,
-                    model.successors,
-                    &model.info,
-                    tables.state_log,
-                    model.k(),
-                )?,
+                _ => {
+                    let (words, lists, info) = (tables.words, model.successors, &model.info);
+                    self.decode_rows_any(coder, words, lists, info, tables.state_log, model.k())?;
+                    self.own.fronts(out);
+                }
             }
-            self.own.fronts(out);
         }
         self.kinds.next_frame();
         self.frame += 1;
         Ok(())
     }
 
-    /// [`Self::decode_rows`] for the default state log and list length.
+    /// [`Self::decode_rows`] for the default state log and list length, and the
+    /// tokens into `out`.
     #[inline(never)]
     fn decode_rows_default(
         &mut self,
         coder: &mut TansDecoder<'_>,
         words: &[DecodeEntry; DEFAULT_IMAGE_LEN],
         successors: &[u8; DEFAULT_LISTS_LEN],
+        out: &mut [u16; FRAME_TOKENS],
     ) -> Result<()> {
-        self.decode_rows(coder, words, successors, &DEFAULT_CLASS_INFO, DEFAULT_STATE_LOG as u32, DEFAULT_K)
+        #[cfg(vqtans_v7em)]
+        if !self.portable {
+            return self.decode_rows_v7em(coder, words, successors, out);
+        }
+        self.decode_rows(coder, words, successors, &DEFAULT_CLASS_INFO, DEFAULT_STATE_LOG as u32, DEFAULT_K)?;
+        self.own.fronts(out);
+        Ok(())
+    }
+
+    /// [`Self::decode_rows`] by the ARMv7E-M kernel ([`super::kernel_v7em`]).
+    #[cfg(vqtans_v7em)]
+    fn decode_rows_v7em(
+        &mut self,
+        coder: &mut TansDecoder<'_>,
+        words: &[DecodeEntry; DEFAULT_IMAGE_LEN],
+        successors: &[u8; DEFAULT_LISTS_LEN],
+        out: &mut [u16; FRAME_TOKENS],
+    ) -> Result<()> {
+        let (reader, coder_states) = coder.parts();
+        let mut states = [0u32; COLS];
+        states.copy_from_slice(&coder_states[..COLS]);
+        let (first_byte, bit) = reader.window_start();
+        let padded: [u8; WINDOW_BYTES];
+        let window = match reader.window(first_byte) {
+            Some(window) => window,
+            None => {
+                padded = reader.padded_window(first_byte);
+                BitWindow::new(&padded)
+            }
+        };
+        let done = super::kernel_v7em::decode_rows(
+            &mut self.own,
+            &mut self.kinds,
+            &mut states,
+            window.bytes(),
+            bit,
+            words,
+            successors,
+            &DEFAULT_CLASS_INFO,
+            &CTX_BASE,
+            out,
+        );
+        reader.move_to(8 * first_byte + done.bit as usize);
+        coder_states[..COLS].copy_from_slice(&states);
+        if !done.ok {
+            return Err(Error::TableSetInvalid);
+        }
+        if done.taken & 0x8000 != 0 {
+            return Err(Error::ModelCorrupt);
+        }
+        Ok(())
     }
 
     /// [`Self::decode_rows`] for any state log and list length.

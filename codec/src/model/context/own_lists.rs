@@ -40,6 +40,13 @@ impl OwnLists {
         self.lists[pos % FRAME_TOKENS] = [a | b << 16, c | d << 16];
     }
 
+    /// The lists as `2 * FRAME_TOKENS` words (`[lo, hi]` per position), for the
+    /// ARMv7E-M kernel.
+    #[cfg(vqtans_v7em)]
+    pub(crate) fn words_mut(&mut self) -> &mut [[u32; 2]; FRAME_TOKENS] {
+        &mut self.lists
+    }
+
     /// Entry 0 (the most recent token) of every list, in position order.
     #[inline]
     pub fn fronts(&self, out: &mut [u16; FRAME_TOKENS]) {

@@ -1,0 +1,11 @@
+//! Sets `vqtans_v7em` when building for an ARMv7E-M target (`thumbv7em-*`: Cortex-M4,
+//! M7), which turns on the hand-written frame loop in
+//! `src/model/context/kernel_v7em.rs`.
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(vqtans_v7em)");
+    println!("cargo::rerun-if-changed=build.rs");
+    let target = std::env::var("TARGET").unwrap_or_default();
+    if target.starts_with("thumbv7em-") {
+        println!("cargo::rustc-cfg=vqtans_v7em");
+    }
+}
