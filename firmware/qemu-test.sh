@@ -249,6 +249,10 @@ done
 cat "${all_expected[@]}" >"$BLOBS/all.expected"
 VQTANS_FW_TABLES=$(joined : "${all_tables[@]}") VQTANS_FW_STREAM=$(joined : "${all_streams[@]}") \
   build_elf decode
+# Both segments again, for comparing the ARMv7E-M frame loop with the portable
+# one on intact and damaged copies of the streams.
+VQTANS_FW_TABLES=$(joined : "${all_tables[@]}") VQTANS_FW_STREAM=$(joined : "${all_streams[@]}") \
+  build_elf kernel-check --features kernel-check
 # The first segment with one payload byte inverted.
 VQTANS_FW_TABLES=${all_tables[0]} VQTANS_FW_STREAM=$BLOBS/corrupt/${SEGMENTS[0]}.vqt \
   build_elf corrupt-stream
@@ -283,6 +287,13 @@ for seg in "${SEGMENTS[@]}"; do
     --log "segment $seg: decode $((frames * 128)) tokens .* instructions/token")
 done
 run_case decode ok "$OUT/decode.elf" --uart "$BLOBS/all.expected" "${decode_logs[@]}"
+# The hand-written ARMv7E-M frame loop and the portable loop give the same
+# tokens and the same results, frame by frame, on 55 streams per segment.
+kernel_logs=()
+for seg in "${SEGMENTS[@]}"; do
+  kernel_logs+=(--log "kernel-check: segment $seg: 55 streams, kernel and portable loop agree")
+done
+run_case kernel-check ok "$OUT/kernel-check.elf" "${kernel_logs[@]}"
 # A damaged payload must be reported as a decode error and fail the run
 # (never a hang, never a pass).
 run_case corrupt-stream fail "$OUT/corrupt-stream.elf" \

@@ -16,6 +16,8 @@
 
 mod decode;
 mod exit;
+#[cfg(feature = "kernel-check")]
+mod kernel_check;
 mod measure;
 mod memory;
 mod profile;
@@ -70,6 +72,9 @@ fn main() -> ! {
             cal.instructions_for(ticks),
             stack,
         );
+    } else if cfg!(feature = "kernel-check") {
+        #[cfg(feature = "kernel-check")]
+        check_kernel();
     } else {
         let mut tokens = 0;
         for seg in segments::SEGMENTS {
@@ -93,6 +98,27 @@ fn main() -> ! {
     memory::report_statics();
     memory::report_stack();
     exit::success()
+}
+
+/// Compares the ARMv7E-M frame loop with the portable one on every segment,
+/// intact and damaged (see `kernel_check`); fails on the first difference.
+#[cfg(feature = "kernel-check")]
+fn check_kernel() {
+    let Some(buffer) = cortex_m::singleton!(: [u8; 192 * 1024] = [0; 192 * 1024]) else { exit::failure() };
+    for seg in segments::SEGMENTS {
+        match kernel_check::run(seg, buffer) {
+            Ok(n) => defmt::info!(
+                "kernel-check: segment {=str}: {=usize} streams, kernel and portable loop agree ({})",
+                seg.name,
+                n.streams,
+                n
+            ),
+            Err(e) => {
+                defmt::error!("kernel-check: segment {=str}: FAILED: {}", seg.name, e);
+                exit::failure();
+            }
+        }
+    }
 }
 
 /// Writes `data` to the UART and waits until the last byte has left.

@@ -1,0 +1,148 @@
+//! On-device check of the hand-written ARMv7E-M frame loop (feature
+//! `kernel-check`): every embedded segment, intact and damaged in many ways, is
+//! decoded twice, by the kernel and by the portable loop, and every frame's
+//! tokens and every result (frame by frame, then `finish`) must be the same.
+//!
+//! Damage: single bit flips spread over the payload, bursts of garbage, and
+//! truncations with a header re-made for the shorter payload. The damaged copy
+//! lives in a static RAM buffer (this build only; the decoder itself still uses
+//! no heap and only its stack).
+
+use vqtans::container::{Header, FRAME_TOKENS, HEADER_LEN};
+use vqtans::segment::SegmentDecoder;
+use vqtans::table_set::TableSetRef;
+use vqtans::tans::decode_table::DecodeTables;
+
+use crate::segments::{image_words, Segment};
+
+/// Largest stream the check can copy and damage.
+const MAX_STREAM: usize = 192 * 1024;
+/// Bit flips per segment, spread evenly over the payload.
+const FLIPS: usize = 40;
+/// Garbage bursts per segment.
+const BURSTS: usize = 8;
+/// Truncations per segment.
+const CUTS: usize = 6;
+
+/// Why the check failed.
+#[derive(defmt::Format)]
+pub enum Failure {
+    /// The segment's tables did not load or verify.
+    Tables(#[defmt(Display2Format)] vqtans::Error),
+    /// The stream does not fit the buffer or has no valid header.
+    Stream,
+    /// The two loops disagreed.
+    Mismatch { variant: usize, frame: u32 },
+}
+
+/// How the compared streams ended (the same way on both loops).
+#[derive(Default, defmt::Format)]
+pub struct Outcomes {
+    /// Streams compared.
+    pub streams: usize,
+    /// Decoded and verified.
+    pub ok: usize,
+    /// Failed with `ModelCorrupt`.
+    pub model_corrupt: usize,
+    /// Failed with `Truncated`.
+    pub truncated: usize,
+    /// Failed at `finish` (payload end, coder states or checksum).
+    pub at_finish: usize,
+}
+
+/// Runs the check on `seg`.
+pub fn run(seg: &Segment, buffer: &mut [u8; MAX_STREAM]) -> Result<Outcomes, Failure> {
+    let set = TableSetRef::from_bytes(seg.tables).map_err(Failure::Tables)?;
+    let words = image_words(seg.image).ok_or(Failure::Tables(vqtans::Error::CompiledTablesMismatch))?;
+    let tables = set.verify_compiled(words).map_err(Failure::Tables)?;
+    let stream = seg.stream;
+    if stream.len() > MAX_STREAM {
+        return Err(Failure::Stream);
+    }
+    let (header, payload) = Header::parse(stream).map_err(|_| Failure::Stream)?;
+    let payload_len = payload.len();
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut random = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut outcomes = Outcomes::default();
+    for variant in 0..1 + FLIPS + BURSTS + CUTS {
+        let buf = &mut buffer[..stream.len()];
+        buf.copy_from_slice(stream);
+        let mut len = stream.len();
+        if variant == 0 {
+            // Intact.
+        } else if variant <= FLIPS {
+            let at = HEADER_LEN + (variant - 1) * payload_len / FLIPS;
+            buf[at] ^= 1 << (variant % 8);
+        } else if variant <= FLIPS + BURSTS {
+            let r = random();
+            let at = HEADER_LEN + (r as usize % payload_len);
+            for (j, b) in buf[at..].iter_mut().take(1 + (r >> 40) as usize % 16).enumerate() {
+                *b = (r >> (j % 8 * 8)) as u8;
+            }
+        } else {
+            let cut = (variant - FLIPS - BURSTS) * payload_len / (CUTS + 1);
+            len = HEADER_LEN + cut;
+            let mut h = header.clone();
+            h.payload_len = cut as u32;
+            buf[..HEADER_LEN].copy_from_slice(&h.to_bytes());
+        }
+        let end = compare(&buf[..len], &set, tables).map_err(|frame| Failure::Mismatch { variant, frame })?;
+        outcomes.streams += 1;
+        match end {
+            End::Ok => outcomes.ok += 1,
+            End::Frame(vqtans::Error::ModelCorrupt) => outcomes.model_corrupt += 1,
+            End::Frame(vqtans::Error::Truncated) => outcomes.truncated += 1,
+            End::Frame(_) | End::Finish => outcomes.at_finish += 1,
+        }
+    }
+    Ok(outcomes)
+}
+
+/// How a stream ended on both loops.
+enum End {
+    /// Decoded and verified.
+    Ok,
+    /// Failed before `finish`.
+    Frame(vqtans::Error),
+    /// Failed at `finish`.
+    Finish,
+}
+
+/// Decodes `stream` with both loops side by side; `Err(frame)` at the first
+/// frame (or `finish`, as frame = frame count) where they differ.
+fn compare(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>) -> Result<End, u32> {
+    let kernel = SegmentDecoder::new(stream, set, tables);
+    let portable = SegmentDecoder::new(stream, set, tables).map(|mut d| {
+        d.use_portable_loop();
+        d
+    });
+    let (mut kernel, mut portable) = match (kernel, portable) {
+        (Ok(k), Ok(p)) => (k, p),
+        (Err(a), Err(b)) if a == b => return Ok(End::Frame(a)),
+        _ => return Err(0),
+    };
+    let mut a = [0u16; FRAME_TOKENS];
+    let mut b = [0u16; FRAME_TOKENS];
+    let frames = kernel.header().frames;
+    for frame in 0..frames {
+        let ra = kernel.next_frame(&mut a);
+        let rb = portable.next_frame(&mut b);
+        // A frame that fails leaves its buffer unspecified.
+        if ra != rb || (ra.is_ok() && a != b) {
+            return Err(frame);
+        }
+        if let Err(e) = ra {
+            return Ok(End::Frame(e));
+        }
+    }
+    match (kernel.finish(), portable.finish()) {
+        (Ok(()), Ok(())) => Ok(End::Ok),
+        (Err(a), Err(b)) if a == b => Ok(End::Finish),
+        _ => Err(frames),
+    }
+}
