@@ -306,7 +306,7 @@ run_case wrong-tables fail "$OUT/wrong-tables.elf" \
 log=$OUT/decode/log.txt
 if [[ -s $log ]]; then
   echo "measured on the device (decode case; 1 SysTick tick = 40 instructions):"
-  grep -Eo 'segment .*: (decode [0-9]+ tokens .*|streaming: .*|RAM: .*|phase .*)' "$log" | sed 's/^/  /' || true
+  grep -Eo 'segment .*: (decode [0-9]+ tokens .*|streaming: .*|RAM: .*|with the portable .*|phase .*)' "$log" | sed 's/^/  /' || true
   if command -v llvm-addr2line >/dev/null; then
     python3 profile.py "$OUT/decode.elf" "$log" 12 >"$OUT/decode/profile.txt" &&
       { echo "  PC-sampling profile by phase ($OUT/decode/profile.txt has statements and lines):"

@@ -106,7 +106,9 @@ impl fmt::Display for Error {
             Error::TokenCount { count } => {
                 write!(f, "{count} tokens is not 1..=65536 whole frames of 128 tokens")
             }
-            Error::UnknownModel => write!(f, "table set describes a model this build does not know"),
+            Error::UnknownModel => {
+                write!(f, "table set describes a model this build does not know (tables from another vqtans version?)")
+            }
             Error::EndOfStream => write!(f, "all frames of the stream were already decoded"),
         }
     }

@@ -1,6 +1,7 @@
 #![no_std]
 #![doc = include_str!("../README.md")]
-// Unsafe code is allowed only in the host SIMD decoder (`simd`), for core::arch.
+// Unsafe code is allowed only in the host SIMD decoder (`simd`, core::arch) and in the
+// ARMv7E-M frame loop (`model::context::kernel_v7em`, assembly).
 #![deny(unsafe_code)]
 
 #[cfg(feature = "alloc")]

@@ -124,6 +124,19 @@ fn damaged_tables_are_refused_on_load() {
 }
 
 #[test]
+fn tables_of_model_version_1_are_refused() {
+    // Version 1 sent a row's raw bits after its class symbols; its streams would
+    // decode to garbage with version-2 rules, so its tables do not load.
+    let b = blob();
+    let section = 4 + 2 * 1024 * 192;
+    let mut v1 = b.to_vec();
+    let at = v1.len() - section;
+    assert_eq!(&v1[at..at + 2], &[1, 2], "kind 1, version 2");
+    v1[at + 1] = 1;
+    assert_eq!(TableSetRef::from_bytes(&v1).unwrap_err(), Error::UnknownModel);
+}
+
+#[test]
 fn decoder_state_is_small() {
     // The whole decoder (model state, coder, header, checksum), as documented.
     const { assert!(SegmentDecoder::STATE_BYTES <= 2048) };

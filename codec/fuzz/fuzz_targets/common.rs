@@ -45,10 +45,19 @@ pub fn synthetic_tokens(frames: usize, seed: u64) -> Vec<u16> {
     tokens
 }
 
-/// A context-model table set trained on synthetic data.
+/// A context-model table set trained on synthetic data, default parameters (the
+/// decoder's specialised loop).
 pub fn context_blob() -> Vec<u8> {
     let tokens = synthetic_tokens(60, 7);
     train_in_memory(&[&tokens], &TrainConfig::default()).unwrap().to_bytes().unwrap()
+}
+
+/// A context-model table set with other parameters (K = 16, state log 11: the
+/// decoder's general loop).
+pub fn context_blob_other() -> Vec<u8> {
+    let tokens = synthetic_tokens(60, 9);
+    let config = TrainConfig { k: 16, state_log: 11, ..TrainConfig::default() };
+    train_in_memory(&[&tokens], &config).unwrap().to_bytes().unwrap()
 }
 
 /// A table set loaded once per fuzzing process, with its compiled tables and encoder.
@@ -67,9 +76,10 @@ impl Fixture {
         Fixture { set, tables: OwnedDecodeTables::new(&set).unwrap(), encoder: Encoder::new(&set).unwrap(), n_states }
     }
 
-    /// The two fixtures: order-0 and context model.
-    pub fn both() -> [Fixture; 2] {
-        [Fixture::new(order0_blob(), 4), Fixture::new(context_blob(), 16)]
+    /// The fixtures: order-0, context model with default parameters, context model
+    /// with other parameters.
+    pub fn all() -> [Fixture; 3] {
+        [Fixture::new(order0_blob(), 4), Fixture::new(context_blob(), 16), Fixture::new(context_blob_other(), 16)]
     }
 
     /// A stream whose header is valid for this fixture (right table-set id, state
