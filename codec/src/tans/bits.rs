@@ -90,26 +90,31 @@ impl<'a> BitReader<'a> {
         r
     }
 
-    /// The bytes a [`BitWindow`] on the next bits reads (borrowed from the data, or a
-    /// zero-padded copy of its end), the byte of the data they start at (possibly
-    /// past its end) and the offset of the next bit in them. Read with
-    /// [`WindowBytes::window`], then continue with [`BitReader::move_to`].
+    /// Where a [`BitWindow`] on the next bits starts: a byte of the data (possibly
+    /// past its end) and the offset of the next bit in the window. Read bits with
+    /// [`BitReader::window`] (or [`BitReader::padded_window`] near the end), then
+    /// continue with [`BitReader::move_to`].
     #[inline(always)]
-    pub(crate) fn window_bytes(&self) -> (WindowBytes<'a>, usize, u32) {
+    pub(crate) fn window_start(&self) -> (usize, u32) {
         let bit = self.consumed_bits();
-        let byte = bit / 8;
-        let bytes = match self.data.get(byte..).and_then(|rest| rest.first_chunk()) {
-            Some(bytes) => WindowBytes::Borrowed(bytes),
-            None => {
-                // The last frames of a stream.
-                let mut padded = [0u8; WINDOW_BYTES];
-                let rest = self.data.get(byte..).unwrap_or(&[]);
-                let n = rest.len().min(WINDOW_BYTES);
-                padded[..n].copy_from_slice(&rest[..n]);
-                WindowBytes::Padded(padded)
-            }
-        };
-        (bytes, byte, (bit % 8) as u32)
+        (bit / 8, (bit % 8) as u32)
+    }
+
+    /// A window from byte `byte` of the data, if the data has `WINDOW_BYTES` there.
+    #[inline(always)]
+    pub(crate) fn window(&self, byte: usize) -> Option<BitWindow<'a>> {
+        let bytes = self.data.get(byte..)?.first_chunk()?;
+        Some(BitWindow { bytes })
+    }
+
+    /// The data from byte `byte` on, zero padded to a window's length (for
+    /// [`BitWindow::new`] where [`BitReader::window`] gives none).
+    pub(crate) fn padded_window(&self, byte: usize) -> [u8; WINDOW_BYTES] {
+        let mut padded = [0u8; WINDOW_BYTES];
+        let rest = self.data.get(byte..).unwrap_or(&[]);
+        let n = rest.len().min(WINDOW_BYTES);
+        padded[..n].copy_from_slice(&rest[..n]);
+        padded
     }
 
     /// Continues at bit `bit` of the data, as if the bits before it had been read
@@ -172,29 +177,9 @@ pub const WINDOW_SPAN: usize = 512;
 /// Bytes in a [`BitWindow`].
 pub const WINDOW_BYTES: usize = WINDOW_SPAN + 4;
 
-/// What a [`BitWindow`] reads: [`WINDOW_BYTES`] bytes of the stream, borrowed, or
-/// copied and zero padded where the stream ends sooner.
-pub(crate) enum WindowBytes<'a> {
-    /// The data has a whole window there.
-    Borrowed(&'a [u8; WINDOW_BYTES]),
-    /// The rest of the data, then zeros.
-    Padded([u8; WINDOW_BYTES]),
-}
-
-impl WindowBytes<'_> {
-    /// A window on these bytes.
-    #[inline(always)]
-    pub(crate) fn window(&self) -> BitWindow<'_> {
-        match self {
-            WindowBytes::Borrowed(bytes) => BitWindow { bytes },
-            WindowBytes::Padded(bytes) => BitWindow { bytes },
-        }
-    }
-}
-
 /// A fixed stretch of the bit stream read at explicit bit offsets: no refill, no
 /// bounds check, a few instructions per read on any core. Made by
-/// [`WindowBytes::window`].
+/// [`BitReader::window`] or from [`BitReader::padded_window`].
 #[derive(Debug, Clone, Copy)]
 pub struct BitWindow<'w> {
     bytes: &'w [u8; WINDOW_BYTES],
@@ -205,6 +190,12 @@ impl<'w> BitWindow<'w> {
     #[cfg_attr(not(vqtans_v7em), allow(dead_code))]
     pub(crate) fn bytes(&self) -> &'w [u8; WINDOW_BYTES] {
         self.bytes
+    }
+
+    /// A window on `bytes`.
+    #[inline(always)]
+    pub fn new(bytes: &'w [u8; WINDOW_BYTES]) -> Self {
+        BitWindow { bytes }
     }
 
     /// The bits from bit offset `bit` (`< 8 * WINDOW_SPAN`) on, first bit least
@@ -319,8 +310,9 @@ mod tests {
         let counts = [3u32, 0, 15, 10, 1, 7, 12, 25, 9];
         for start in (0..bytes.len() * 8 + 40).step_by(37) {
             let mut reader = BitReader::at_bit(&bytes, start);
-            let (window_bytes, first_byte, mut bit) = reader.window_bytes();
-            let window = window_bytes.window();
+            let (first_byte, mut bit) = reader.window_start();
+            let padded = reader.padded_window(first_byte);
+            let window = reader.window(first_byte).unwrap_or(BitWindow::new(&padded));
             let mut expect = BitReader::at_bit(&bytes, start);
             for (i, &nb) in counts.iter().cycle().take(60).enumerate() {
                 let nb = if i % 2 == 0 { nb.min(24) } else { nb };

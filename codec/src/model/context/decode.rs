@@ -6,7 +6,7 @@ use super::contexts::{KindPlanes, CTX_BASE};
 use super::own_lists::OwnLists;
 use super::{class_info, ContextModel, DEFAULT_K, DEFAULT_STATE_LOG};
 use crate::container::{COLS, FRAME_TOKENS, ROWS};
-use crate::tans::bits::{low_bits, WINDOW_SPAN};
+use crate::tans::bits::{low_bits, BitWindow, WINDOW_BYTES, WINDOW_SPAN};
 use crate::tans::decode_table::{DecodeEntry, DecodeTables};
 use crate::tans::decoder::TansDecoder;
 use crate::{Error, Result};
@@ -94,8 +94,15 @@ impl ContextState {
         let (reader, coder_states) = coder.parts();
         let mut states = [0u32; COLS];
         states.copy_from_slice(&coder_states[..COLS]);
-        let (bytes, first_byte, bit) = reader.window_bytes();
-        let window = bytes.window();
+        let (first_byte, bit) = reader.window_start();
+        let padded: [u8; WINDOW_BYTES];
+        let window = match reader.window(first_byte) {
+            Some(window) => window,
+            None => {
+                padded = reader.padded_window(first_byte);
+                BitWindow::new(&padded)
+            }
+        };
         let done = super::kernel_v7em::decode_rows(
             &mut self.own,
             &mut self.kinds,
@@ -161,8 +168,16 @@ impl ContextState {
         let own = &mut self.own;
         // A frame reads at most 8 x 16 x (15 + 10) bits, well inside the window.
         const _: () = assert!(7 + ROWS * COLS * (15 + 10) < 8 * WINDOW_SPAN);
-        let (bytes, first_byte, mut bit) = reader.window_bytes();
-        let window = bytes.window();
+        let (first_byte, mut bit) = reader.window_start();
+        let padded: [u8; WINDOW_BYTES];
+        let window = match reader.window(first_byte) {
+            Some(window) => window,
+            None => {
+                // The last frames of a stream: a copy of the rest, zero padded.
+                padded = reader.padded_window(first_byte);
+                BitWindow::new(&padded)
+            }
+        };
         let result = 'frame: {
             // Own-list tokens OR-ed together: an empty entry (0xFFFF) sets bit 15.
             let mut taken = 0u32;
