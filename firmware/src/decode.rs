@@ -124,7 +124,7 @@ pub fn run(seg: &Segment, uart: &mut uart::Uart, clock: &mut Clock, cal: &Calibr
 
     // Instructions per token of the decoder alone (no UART, no per-frame
     // timestamps): one interval around a whole decode.
-    let (frames, ticks) = clock.measure(|| decode_only(seg.stream, &set, tables));
+    let (frames, ticks) = clock.measure(|| decode_only(seg.stream, &set, tables, false));
     let frames = frames.map_err(|error| Failure::Decode { frame: 0, error })?;
     let tokens = u64::from(frames) * FRAME_TOKENS as u64;
     let instructions = cal.instructions_for(ticks);
@@ -141,7 +141,7 @@ pub fn run(seg: &Segment, uart: &mut uart::Uart, clock: &mut Clock, cal: &Calibr
 
     // The same decode with the portable frame loop instead of the hand-written
     // ARMv7E-M one (for comparison; the tokens are the same).
-    let (portable, ticks) = clock.measure(|| decode_only_portable(seg.stream, &set, tables));
+    let (portable, ticks) = clock.measure(|| decode_only(seg.stream, &set, tables, true));
     portable.map_err(|error| Failure::Decode { frame: 0, error })?;
     defmt::info!(
         "segment {=str}: with the portable frame loop instead: {} instructions/token",
@@ -179,7 +179,7 @@ pub fn run(seg: &Segment, uart: &mut uart::Uart, clock: &mut Clock, cal: &Calibr
 
     // Where the instructions go: a PC-sampling profile of another decode.
     profile::reset();
-    let profiled = clock.profile(PROFILE_PERIOD_TICKS, || decode_only(seg.stream, &set, tables));
+    let profiled = clock.profile(PROFILE_PERIOD_TICKS, || decode_only(seg.stream, &set, tables, false));
     profiled.map_err(|error| Failure::Decode { frame: 0, error })?;
     profile::dump(name);
 
@@ -230,25 +230,14 @@ fn stream_out(
     Ok(stats)
 }
 
-/// Decodes and verifies `stream` without sending anything; returns the
-/// number of frames.
+/// Decodes and verifies `stream` without sending anything (with the portable
+/// frame loop if `portable`); returns the number of frames.
 #[inline(never)]
-fn decode_only(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>) -> vqtans::Result<u32> {
+fn decode_only(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>, portable: bool) -> vqtans::Result<u32> {
     let mut decoder = SegmentDecoder::new(stream, set, tables)?;
-    let mut frame = [0u16; FRAME_TOKENS];
-    let frames = decoder.header().frames;
-    for _ in 0..frames {
-        decoder.next_frame(&mut frame)?;
+    if portable {
+        decoder.use_portable_loop();
     }
-    decoder.finish()?;
-    Ok(frames)
-}
-
-/// [`decode_only`] with [`SegmentDecoder::use_portable_loop`].
-#[inline(never)]
-fn decode_only_portable(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>) -> vqtans::Result<u32> {
-    let mut decoder = SegmentDecoder::new(stream, set, tables)?;
-    decoder.use_portable_loop();
     let mut frame = [0u16; FRAME_TOKENS];
     let frames = decoder.header().frames;
     for _ in 0..frames {
