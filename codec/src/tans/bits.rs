@@ -221,8 +221,6 @@ pub fn low_bits(value: u32, nb: u32) -> u32 {
     value & !(u32::MAX << nb)
 }
 
-impl BitWindow<'_> {}
-
 /// Forward LSB-first bit writer into a growable byte vector.
 #[cfg(feature = "alloc")]
 #[derive(Debug, Default, Clone)]

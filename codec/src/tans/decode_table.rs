@@ -91,7 +91,10 @@ fn expand(slot: DecodeEntry, x: usize, k: u32) -> DecodeEntry {
 /// The table must have been validated for `state_log` ([`NormalizedRef::validate`]).
 pub fn build_decode_table(table: &NormalizedRef<'_>, state_log: u8, out: &mut [DecodeEntry]) -> Result<()> {
     let size = 1usize << state_log;
-    if out.len() != size || table.log > state_log {
+    if table.log > state_log {
+        return Err(Error::TableLog { log: table.log });
+    }
+    if out.len() != size {
         return Err(Error::BufferTooSmall { needed: size });
     }
     let k = (state_log - table.log) as u32;
