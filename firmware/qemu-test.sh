@@ -288,10 +288,10 @@ for seg in "${SEGMENTS[@]}"; do
 done
 run_case decode ok "$OUT/decode.elf" --uart "$BLOBS/all.expected" "${decode_logs[@]}"
 # The hand-written ARMv7E-M frame loop and the portable loop give the same
-# tokens and the same results, frame by frame, on 55 streams per segment.
+# tokens and the same results, frame by frame, on 157 streams per segment.
 kernel_logs=()
 for seg in "${SEGMENTS[@]}"; do
-  kernel_logs+=(--log "kernel-check: segment $seg: 55 streams, kernel and portable loop agree")
+  kernel_logs+=(--log "kernel-check: segment $seg: 157 streams, kernel and portable loop agree")
 done
 run_case kernel-check ok "$OUT/kernel-check.elf" "${kernel_logs[@]}"
 # A damaged payload must be reported as a decode error and fail the run

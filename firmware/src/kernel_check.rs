@@ -18,11 +18,11 @@ use crate::segments::{image_words, Segment};
 /// Largest stream the check can copy and damage.
 const MAX_STREAM: usize = 192 * 1024;
 /// Bit flips per segment, spread evenly over the payload.
-const FLIPS: usize = 40;
+const FLIPS: usize = 120;
 /// Garbage bursts per segment.
-const BURSTS: usize = 8;
+const BURSTS: usize = 24;
 /// Truncations per segment.
-const CUTS: usize = 6;
+const CUTS: usize = 12;
 
 /// Why the check failed.
 #[derive(defmt::Format)]
