@@ -149,7 +149,7 @@ make_blobs() {
   local t0 i seg other
   t0=$(now)
   rm -rf "$BLOBS"
-  mkdir -p "$BLOBS/corrupt"
+  mkdir -p "$BLOBS/corrupt" "$BLOBS/k64"
   for i in "${!SEGMENTS[@]}"; do
     seg=${SEGMENTS[$i]}
     other=${SEGMENTS[$(((i + 1) % ${#SEGMENTS[@]}))]}
@@ -158,6 +158,9 @@ make_blobs() {
     host_tools encode --tables "$BLOBS/$seg.tables" -o "$BLOBS/$seg.vqt" "$DATA/$seg.npy"
     npy_to_le16 "$DATA/$seg.npy" "$BLOBS/$seg.expected" || abort "reading $DATA/$seg.npy failed"
     echo "blobs for $seg: tables from $other ($(stat -c %s "$BLOBS/$seg.tables") B), stream $(stat -c %s "$BLOBS/$seg.vqt") B"
+    # The same with successor lists of 64 instead of the default 192.
+    host_tools build-tables --k 64 -o "$BLOBS/k64/$seg.tables" "$DATA/$other.npy"
+    host_tools encode --tables "$BLOBS/k64/$seg.tables" -o "$BLOBS/k64/$seg.vqt" "$DATA/$seg.npy"
   done
   flip_payload_byte "$BLOBS/${SEGMENTS[0]}.vqt" "$BLOBS/corrupt/${SEGMENTS[0]}.vqt" ||
     abort "making the damaged stream failed"
@@ -253,6 +256,16 @@ VQTANS_FW_TABLES=$(joined : "${all_tables[@]}") VQTANS_FW_STREAM=$(joined : "${a
 # one on intact and damaged copies of the streams.
 VQTANS_FW_TABLES=$(joined : "${all_tables[@]}") VQTANS_FW_STREAM=$(joined : "${all_streams[@]}") \
   build_elf kernel-check --features kernel-check
+# Both segments with tables of K = 64 (the frame loop takes any list length).
+k64_tables=() k64_streams=()
+for seg in "${SEGMENTS[@]}"; do
+  k64_tables+=("$BLOBS/k64/$seg.tables")
+  k64_streams+=("$BLOBS/k64/$seg.vqt")
+done
+VQTANS_FW_TABLES=$(joined : "${k64_tables[@]}") VQTANS_FW_STREAM=$(joined : "${k64_streams[@]}") \
+  build_elf decode-k64
+VQTANS_FW_TABLES=$(joined : "${k64_tables[@]}") VQTANS_FW_STREAM=$(joined : "${k64_streams[@]}") \
+  build_elf kernel-check-k64 --features kernel-check
 # The first segment with one payload byte inverted.
 VQTANS_FW_TABLES=${all_tables[0]} VQTANS_FW_STREAM=$BLOBS/corrupt/${SEGMENTS[0]}.vqt \
   build_elf corrupt-stream
@@ -294,6 +307,11 @@ for seg in "${SEGMENTS[@]}"; do
   kernel_logs+=(--log "kernel-check: segment $seg: 157 streams, kernel and portable loop agree")
 done
 run_case kernel-check ok "$OUT/kernel-check.elf" "${kernel_logs[@]}"
+# The same with tables of successor lists of 64: decoded token for token, and
+# the two loops agree.
+run_case decode-k64 ok "$OUT/decode-k64.elf" --uart "$BLOBS/all.expected" \
+  --log "all ${#SEGMENTS[@]} segment\(s\) decoded and verified"
+run_case kernel-check-k64 ok "$OUT/kernel-check-k64.elf" "${kernel_logs[@]}"
 # A damaged payload must be reported as a decode error and fail the run
 # (never a hang, never a pass).
 run_case corrupt-stream fail "$OUT/corrupt-stream.elf" \

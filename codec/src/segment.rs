@@ -66,7 +66,7 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
     }
 
     /// Makes this decoder use the portable frame loop even where a hand-written one
-    /// exists (the ARMv7E-M kernel for the default model parameters). Results are
+    /// exists (the ARMv7E-M kernel, for tables of state log 10). Results are
     /// the same either way; the firmware tests use this to compare the two.
     pub fn use_portable_loop(&mut self) {
         self.model.use_portable_loop();

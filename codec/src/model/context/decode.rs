@@ -40,7 +40,7 @@ impl ContextState {
                 self.own.push_front(pos, *token);
                 self.kinds.set_kind(pos, kind::ESCAPE);
             }
-        } else {
+        } else if !self.decode_rows_kernel(model, coder, tables, out)? {
             // The default state log and list length get a copy of the loop with
             // both, and the image and list sizes, known at compile time (fewer
             // instructions and registers on 32-bit cores); any other goes through
@@ -73,24 +73,27 @@ impl ContextState {
         successors: &[u8; DEFAULT_LISTS_LEN],
         out: &mut [u16; FRAME_TOKENS],
     ) -> Result<()> {
-        #[cfg(vqtans_v7em)]
-        if !self.portable {
-            return self.decode_rows_v7em(coder, words, successors, out);
-        }
         self.decode_rows(coder, words, successors, &DEFAULT_CLASS_INFO, DEFAULT_STATE_LOG as u32, DEFAULT_K)?;
         self.own.fronts(out);
         Ok(())
     }
 
-    /// [`Self::decode_rows`] by the ARMv7E-M kernel ([`super::kernel_v7em`]).
+    /// [`Self::decode_rows`] by a hand-written kernel where there is one for this
+    /// target and these tables (ARMv7E-M, state log 10: [`super::kernel_v7em`]), with
+    /// the tokens into `out`. `Ok(false)` if there is none (nothing was read).
     #[cfg(vqtans_v7em)]
-    fn decode_rows_v7em(
+    fn decode_rows_kernel(
         &mut self,
+        model: &ContextModel<'_>,
         coder: &mut TansDecoder<'_>,
-        words: &[DecodeEntry; DEFAULT_IMAGE_LEN],
-        successors: &[u8; DEFAULT_LISTS_LEN],
+        tables: &DecodeTables<'_>,
         out: &mut [u16; FRAME_TOKENS],
-    ) -> Result<()> {
+    ) -> Result<bool> {
+        use super::kernel_v7em;
+        let words = match <&[_; kernel_v7em::IMAGE_LEN]>::try_from(tables.words) {
+            Ok(words) if !self.portable && tables.state_log as u32 == kernel_v7em::STATE_LOG => words,
+            _ => return Ok(false),
+        };
         let (reader, coder_states) = coder.parts();
         let mut states = [0u32; COLS];
         states.copy_from_slice(&coder_states[..COLS]);
@@ -103,18 +106,22 @@ impl ContextState {
                 BitWindow::new(&padded)
             }
         };
-        let done = super::kernel_v7em::decode_rows(
+        let k = model.k() as u32;
+        let Some(done) = kernel_v7em::decode_rows(
             &mut self.own,
             &mut self.kinds,
             &mut states,
             window.bytes(),
             bit,
             words,
-            successors,
-            &DEFAULT_CLASS_INFO,
+            model.successors,
+            k,
+            &model.info,
             &CTX_BASE,
             out,
-        );
+        ) else {
+            return Ok(false);
+        };
         reader.move_to(8 * first_byte + done.bit as usize);
         coder_states[..COLS].copy_from_slice(&states);
         if !done.ok {
@@ -123,7 +130,20 @@ impl ContextState {
         if done.taken & 0x8000 != 0 {
             return Err(Error::ModelCorrupt);
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// No hand-written kernel on this target.
+    #[cfg(not(vqtans_v7em))]
+    #[inline(always)]
+    fn decode_rows_kernel(
+        &mut self,
+        _model: &ContextModel<'_>,
+        _coder: &mut TansDecoder<'_>,
+        _tables: &DecodeTables<'_>,
+        _out: &mut [u16; FRAME_TOKENS],
+    ) -> Result<bool> {
+        Ok(false)
     }
 
     /// [`Self::decode_rows`] for any state log and list length.

@@ -1,8 +1,8 @@
 //! The context model's frame loop in Thumb-2 assembly for ARMv7E-M cores
-//! (Cortex-M4, M7), for the default model parameters: state log 10, 100 tables,
-//! successor lists of 192. It does exactly what the portable loop in
-//! [`super::decode`] does ([`ContextState::decode_rows`](super::ContextState)), in
-//! about two thirds of the instructions: a Cortex-M4 has 13 free registers, and the
+//! (Cortex-M4, M7), for table sets of state log 10 (what `build-tables` makes; any
+//! successor list length). It does exactly what the portable loop in
+//! [`super::decode`] does ([`ContextState::decode_rows`](super::ContextState)), with
+//! about a quarter fewer instructions: a Cortex-M4 has 13 free registers, and the
 //! portable code, compiled, keeps reloading pointers and constants that here stay in
 //! registers, with the 16 columns unrolled so that every per-column address is an
 //! immediate offset.
@@ -13,8 +13,9 @@
 //!
 //! Memory safety rests on checks inside the kernel, not on well-formed input: the
 //! table index is compared with the image length, the successor index with the lists'
-//! length, the window offset is masked to the window, the class to the 32-entry class
-//! information, and every other address comes from the row and column counters.
+//! length (passed with them), the window offset is masked to the window, the class to
+//! the 32-entry class information, and every other address comes from the row and
+//! column counters.
 #![allow(unsafe_code)]
 
 use super::contexts::{KindPlanes, CONTEXTS};
@@ -25,19 +26,17 @@ use crate::tans::decode_table::DecodeEntry;
 
 /// State log the kernel is written for.
 pub(crate) const STATE_LOG: u32 = 10;
-/// Successor list length the kernel is written for.
-pub(crate) const K: u32 = 192;
 /// Entries of the compiled image (`CONTEXTS << STATE_LOG`).
 pub(crate) const IMAGE_LEN: usize = CONTEXTS << STATE_LOG;
-/// Bytes of the successor lists.
-pub(crate) const LISTS_LEN: usize = 2 * 1024 * K as usize;
 
 // The constants below are written into the assembly.
-const _: () = assert!(IMAGE_LEN == 102_400 && LISTS_LEN / 2 == 196_608);
+const _: () = assert!(IMAGE_LEN == 102_400);
 const _: () = assert!(ROWS == 8 && COLS == 16 && FRAME_TOKENS == 128 && WINDOW_SPAN == 512 && WINDOW_BYTES >= 516);
 const _: () = assert!(core::mem::size_of::<OwnLists>() == 8 * FRAME_TOKENS);
 const _: () = assert!(core::mem::offset_of!(KindPlanes, cidx) == COLS + FRAME_TOKENS);
 const _: () = assert!(core::mem::offset_of!(KernelArgs, bit) == 28 && core::mem::offset_of!(KernelArgs, out) == 40);
+const _: () =
+    assert!(core::mem::offset_of!(KernelArgs, k) == 44 && core::mem::offset_of!(KernelArgs, list_entries) == 48);
 
 /// What the kernel reads and writes; field offsets are fixed in the assembly.
 #[repr(C)]
@@ -48,7 +47,7 @@ struct KernelArgs {
     window: *const u8,
     /// The compiled image ([`IMAGE_LEN`] entries).
     words: *const u32,
-    /// Successor lists ([`LISTS_LEN`] bytes, little-endian `u16`s, any alignment).
+    /// Successor lists (`2 * list_entries` bytes, little-endian `u16`s, any alignment).
     successors: *const u8,
     /// Class information, 32 words.
     info: *const u32,
@@ -64,6 +63,10 @@ struct KernelArgs {
     states: *mut u32,
     /// The frame's 128 tokens (out).
     out: *mut u16,
+    /// Successor list length.
+    k: u32,
+    /// Entries in all the successor lists (`1024 * k`).
+    list_entries: u32,
 }
 
 extern "C" {
@@ -83,9 +86,10 @@ pub(crate) struct RowsDone {
     pub ok: bool,
 }
 
-/// Decodes the rows of a frame >= 1 like the portable loop, for the default model
-/// parameters (the types carry the sizes the kernel relies on), and writes the
-/// frame's tokens to `out`.
+/// Decodes the rows of a frame >= 1 like the portable loop, for a table set of
+/// state log 10 (the image's type carries its size) with successor lists of `k`
+/// (`successors` holds exactly `1024 * k` entries), and writes the frame's tokens to
+/// `out`. `None` if `successors` does not have that length.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn decode_rows(
     own: &mut OwnLists,
@@ -94,11 +98,16 @@ pub(crate) fn decode_rows(
     window: &[u8; WINDOW_BYTES],
     bit: u32,
     words: &[DecodeEntry; IMAGE_LEN],
-    successors: &[u8; LISTS_LEN],
+    successors: &[u8],
+    k: u32,
     info: &[u32; 32],
     ctx_base: &[u8; 256],
     out: &mut [u16; FRAME_TOKENS],
-) -> RowsDone {
+) -> Option<RowsDone> {
+    let list_entries = 1024 * k;
+    if successors.len() != 2 * list_entries as usize {
+        return None;
+    }
     let mut args = KernelArgs {
         own: own.words_mut().as_mut_ptr() as *mut u32,
         window: window.as_ptr(),
@@ -111,13 +120,16 @@ pub(crate) fn decode_rows(
         taken: 0,
         states: states.as_mut_ptr(),
         out: out.as_mut_ptr(),
+        k,
+        list_entries,
     };
     // SAFETY: every pointer comes from a live borrow of the size the kernel assumes
-    // (the types and the assertions above fix them); the kernel only writes the own
+    // (the types, the length check and the assertions above fix them); the kernel
+    // only writes the own
     // lists, the kinds (not the context indexes), the states, `out` and `args`, and checks
     // every data-dependent index against its array (module docs).
     let status = unsafe { vqtans_v7em_rows(&mut args) };
-    RowsDone { bit: args.bit, taken: args.taken, ok: status == 0 }
+    Some(RowsDone { bit: args.bit, taken: args.taken, ok: status == 0 })
 }
 
 // Registers in the row loop:
@@ -127,7 +139,8 @@ pub(crate) fn decode_rows(
 //   r8  CTX_BASE
 //   r6 r7 r9 r10 r11 r12 lr  scratch
 // Stack: [sp, #0..64) states, [sp, #64] taken, [sp, #68] info, [sp, #72] successor
-// lists, [sp, #76] args, [sp, #80] kind planes + 128 (where the rows end).
+// lists, [sp, #76] args, [sp, #80] kind planes + 128 (where the rows end), [sp, #84]
+// k, [sp, #88] entries in the successor lists.
 core::arch::global_asm!(
     r#"
     .syntax unified
@@ -139,7 +152,7 @@ core::arch::global_asm!(
     .thumb_func
 vqtans_v7em_rows:
     push    {{r4-r11, lr}}
-    sub     sp, sp, #88
+    sub     sp, sp, #96
     str     r0, [sp, #76]
     ldr     r1, [r0, #36]
     ldm     r1!, {{r2-r9}}
@@ -153,6 +166,10 @@ vqtans_v7em_rows:
     str     r1, [sp, #68]
     ldr     r1, [r0, #12]
     str     r1, [sp, #72]
+    ldr     r1, [r0, #44]
+    str     r1, [sp, #84]
+    ldr     r1, [r0, #48]
+    str     r1, [sp, #88]
     ldr     r4, [r0, #0]
     ldr     r1, [r0, #4]
     ldr     r2, [r0, #8]
@@ -239,10 +256,11 @@ vqtans_v7em_rows:
     strb    r11, [r5, #(16 + \c)]
     add     r10, r10, r9, lsr #8
     ubfx    r9, r7, #0, #10
-    add     r9, r9, r9, lsl #1
-    add     r10, r10, r9, lsl #6
+    ldr     r11, [sp, #84]
+    mla     r10, r9, r11, r10
+    ldr     r11, [sp, #88]
     ldr     r9, [sp, #72]
-    cmp     r10, #196608
+    cmp     r10, r11
     ite     lo
     ldrhlo  r10, [r9, r10, lsl #1]
     movhs   r10, #0
@@ -298,7 +316,7 @@ vqtans_v7em_rows:
     ldm     r0, {{r2-r5, r8-r11}}
     stm     r1, {{r2-r5, r8-r11}}
     mov     r0, r6
-    add     sp, sp, #88
+    add     sp, sp, #96
     pop     {{r4-r11, pc}}
     .purgem VQTANS_COLUMN
     .size vqtans_v7em_rows, . - vqtans_v7em_rows
