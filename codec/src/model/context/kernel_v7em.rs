@@ -33,7 +33,9 @@ pub(crate) const IMAGE_LEN: usize = CONTEXTS << STATE_LOG;
 const _: () = assert!(IMAGE_LEN == 102_400);
 const _: () = assert!(ROWS == 8 && COLS == 16 && FRAME_TOKENS == 128 && WINDOW_SPAN == 512 && WINDOW_BYTES >= 516);
 const _: () = assert!(core::mem::size_of::<OwnLists>() == 8 * FRAME_TOKENS);
-const _: () = assert!(core::mem::offset_of!(KindPlanes, cidx) == COLS + FRAME_TOKENS);
+const _: () = assert!(
+    core::mem::offset_of!(KindPlanes, kinds) == 0 && core::mem::offset_of!(KindPlanes, cidx) == COLS + FRAME_TOKENS
+);
 const _: () = assert!(core::mem::offset_of!(KernelArgs, bit) == 28 && core::mem::offset_of!(KernelArgs, out) == 40);
 const _: () =
     assert!(core::mem::offset_of!(KernelArgs, k) == 44 && core::mem::offset_of!(KernelArgs, list_entries) == 48);
@@ -125,9 +127,9 @@ pub(crate) fn decode_rows(
     };
     // SAFETY: every pointer comes from a live borrow of the size the kernel assumes
     // (the types, the length check and the assertions above fix them); the kernel
-    // only writes the own
-    // lists, the kinds (not the context indexes), the states, `out` and `args`, and checks
-    // every data-dependent index against its array (module docs).
+    // only writes the own lists, the kinds (not the context indexes), the states,
+    // `out` and `args`, and checks every data-dependent index against its array
+    // (module docs).
     let status = unsafe { vqtans_v7em_rows(&mut args) };
     Some(RowsDone { bit: args.bit, taken: args.taken, ok: status == 0 })
 }
