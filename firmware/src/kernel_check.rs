@@ -16,7 +16,7 @@ use vqtans::tans::decode_table::DecodeTables;
 use crate::segments::{image_words, Segment};
 
 /// Largest stream the check can copy and damage.
-const MAX_STREAM: usize = 192 * 1024;
+pub const MAX_STREAM: usize = 192 * 1024;
 /// Bit flips per segment, spread evenly over the payload.
 const FLIPS: usize = 120;
 /// Garbage bursts per segment.
@@ -48,6 +48,8 @@ pub struct Outcomes {
     pub truncated: usize,
     /// Failed at `finish` (payload end, coder states or checksum).
     pub at_finish: usize,
+    /// Failed otherwise (a header error, or another error in a frame).
+    pub other: usize,
 }
 
 /// Runs the check on `seg`.
@@ -87,7 +89,7 @@ pub fn run(seg: &Segment, buffer: &mut [u8; MAX_STREAM]) -> Result<Outcomes, Fai
         } else {
             let cut = (variant - FLIPS - BURSTS) * payload_len / (CUTS + 1);
             len = HEADER_LEN + cut;
-            let mut h = header.clone();
+            let mut h = header;
             h.payload_len = cut as u32;
             buf[..HEADER_LEN].copy_from_slice(&h.to_bytes());
         }
@@ -97,7 +99,8 @@ pub fn run(seg: &Segment, buffer: &mut [u8; MAX_STREAM]) -> Result<Outcomes, Fai
             End::Ok => outcomes.ok += 1,
             End::Frame(vqtans::Error::ModelCorrupt) => outcomes.model_corrupt += 1,
             End::Frame(vqtans::Error::Truncated) => outcomes.truncated += 1,
-            End::Frame(_) | End::Finish => outcomes.at_finish += 1,
+            End::Finish => outcomes.at_finish += 1,
+            End::Frame(_) => outcomes.other += 1,
         }
     }
     Ok(outcomes)

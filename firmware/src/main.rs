@@ -104,7 +104,8 @@ fn main() -> ! {
 /// intact and damaged (see `kernel_check`); fails on the first difference.
 #[cfg(feature = "kernel-check")]
 fn check_kernel() {
-    let Some(buffer) = cortex_m::singleton!(: [u8; 192 * 1024] = [0; 192 * 1024]) else { exit::failure() };
+    const N: usize = kernel_check::MAX_STREAM;
+    let Some(buffer) = cortex_m::singleton!(: [u8; N] = [0; N]) else { exit::failure() };
     for seg in segments::SEGMENTS {
         match kernel_check::run(seg, buffer) {
             Ok(n) => defmt::info!(
