@@ -1,17 +1,22 @@
-//! Test helpers: locations of the real data files and fixture builders.
+//! Test helpers: locations of the real data files and fixture builders. The
+//! integration tests include this file too (`tests/common/mod.rs`).
 
 use std::path::{Path, PathBuf};
 
 /// The two real commaVQ segments used by the tests.
 pub(crate) const REAL_FILES: [&str; 2] = ["commaai-commavq_0.npy", "mattseabrook-commavq_0.npy"];
 
-/// Path of a real data file: `$VQTANS_DATA_DIR/<name>`, by default under
+/// The folder of the real data files: `$VQTANS_DATA_DIR`, by default
 /// `shared/data/commavq` beside the checkout.
-pub(crate) fn real_file(name: &str) -> PathBuf {
-    let dir = std::env::var_os("VQTANS_DATA_DIR")
+pub(crate) fn data_dir() -> PathBuf {
+    std::env::var_os("VQTANS_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/commavq"));
-    let path = dir.join(name);
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/commavq"))
+}
+
+/// Path of a real data file: `<data_dir>/<name>`.
+pub(crate) fn real_file(name: &str) -> PathBuf {
+    let path = data_dir().join(name);
     assert!(path.is_file(), "real data file {} is missing (set VQTANS_DATA_DIR)", path.display());
     path
 }
@@ -55,8 +60,16 @@ pub(crate) fn npy_bytes(descr: &str, fortran: bool, shape: &[u64], values: &[i12
 /// given `(member name, contents)` pairs in order, as regular files.
 pub(crate) fn write_shard(path: &Path, members: &[(String, Vec<u8>)], gzip: bool) {
     let file = std::fs::File::create(path).unwrap();
-    let sink: Box<dyn std::io::Write> =
-        if gzip { Box::new(flate2::write::GzEncoder::new(file, flate2::Compression::fast())) } else { Box::new(file) };
+    if gzip {
+        let gz = append_members(flate2::write::GzEncoder::new(file, flate2::Compression::fast()), members);
+        gz.finish().unwrap();
+    } else {
+        append_members(file, members);
+    }
+}
+
+/// Writes `members` as a tar archive to `sink` and returns it, the archive finished.
+fn append_members<W: std::io::Write>(sink: W, members: &[(String, Vec<u8>)]) -> W {
     let mut builder = tar::Builder::new(sink);
     for (name, data) in members {
         let mut header = tar::Header::new_gnu();
@@ -65,7 +78,5 @@ pub(crate) fn write_shard(path: &Path, members: &[(String, Vec<u8>)], gzip: bool
         header.set_entry_type(tar::EntryType::Regular);
         builder.append_data(&mut header, name, &data[..]).unwrap();
     }
-    // Finish the tar, then the gzip stream (dropping the encoder finishes it).
-    let sink = builder.into_inner().unwrap();
-    drop(sink);
+    builder.into_inner().unwrap()
 }

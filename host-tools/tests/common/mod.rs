@@ -9,22 +9,19 @@ use std::sync::OnceLock;
 
 use assert_cmd::Command;
 
-/// The real segments, in `shared/data/commavq` beside the checkout (or
-/// `$VQTANS_DATA_DIR`). `near_duplicates/` is not used.
-pub const REAL: [&str; 2] = ["commaai-commavq_0.npy", "mattseabrook-commavq_0.npy"];
+/// The unit tests' helpers (data locations, shard writer), shared.
+#[path = "../../src/io/test_support.rs"]
+mod test_support;
 
-/// The folder holding the real segments.
+/// The folder holding the real segments (`$VQTANS_DATA_DIR`, by default
+/// `shared/data/commavq` beside the checkout). `near_duplicates/` is not used.
 pub fn data_dir() -> PathBuf {
-    std::env::var_os("VQTANS_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/commavq"))
+    test_support::data_dir()
 }
 
 /// Path of real segment `i` (0 or 1).
 pub fn real(i: usize) -> PathBuf {
-    let path = data_dir().join(REAL[i]);
-    assert!(path.is_file(), "missing real data file {}", path.display());
-    path
+    test_support::real_file(test_support::REAL_FILES[i])
 }
 
 /// The `host-tools` binary.
@@ -127,15 +124,5 @@ pub fn replace_in_header(npy: &[u8], from: &str, to: &str) -> Vec<u8> {
 
 /// Writes a gzip-compressed webdataset shard with the given members.
 pub fn write_shard(path: &Path, members: &[(String, Vec<u8>)]) {
-    let file = std::fs::File::create(path).unwrap();
-    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
-    let mut builder = tar::Builder::new(gz);
-    for (name, data) in members {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        header.set_entry_type(tar::EntryType::Regular);
-        builder.append_data(&mut header, name, &data[..]).unwrap();
-    }
-    builder.into_inner().unwrap().finish().unwrap();
+    test_support::write_shard(path, members, true);
 }
