@@ -92,24 +92,31 @@ impl<'a> BitReader<'a> {
 
     /// Where a [`BitWindow`] on the next bits starts: a byte of the data (possibly
     /// past its end) and the offset of the next bit in the window. Read bits with
-    /// [`BitReader::window`] (or [`BitReader::padded_window`] near the end), then
-    /// continue with [`BitReader::move_to`].
+    /// [`BitReader::window`], then continue with [`BitReader::move_to`].
     #[inline(always)]
     pub(crate) fn window_start(&self) -> (usize, u32) {
         let bit = self.consumed_bits();
         (bit / 8, (bit % 8) as u32)
     }
 
-    /// A window from byte `byte` of the data, if the data has `WINDOW_BYTES` there.
+    /// A window from byte `byte` of the data: borrowed from the data where it has
+    /// `WINDOW_BYTES` bytes there, else a copy of the rest, zero padded, kept in
+    /// `padded` (the caller's slot, `None` until needed, so the usual case copies
+    /// nothing).
     #[inline(always)]
-    pub(crate) fn window(&self, byte: usize) -> Option<BitWindow<'a>> {
-        let bytes = self.data.get(byte..)?.first_chunk()?;
-        Some(BitWindow { bytes })
+    pub(crate) fn window<'p>(&self, byte: usize, padded: &'p mut Option<[u8; WINDOW_BYTES]>) -> BitWindow<'p>
+    where
+        'a: 'p,
+    {
+        match self.data.get(byte..).and_then(|rest| rest.first_chunk()) {
+            Some(bytes) => BitWindow { bytes },
+            None => BitWindow { bytes: padded.insert(self.padded_bytes(byte)) },
+        }
     }
 
-    /// The data from byte `byte` on, zero padded to a window's length (for
-    /// [`BitWindow::new`] where [`BitReader::window`] gives none).
-    pub(crate) fn padded_window(&self, byte: usize) -> [u8; WINDOW_BYTES] {
+    /// The data from byte `byte` on, zero padded to a window's length.
+    #[cold]
+    fn padded_bytes(&self, byte: usize) -> [u8; WINDOW_BYTES] {
         let mut padded = [0u8; WINDOW_BYTES];
         let rest = self.data.get(byte..).unwrap_or(&[]);
         let n = rest.len().min(WINDOW_BYTES);
@@ -179,7 +186,7 @@ pub const WINDOW_BYTES: usize = WINDOW_SPAN + 4;
 
 /// A fixed stretch of the bit stream read at explicit bit offsets: no refill, no
 /// bounds check, a few instructions per read on any core. Made by
-/// [`BitReader::window`] or from [`BitReader::padded_window`].
+/// [`BitReader::window`].
 #[derive(Debug, Clone, Copy)]
 pub struct BitWindow<'w> {
     bytes: &'w [u8; WINDOW_BYTES],
@@ -190,12 +197,6 @@ impl<'w> BitWindow<'w> {
     #[cfg_attr(not(vqtans_v7em), allow(dead_code))]
     pub(crate) fn bytes(&self) -> &'w [u8; WINDOW_BYTES] {
         self.bytes
-    }
-
-    /// A window on `bytes`.
-    #[inline(always)]
-    pub fn new(bytes: &'w [u8; WINDOW_BYTES]) -> Self {
-        BitWindow { bytes }
     }
 
     /// The bits from bit offset `bit` (`< 8 * WINDOW_SPAN`) on, first bit least
@@ -309,8 +310,8 @@ mod tests {
         for start in (0..bytes.len() * 8 + 40).step_by(37) {
             let mut reader = BitReader::at_bit(&bytes, start);
             let (first_byte, mut bit) = reader.window_start();
-            let padded = reader.padded_window(first_byte);
-            let window = reader.window(first_byte).unwrap_or(BitWindow::new(&padded));
+            let mut padded = None;
+            let window = reader.window(first_byte, &mut padded);
             let mut expect = BitReader::at_bit(&bytes, start);
             for (i, &nb) in counts.iter().cycle().take(60).enumerate() {
                 let nb = if i % 2 == 0 { nb.min(24) } else { nb };

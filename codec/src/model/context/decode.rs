@@ -6,7 +6,7 @@ use super::contexts::{KindPlanes, CTX_BASE};
 use super::own_lists::OwnLists;
 use super::{class_info, ContextModel, DEFAULT_K, DEFAULT_STATE_LOG};
 use crate::container::{COLS, FRAME_TOKENS, ROWS};
-use crate::tans::bits::{low_bits, BitWindow, WINDOW_BYTES, WINDOW_SPAN};
+use crate::tans::bits::{low_bits, WINDOW_SPAN};
 use crate::tans::decode_table::{DecodeEntry, DecodeTables};
 use crate::tans::decoder::TansDecoder;
 use crate::{Error, Result};
@@ -98,14 +98,8 @@ impl ContextState {
         let mut states = [0u32; COLS];
         states.copy_from_slice(&coder_states[..COLS]);
         let (first_byte, bit) = reader.window_start();
-        let padded: [u8; WINDOW_BYTES];
-        let window = match reader.window(first_byte) {
-            Some(window) => window,
-            None => {
-                padded = reader.padded_window(first_byte);
-                BitWindow::new(&padded)
-            }
-        };
+        let mut padded = None;
+        let window = reader.window(first_byte, &mut padded);
         let k = model.k() as u32;
         let Some(done) = kernel_v7em::decode_rows(
             &mut self.own,
@@ -124,12 +118,7 @@ impl ContextState {
         };
         reader.move_to(8 * first_byte + done.bit as usize);
         coder_states[..COLS].copy_from_slice(&states);
-        if !done.ok {
-            return Err(Error::TableSetInvalid);
-        }
-        if done.taken & 0x8000 != 0 {
-            return Err(Error::ModelCorrupt);
-        }
+        rows_result(if done.ok { Ok(done.taken) } else { Err(Error::TableSetInvalid) })?;
         Ok(true)
     }
 
@@ -189,15 +178,8 @@ impl ContextState {
         // A frame reads at most 8 x 16 x (15 + 10) bits, well inside the window.
         const _: () = assert!(7 + ROWS * COLS * (15 + 10) < 8 * WINDOW_SPAN);
         let (first_byte, mut bit) = reader.window_start();
-        let padded: [u8; WINDOW_BYTES];
-        let window = match reader.window(first_byte) {
-            Some(window) => window,
-            None => {
-                // The last frames of a stream: a copy of the rest, zero padded.
-                padded = reader.padded_window(first_byte);
-                BitWindow::new(&padded)
-            }
-        };
+        let mut padded = None;
+        let window = reader.window(first_byte, &mut padded);
         let result = 'frame: {
             // Own-list tokens OR-ed together: an empty entry (0xFFFF) sets bit 15.
             let mut taken = 0u32;
@@ -259,11 +241,18 @@ impl ContextState {
         };
         reader.move_to(8 * first_byte + bit as usize);
         coder_states[..COLS].copy_from_slice(&states);
-        if result? & 0x8000 != 0 {
-            return Err(Error::ModelCorrupt);
-        }
-        Ok(())
+        rows_result(result)
     }
+}
+
+/// A frame's result from its rows' outcome: the own-list tokens they took, OR-ed
+/// (`ModelCorrupt` if one was an empty entry, bit 15), or their error.
+#[inline(always)]
+fn rows_result(taken: Result<u32>) -> Result<()> {
+    if taken? & 0x8000 != 0 {
+        return Err(Error::ModelCorrupt);
+    }
+    Ok(())
 }
 
 /// Entries of the compiled image at the default state log.
