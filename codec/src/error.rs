@@ -28,8 +28,14 @@ pub enum Error {
     /// A serialized table set could not be parsed (truncated, trailing bytes or bad encoding).
     TableSetEncoding,
     /// A serialized table set parsed but is inconsistent (counts do not sum to the
-    /// table size, lengths disagree, unknown format version, ...).
+    /// table size, lengths disagree, ...).
     TableSetInvalid,
+    /// A serialized table set's own checksum does not match: the file is damaged
+    /// (or is not a table set at all).
+    TableSetDamaged,
+    /// A serialized table set of a format version this build does not read (format 1:
+    /// made by an earlier vqtans, before table sets had a checksum).
+    TableSetFormat { format: u16 },
     /// A compiled decode-table image does not match the table set it claims to be built from.
     CompiledTablesMismatch,
     /// A caller-provided buffer is too small; `needed` is the size required.
@@ -82,6 +88,13 @@ impl fmt::Display for Error {
             Error::StateCount { states } => write!(f, "{states} interleaved states is out of range"),
             Error::TableSetEncoding => write!(f, "table set blob is not valid postcard data"),
             Error::TableSetInvalid => write!(f, "table set is inconsistent"),
+            Error::TableSetDamaged => {
+                write!(f, "table set is damaged: its checksum does not match (or it is not a table set)")
+            }
+            Error::TableSetFormat { format: 1 } => {
+                write!(f, "table set format 1 from an older vqtans; rebuild the tables with build-tables")
+            }
+            Error::TableSetFormat { format } => write!(f, "table set format {format} is not known to this build"),
             Error::CompiledTablesMismatch => {
                 write!(f, "compiled decode tables do not match the table set")
             }

@@ -1,12 +1,15 @@
 //! Table sets: every table a stream needs, serialised with `postcard`, identified
 //! by a hash, and loadable without a heap from a byte slice (e.g. flash).
 //!
-//! Wire format (postcard of [`TableSetWire`]): format version, state log, one table
-//! log per table, one little-endian `u16` alphabet size per table, every table's
-//! normalised counts as little-endian `u16`s back to back, and an opaque model section
-//! that the model layer ([`crate::model`]) interprets. The table-set id is the
-//! CRC-64/XZ of the whole serialised blob, so any change to any table, or to the
-//! model parameters, changes the id.
+//! Wire format 2: the postcard serialisation of [`TableSetWire`] (format version,
+//! state log, one table log per table, one little-endian `u16` alphabet size per
+//! table, every table's normalised counts as little-endian `u16`s back to back, and an
+//! opaque model section that the model layer ([`crate::model`]) interprets), followed
+//! by the CRC-32/ISO-HDLC of those postcard bytes as a little-endian `u32`. Loading
+//! checks that checksum before anything else, so a damaged file is refused as damaged
+//! ([`Error::TableSetDamaged`]) instead of loading as a different, valid set. The
+//! table-set id is the CRC-64/XZ of the whole blob (checksum included), so any change
+//! to any table, or to the model parameters, changes the id.
 
 use crate::tans::decode_table::{build_decode_table, decode_table_matches, DecodeEntry, DecodeTables};
 use crate::tans::{NormalizedRef, MAX_TABLE_LOG, MIN_TABLE_LOG};
@@ -14,7 +17,9 @@ use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// Version of the table-set wire format this build reads and writes.
-pub const TABLE_SET_FORMAT: u16 = 1;
+pub const TABLE_SET_FORMAT: u16 = 2;
+/// Bytes of the CRC-32 that ends a table-set blob.
+pub const CHECKSUM_LEN: usize = 4;
 /// Largest number of tables in a set.
 pub const MAX_TABLES: usize = 4096;
 
@@ -42,6 +47,19 @@ pub struct TableSetWire<'a> {
 
 /// CRC-64/XZ with its lookup table built at compile time.
 const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_XZ);
+/// CRC-32/ISO-HDLC (the checksum of zip and gzip) for the blob's own checksum.
+const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+/// The checksum that ends a table-set blob whose postcard part is `body`.
+pub fn body_checksum(body: &[u8]) -> [u8; CHECKSUM_LEN] {
+    CRC32.checksum(body).to_le_bytes()
+}
+
+/// Whether `blob` is a whole, undamaged table set of format 1 (earlier builds: the
+/// postcard part alone, without a checksum).
+fn is_format_1(blob: &[u8]) -> bool {
+    matches!(postcard::take_from_bytes::<TableSetWire<'_>>(blob), Ok((wire, rest)) if rest.is_empty() && wire.format == 1)
+}
 
 /// The table-set id of a serialised blob: CRC-64/XZ of its bytes.
 pub fn table_set_id(blob: &[u8]) -> u64 {
@@ -67,19 +85,31 @@ struct TableSetWireRef<'a> {
 }
 
 impl<'a> TableSetRef<'a> {
-    /// Parses and validates a serialised table set. Any damage (truncation, trailing
-    /// bytes, inconsistent lengths, counts not summing to the table size, a model
-    /// section that does not fit) is an error. A model section whose kind byte is
-    /// unknown is accepted here (the tANS core does not need it) and refused with
-    /// `UnknownModel` when a stream is coded with it.
+    /// Parses and validates a serialised table set.
+    ///
+    /// The checksum at the end is checked first: a blob whose checksum does not match
+    /// is [`Error::TableSetDamaged`] (any truncation, any change of up to 32
+    /// consecutive bits, and all but about one in 4 billion other changes), except that
+    /// an intact set of format 1 (earlier builds, no checksum) is
+    /// [`Error::TableSetFormat`]` { format: 1 }`. Past the checksum, anything
+    /// inconsistent (bad encoding or trailing bytes, another format version, lengths
+    /// that disagree, counts not summing to the table size, a model section that does
+    /// not fit) is an error too. A model section whose kind byte is unknown is accepted
+    /// here (the tANS core does not need it) and refused with `UnknownModel` when a
+    /// stream is coded with it.
     pub fn from_bytes(blob: &'a [u8]) -> Result<Self> {
+        let body = match blob.len().checked_sub(CHECKSUM_LEN) {
+            Some(end) if body_checksum(&blob[..end]) == blob[end..] => &blob[..end],
+            _ if is_format_1(blob) => return Err(Error::TableSetFormat { format: 1 }),
+            _ => return Err(Error::TableSetDamaged),
+        };
         let (wire, rest): (TableSetWire<'a>, &[u8]) =
-            postcard::take_from_bytes(blob).map_err(|_| Error::TableSetEncoding)?;
+            postcard::take_from_bytes(body).map_err(|_| Error::TableSetEncoding)?;
         if !rest.is_empty() {
             return Err(Error::TableSetEncoding);
         }
         if wire.format != TABLE_SET_FORMAT {
-            return Err(Error::TableSetInvalid);
+            return Err(Error::TableSetFormat { format: wire.format });
         }
         if !(MIN_TABLE_LOG..=MAX_TABLE_LOG).contains(&wire.state_log) {
             return Err(Error::TableLog { log: wire.state_log });
@@ -210,8 +240,16 @@ mod owned {
         pub model: Vec<u8>,
     }
 
+    /// A table-set blob made of the postcard part `body` and its checksum (for tools
+    /// and tests that build or alter the postcard part themselves).
+    pub fn with_checksum(body: &[u8]) -> Vec<u8> {
+        let mut blob = body.to_vec();
+        blob.extend_from_slice(&body_checksum(body));
+        blob
+    }
+
     impl TableSet {
-        /// Serialises to the postcard wire format.
+        /// Serialises to the wire format: the postcard part, then its checksum.
         pub fn to_bytes(&self) -> Result<Vec<u8>> {
             let logs: Vec<u8> = self.tables.iter().map(|(l, _)| *l).collect();
             let alphabets: Vec<u8> = self.tables.iter().flat_map(|(_, c)| (c.len() as u16).to_le_bytes()).collect();
@@ -225,7 +263,8 @@ mod owned {
                 counts: &counts,
                 model: &self.model,
             };
-            let blob = postcard::to_allocvec(&wire).map_err(|_| Error::TableSetEncoding)?;
+            let body = postcard::to_allocvec(&wire).map_err(|_| Error::TableSetEncoding)?;
+            let blob = with_checksum(&body);
             // Refuse to produce a blob that would not load.
             TableSetRef::from_bytes(&blob)?;
             Ok(blob)
@@ -261,4 +300,4 @@ mod owned {
 }
 
 #[cfg(feature = "alloc")]
-pub use owned::{encode_tables, OwnedDecodeTables};
+pub use owned::{encode_tables, with_checksum, OwnedDecodeTables};

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use vqtans::container::HEADER_LEN;
 use vqtans::model::context::train::{train_in_memory, TrainConfig};
 use vqtans::segment::{decode, Encoder, SegmentDecoder};
-use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
+use vqtans::table_set::{with_checksum, OwnedDecodeTables, TableSetRef, CHECKSUM_LEN};
 use vqtans::Error;
 
 /// Tables learned from the mattseabrook segment (kept for the whole test binary).
@@ -108,19 +108,55 @@ fn damaged_payload_never_decodes_to_wrong_tokens() {
     }
 }
 
+/// `blob` with its postcard part changed by `change` and the checksum made to match
+/// again: reaches the checks behind the checksum.
+fn altered(blob: &[u8], change: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut body = blob[..blob.len() - CHECKSUM_LEN].to_vec();
+    change(&mut body);
+    with_checksum(&body)
+}
+
 #[test]
 fn damaged_tables_are_refused_on_load() {
     let b = blob();
-    assert_eq!(TableSetRef::from_bytes(&b[..b.len() - 1]).unwrap_err(), Error::TableSetEncoding);
-    // A successor entry above 1023 (last list entry, high byte).
-    let mut bad = b.to_vec();
-    let n = bad.len();
-    bad[n - 1] = 0x7F;
+    assert_eq!(TableSetRef::from_bytes(&b[..b.len() - 1]).unwrap_err(), Error::TableSetDamaged);
+    assert_eq!(TableSetRef::from_bytes(&[]).unwrap_err(), Error::TableSetDamaged);
+    // Any one flipped bit, anywhere (successor lists, counts, checksum): damaged.
+    for at in [0, 1, 40, b.len() / 2, b.len() - 5, b.len() - 1] {
+        for bit in [0, 3, 7] {
+            let mut bad = b.to_vec();
+            bad[at] ^= 1 << bit;
+            assert_eq!(TableSetRef::from_bytes(&bad).unwrap_err(), Error::TableSetDamaged, "byte {at} bit {bit}");
+        }
+    }
+    // Behind a matching checksum the contents are still validated. A successor
+    // entry above 1023 (last list entry, high byte):
+    let bad = altered(b, |body| *body.last_mut().unwrap() = 0x7F);
     assert_eq!(TableSetRef::from_bytes(&bad).unwrap_err(), Error::TableSetInvalid);
     // One normalised count changed: the counts no longer sum to the table size.
-    let mut bad = b.to_vec();
-    bad[40] ^= 0x01;
+    let bad = altered(b, |body| body[40] ^= 0x01);
     assert!(TableSetRef::from_bytes(&bad).is_err());
+    // A postcard part cut short.
+    let bad = altered(b, |body| body.truncate(body.len() - 1));
+    assert_eq!(TableSetRef::from_bytes(&bad).unwrap_err(), Error::TableSetEncoding);
+}
+
+#[test]
+fn tables_of_format_1_are_refused_as_outdated() {
+    // Format 1 was the postcard part alone, with format number 1 (the first byte).
+    let b = blob();
+    let mut v1 = b[..b.len() - CHECKSUM_LEN].to_vec();
+    assert_eq!(v1[0], 2, "format 2 is the first varint");
+    v1[0] = 1;
+    let err = TableSetRef::from_bytes(&v1).unwrap_err();
+    assert_eq!(err, Error::TableSetFormat { format: 1 });
+    assert!(err.to_string().contains("rebuild the tables with build-tables"), "{err}");
+    // The same with a checksum (no build wrote that) is a format this build does not read.
+    assert_eq!(TableSetRef::from_bytes(&with_checksum(&v1)).unwrap_err(), Error::TableSetFormat { format: 1 });
+    // A damaged format-1 file is just damaged.
+    v1[100] ^= 0x10;
+    let err = TableSetRef::from_bytes(&v1).unwrap_err();
+    assert!(matches!(err, Error::TableSetDamaged | Error::TableSetFormat { .. }), "{err:?}");
 }
 
 #[test]
@@ -129,10 +165,11 @@ fn tables_of_model_version_1_are_refused() {
     // decode to garbage with version-2 rules, so its tables do not load.
     let b = blob();
     let section = 4 + 2 * 1024 * 192;
-    let mut v1 = b.to_vec();
-    let at = v1.len() - section;
-    assert_eq!(&v1[at..at + 2], &[1, 2], "kind 1, version 2");
-    v1[at + 1] = 1;
+    let v1 = altered(b, |body| {
+        let at = body.len() - section;
+        assert_eq!(&body[at..at + 2], &[1, 2], "kind 1, version 2");
+        body[at + 1] = 1;
+    });
     assert_eq!(TableSetRef::from_bytes(&v1).unwrap_err(), Error::UnknownModel);
 }
 
