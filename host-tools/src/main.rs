@@ -1,35 +1,44 @@
 //! `host-tools`: build vqtans table sets, encode and decode commaVQ token
 //! segments, verify streams and measure compression.
 //!
-//! Exit status: 0 on success; 1 on any error (the message names the file
-//! concerned), and for `verify` when the stream does not decode to the
+//! Exit status: 0 only when every output is complete and right; 1 on any
+//! error (one line on stderr naming the file, the member where there is one,
+//! and the problem), and for `verify` when the stream does not decode to the
 //! original; 2 for a usage error, and for `verify` when the check could not
-//! be made.
+//! be made; 101 for an internal error (a bug: one line, no backtrace); 128 +
+//! the signal number when stopped by SIGINT, SIGTERM or SIGHUP (130, 143,
+//! 129), after removing the run's temporary files. A failed or interrupted
+//! run leaves no output behind and never modifies an input.
+
+#[cfg(not(unix))]
+compile_error!("host-tools needs a Unix system (file identities, FIFOs, signals)");
 
 mod cmd;
 mod diff;
-// A general I/O API: a few items (e.g. `AtomicFile::path`) are not used by
-// the commands.
+// A general I/O API: a few items are not used by the commands.
 #[allow(dead_code)]
 mod io;
 mod message;
 mod pass;
 mod progress;
 mod tables;
+mod workers;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use cmd::verify::Verdict;
+use workers::{Workers, MAX_THREADS};
 
 /// Lossless compression of commaVQ driving-video tokens with vqtans.
 #[derive(Debug, Parser)]
 #[command(name = "host-tools", version, about, long_about = None)]
 struct Cli {
-    /// Worker threads (default: one per CPU).
-    #[arg(long, global = true, value_name = "N")]
-    threads: Option<usize>,
+    /// Worker threads, 1..=256 (default: one per CPU; never more than there
+    /// are segments when their number is known up front).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(MAX_THREADS)))]
+    threads: Option<u16>,
     #[command(subcommand)]
     command: Command,
 }
@@ -55,25 +64,22 @@ const FAILURE: u8 = 1;
 const TROUBLE: u8 = 2;
 
 fn main() -> ExitCode {
+    message::install_panic_hook();
     let cli = Cli::parse();
-    if let Some(n) = cli.threads {
-        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
-            return report(&anyhow::anyhow!("--threads {n}: {e}"), FAILURE);
-        }
+    if let Err(e) = io::temporaries::install_signal_handlers() {
+        return report(&anyhow::anyhow!("cannot install signal handlers: {e}"), FAILURE);
     }
+    let workers = Workers::new(cli.threads);
     let result = match &cli.command {
-        Command::BuildTables(args) => cmd::build_tables::run(args),
-        Command::Encode(args) => cmd::encode::run(args),
+        Command::BuildTables(args) => cmd::build_tables::run(args, &workers),
+        Command::Encode(args) => cmd::encode::run(args, &workers),
         Command::Decode(args) => cmd::decode::run(args),
-        Command::Stats(args) => cmd::stats::run(args),
+        Command::Stats(args) => cmd::stats::run(args, &workers),
         Command::Verify(args) => {
             return match cmd::verify::run(args) {
                 Ok(Verdict::Identical) => ExitCode::SUCCESS,
                 Ok(Verdict::Differs(problems)) => {
-                    eprintln!("verify FAILED:");
-                    for p in problems {
-                        eprintln!("  {p}");
-                    }
+                    eprintln!("verify FAILED: {}", message::escape_controls(&problems.join("; ")));
                     ExitCode::from(FAILURE)
                 }
                 Err(e) => report(&e, TROUBLE),
@@ -86,8 +92,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints `error` with its chain of causes on stderr and returns `code`.
+/// Prints `error` with its chain of causes on stderr, as one line, and
+/// returns `code`.
 fn report(error: &anyhow::Error, code: u8) -> ExitCode {
-    eprintln!("error: {}", message::describe(error));
+    eprintln!("error: {}", message::escape_controls(&message::describe(error)));
     ExitCode::from(code)
 }

@@ -1,13 +1,21 @@
-//! One parallel pass over the segments of the inputs, summing per-segment
-//! statistics.
+//! Feeding segments to the workers, and one parallel pass over them summing
+//! per-segment statistics.
 //!
-//! Segments are read one at a time by the [`Segments`] iterator and handed
-//! to rayon's workers (`par_bridge`); each worker folds them into its own
-//! accumulator and the accumulators are merged at the end. Memory is one
-//! accumulator per worker plus the segments in flight, whatever the number of
-//! segments.
+//! [`Feed`] takes the segments from [`Segments`] in input order and deals with
+//! bad ones there, sequentially, before any worker sees them: so the error a
+//! command reports is always the first bad input in input order, whatever the
+//! number of threads, and a damaged shard stops every command (its segments
+//! already handed out cannot be trusted), even `--skip-bad`.
+//!
+//! [`reduce`] hands the segments to rayon's workers (`par_bridge`); each worker
+//! folds them into its own accumulator, created when the worker gets its first
+//! segment, and the accumulators are merged at the end. Memory is one
+//! accumulator and one segment per busy worker, whatever the number of
+//! segments or threads.
 
+use std::collections::HashSet;
 use std::ops::AddAssign;
+use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
 use rayon::iter::{ParallelBridge, ParallelIterator};
@@ -15,11 +23,11 @@ use rayon::iter::{ParallelBridge, ParallelIterator};
 use crate::io::{IoError, Segment, Segments};
 use crate::progress;
 
-/// What a pass does with a segment that cannot be read (bad `.npy`, damaged
-/// shard, ...).
+/// What to do with a segment that cannot be read (bad `.npy`, bad member).
+/// A damaged shard always stops the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnBad {
-    /// Stop the pass with that segment's error.
+    /// Stop with that segment's error.
     Abort,
     /// Print a warning naming the file and go on without it.
     Warn,
@@ -49,17 +57,88 @@ impl AddAssign for Tally {
     }
 }
 
-/// Folds every segment of `segments` into an accumulator, in parallel:
-/// `init` makes an empty accumulator, `add` adds one segment, `merge`
-/// combines two accumulators (it must be associative and commutative, so
-/// the result does not depend on scheduling). `bar` advances by one per
-/// item.
-///
-/// Errors: the first bad segment's error with [`OnBad::Abort`].
-pub fn reduce<A, I, F, M>(
-    segments: &mut Segments,
-    bar: &ProgressBar,
+/// The good segments of [`Segments`], numbered in input order, as an iterator
+/// that stops at the first error it must not skip (kept for [`Feed::finish`]).
+pub struct Feed<'a> {
+    segments: &'a mut Segments,
     on_bad: OnBad,
+    bar: &'a ProgressBar,
+    error: Option<IoError>,
+    bad: u64,
+    next_index: usize,
+    unique: Option<(PathBuf, HashSet<String>)>,
+}
+
+impl<'a> Feed<'a> {
+    /// Feeds `segments`; bad ones are handled as `on_bad` says and advance
+    /// `bar`.
+    pub fn new(segments: &'a mut Segments, on_bad: OnBad, bar: &'a ProgressBar) -> Feed<'a> {
+        Feed { segments, on_bad, bar, error: None, bad: 0, next_index: 0, unique: None }
+    }
+
+    /// Also stops with [`IoError::DuplicateKey`] (naming `input`) at a key
+    /// seen before.
+    pub fn unique_keys(mut self, input: &Path) -> Feed<'a> {
+        self.unique = Some((input.to_path_buf(), HashSet::new()));
+        self
+    }
+
+    /// After the iteration: the error that stopped it, if any, else the
+    /// number of bad segments skipped. Only when this is `Ok` were all inputs
+    /// read to their end and every shard checked.
+    pub fn finish(self) -> Result<u64, IoError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.bad),
+        }
+    }
+}
+
+impl Iterator for Feed<'_> {
+    type Item = (usize, Segment);
+
+    fn next(&mut self) -> Option<(usize, Segment)> {
+        if self.error.is_some() {
+            return None;
+        }
+        loop {
+            match self.segments.next()? {
+                Ok(seg) => {
+                    if let Some((input, seen)) = &mut self.unique {
+                        if !seen.insert(seg.key.clone()) {
+                            self.error = Some(IoError::DuplicateKey { file: input.clone(), key: seg.key });
+                            return None;
+                        }
+                    }
+                    self.next_index += 1;
+                    return Some((self.next_index - 1, seg));
+                }
+                Err(e) if e.spoils_shard() || self.on_bad == OnBad::Abort => {
+                    self.error = Some(e);
+                    return None;
+                }
+                Err(e) => {
+                    self.bad += 1;
+                    self.bar.inc(1);
+                    if self.on_bad == OnBad::Warn {
+                        progress::warn(self.bar, &format!("skipping bad segment: {e}"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Folds every segment of `feed` into an accumulator, in parallel (on the
+/// current rayon pool): `init` makes an empty accumulator, `add` adds one
+/// segment, `merge` combines two accumulators (it must be associative and
+/// commutative, so the result does not depend on scheduling). `bar` advances
+/// by one per segment.
+///
+/// Errors: the error that stopped the feed ([`Feed::finish`]).
+pub fn reduce<A, I, F, M>(
+    mut feed: Feed<'_>,
+    bar: &ProgressBar,
     init: I,
     add: F,
     merge: M,
@@ -70,31 +149,28 @@ where
     F: Fn(&mut A, &Segment) + Sync + Send,
     M: Fn(A, A) -> A + Sync + Send,
 {
-    let empty = || (init(), Tally::default());
-    segments
+    let empty = || (None, Tally::default());
+    let (acc, mut tally) = feed
+        .by_ref()
         .par_bridge()
-        .try_fold(empty, |(mut acc, mut tally), item| {
+        .fold(empty, |(acc, mut tally): (Option<A>, Tally), (_, seg)| {
+            let mut acc = acc.unwrap_or_else(&init);
+            add(&mut acc, &seg);
+            tally.segments += 1;
+            tally.frames += seg.frames as u64;
+            tally.tokens += seg.tokens.len() as u64;
             bar.inc(1);
-            match item {
-                Ok(seg) => {
-                    add(&mut acc, &seg);
-                    tally.segments += 1;
-                    tally.frames += seg.frames as u64;
-                    tally.tokens += seg.tokens.len() as u64;
-                }
-                Err(e) => match on_bad {
-                    OnBad::Abort => return Err(e),
-                    OnBad::Warn => {
-                        progress::warn(bar, &format!("skipping bad segment: {e}"));
-                        tally.bad += 1;
-                    }
-                    OnBad::Skip => tally.bad += 1,
-                },
-            }
-            Ok((acc, tally))
+            (Some(acc), tally)
         })
-        .try_reduce(empty, |(a, mut ta), (b, tb)| {
+        .reduce(empty, |(a, mut ta), (b, tb)| {
             ta += tb;
-            Ok((merge(a, b), ta))
-        })
+            let acc = match (a, b) {
+                (Some(a), Some(b)) => Some(merge(a, b)),
+                (a, None) => a,
+                (None, b) => b,
+            };
+            (acc, ta)
+        });
+    tally.bad = feed.finish()?;
+    Ok((acc.unwrap_or_else(init), tally))
 }

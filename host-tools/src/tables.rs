@@ -1,16 +1,18 @@
 //! Table-set files: loading, validating and using them with the codec.
 //!
-//! A table-set file is the `postcard` blob written by `build-tables` (see
-//! `codec/FORMAT.md`). [`TableFile::load`] validates everything once (the
-//! tables, the model section, the compiled decode tables), so later uses can
-//! not fail on the tables themselves.
+//! A table-set file is the blob written by `build-tables` (format 2: postcard
+//! plus a CRC-32, see `codec/FORMAT.md`). [`TableFile::load`] validates
+//! everything once (the checksum, the tables, the model section, the compiled
+//! decode tables), so later uses can not fail on the tables themselves. A
+//! damaged file is refused as damaged, and a file of format 1 (earlier
+//! builds) with a request to rebuild it.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use vqtans::model::Model;
 
-use crate::io::Segment;
+use crate::io::{read_capped, show};
 use vqtans::segment::{Encoder, SegmentDecoder};
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
 
@@ -29,19 +31,23 @@ pub struct TableFile {
 impl TableFile {
     /// Reads and validates the table set at `path`.
     ///
-    /// Errors (each naming the file): unreadable, too large, not a valid
-    /// table set, or a model this build does not know.
+    /// Errors (each naming the file): unreadable, not a regular file, too
+    /// large, damaged (checksum), of an older format, not a valid table set,
+    /// or a model this build does not know.
     pub fn load(path: &Path) -> Result<TableFile> {
+        if crate::io::is_dash(path) {
+            anyhow::bail!("--tables -: the table set must be a file, not standard input");
+        }
         let blob = read_capped(path, MAX_TABLES_BYTES, "table-set file")?;
         let set = TableSetRef::from_bytes(&blob)
             .map_err(anyhow::Error::from)
-            .with_context(|| format!("{}: not a valid vqtans table set", path.display()))?;
+            .with_context(|| format!("{}: not a valid vqtans table set", show(path)))?;
         Model::from_table_set(&set)
             .map_err(anyhow::Error::from)
-            .with_context(|| format!("{}: unusable table set", path.display()))?;
+            .with_context(|| format!("{}: unusable table set", show(path)))?;
         let decode = OwnedDecodeTables::new(&set)
             .map_err(anyhow::Error::from)
-            .with_context(|| format!("{}: cannot compile decode tables", path.display()))?;
+            .with_context(|| format!("{}: cannot compile decode tables", show(path)))?;
         let id = set.id();
         Ok(TableFile { path: path.to_path_buf(), blob, id, decode })
     }
@@ -76,13 +82,14 @@ impl TableFile {
     pub fn encoder(&self) -> Result<Encoder<'_>> {
         Encoder::new(&self.set())
             .map_err(anyhow::Error::from)
-            .with_context(|| format!("{}: cannot prepare encoding", self.path.display()))
+            .with_context(|| format!("{}: cannot prepare encoding", show(&self.path)))
     }
 
-    /// A frame-by-frame decoder of `stream`; the error explains a
-    /// table-set mismatch with both ids and both file names.
-    pub fn decoder<'s>(&self, stream: &'s [u8], stream_path: &Path) -> Result<SegmentDecoder<'s, '_>> {
-        SegmentDecoder::new(stream, &self.set(), self.decode.view()).map_err(|e| self.explain(e, stream_path))
+    /// A frame-by-frame decoder of `stream` (the header checked, including
+    /// its table-set id); [`TableFile::explain`] turns the error into a
+    /// message.
+    pub fn decoder<'s>(&self, stream: &'s [u8]) -> Result<SegmentDecoder<'s, '_>, vqtans::Error> {
+        SegmentDecoder::new(stream, &self.set(), self.decode.view())
     }
 
     /// Decodes and verifies a whole stream (the codec checks the payload and
@@ -98,41 +105,20 @@ impl TableFile {
             vqtans::Error::TableSetMismatch { stream, tables } => anyhow::anyhow!(
                 "{}: the stream was encoded with table set {stream:016x}, but {} is table set \
                  {tables:016x}; decode it with the tables it was encoded with",
-                stream_path.display(),
-                self.path.display()
+                show(stream_path),
+                show(&self.path)
             ),
-            other => anyhow::Error::from(other).context(format!("{}: cannot decode", stream_path.display())),
+            other => anyhow::Error::from(other).context(format!("{}: cannot decode", show(stream_path))),
         }
     }
-}
-
-/// Fails with a clear message when `seg` has more frames than a stream can
-/// hold ([`vqtans::container::MAX_FRAMES`]).
-pub fn check_frames(seg: &Segment) -> Result<()> {
-    let max = vqtans::container::MAX_FRAMES as usize;
-    if seg.frames > max {
-        bail!("segment {}: {} frames is more than a stream can hold ({max})", seg.key, seg.frames);
-    }
-    Ok(())
 }
 
 /// Largest stream file accepted: far above the largest valid stream
 /// (65,536 frames at well under 3 bytes per token).
 const MAX_STREAM_BYTES: u64 = 256 << 20;
 
-/// Reads a stream file whole (streams are at most a few tens of MB).
+/// Reads a stream file whole (streams are at most a few tens of MB), or
+/// standard input for `-`.
 pub fn read_stream(path: &Path) -> Result<Vec<u8>> {
-    read_capped(path, MAX_STREAM_BYTES, "vqtans stream")
-}
-
-/// Reads `path` whole, refusing files larger than `cap` bytes.
-fn read_capped(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>> {
-    let meta = std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    if !meta.is_file() {
-        bail!("{}: not a file", path.display());
-    }
-    if meta.len() > cap {
-        bail!("{}: {} bytes is too large to be a {what}", path.display(), meta.len());
-    }
-    std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
+    Ok(read_capped(path, MAX_STREAM_BYTES, "vqtans stream")?)
 }

@@ -67,7 +67,7 @@ fn wrong_tables_name_both_ids() {
         .arg(&stream)
         .arg(real(0))
         .assert()
-        .code(1)
+        .code(2)
         .stderr(ids().and(no_panic()));
     host_tools()
         .args(["decode", "--tables"])
@@ -85,7 +85,7 @@ fn wrong_tables_name_both_ids() {
         .arg(&stream)
         .arg(real(0))
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains(table_id(&tables)));
 }
 

@@ -15,15 +15,23 @@ pub struct SelectionArgs {
     #[arg(long, value_name = "KEY")]
     pub exclude: Vec<String>,
     /// Use only the segments with these keys; repeatable. A key that no
-    /// input holds is an error.
+    /// input holds is an error, and so is a key also given to --exclude.
     #[arg(long, value_name = "KEY")]
     pub only: Vec<String>,
 }
 
 impl SelectionArgs {
     /// The selection for [`Segments::open`].
-    pub fn selection(&self) -> Selection {
-        Selection { limit: self.limit, exclude: self.exclude.clone(), only: self.only.clone() }
+    ///
+    /// Errors: a key both selected (`--only`) and excluded (`--exclude`).
+    pub fn selection(&self) -> Result<Selection> {
+        let mut both: Vec<&str> = self.only.iter().filter(|k| self.exclude.contains(k)).map(String::as_str).collect();
+        both.sort_unstable();
+        both.dedup();
+        if !both.is_empty() {
+            bail!("key {} is both selected (--only) and excluded (--exclude); give it to one of them", both.join(", "));
+        }
+        Ok(Selection { limit: self.limit, exclude: self.exclude.clone(), only: self.only.clone() })
     }
     /// After a complete pass over `segments`: fails if some `--only` key
     /// was found in no input (most likely a typing error). Not checked

@@ -12,8 +12,12 @@
 //!
 //! A bad segment aborts the build with an error naming the file, and no
 //! tables are written; with `--skip-bad` it is reported as a warning and left
-//! out.
+//! out. A damaged shard always aborts (what was read from it cannot be
+//! trusted). Every input is read to its end, and every shard checked, in both
+//! passes before the tables are written. Segments hold 1..=65536 frames, as
+//! for `encode`.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -25,9 +29,10 @@ use vqtans::model::context::train::{
 use vqtans::table_set::{table_set_id, TableSet};
 
 use super::args::SelectionArgs;
-use crate::io::{write_atomic, Segments};
-use crate::pass::{self, OnBad, Tally};
+use crate::io::{InputSet, Output, Segments, Selection};
+use crate::pass::{self, Feed, OnBad, Tally};
 use crate::progress;
+use crate::workers::Workers;
 
 /// Table log of the order-0 reference table.
 const ORDER0_LOG: u8 = 12;
@@ -35,7 +40,7 @@ const ORDER0_LOG: u8 = 12;
 /// Options of `build-tables`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Where to write the table set.
+    /// Where to write the table set (`-` for standard output).
     #[arg(short = 'o', long = "output", value_name = "TABLES")]
     pub output: PathBuf,
     #[command(flatten)]
@@ -59,13 +64,62 @@ pub struct Args {
 }
 
 /// Runs `build-tables`.
-pub fn run(args: &Args) -> Result<()> {
+pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let start = Instant::now();
-    let built = if args.order0 { build_order0(args)? } else { build_context(args)? };
+    let selection = args.selection.selection()?;
+    let segments = Segments::open(&args.inputs, &selection)?;
+    if segments.reads_stdin() {
+        bail!("build-tables reads its inputs twice, so `-` (standard input) cannot be one of them");
+    }
+    let mut inputs = InputSet::new();
+    inputs.extend(segments.files());
+    let output = Output::plan(&args.output, &inputs)?;
+    let run = Run { args, selection, workers };
+    let built = if args.order0 { build_order0(&run, segments)? } else { build_context(&run, segments)? };
     let blob = built.set.to_bytes().context("cannot serialise the table set")?;
-    write_atomic(&args.output, &blob, &args.inputs)?;
-    print_summary(args, &built, &blob, start.elapsed());
+    let on_stdout = output.is_stdout();
+    let shown = output.shown();
+    output.write(&blob, &inputs)?;
+    super::print_summary(&summary(&built, &blob, &shown, start.elapsed()), on_stdout);
     Ok(())
+}
+
+/// What every pass needs.
+struct Run<'a> {
+    args: &'a Args,
+    selection: Selection,
+    workers: &'a Workers,
+}
+
+impl Run<'_> {
+    /// Opens the inputs again for another pass.
+    fn reopen(&self) -> Result<Segments> {
+        Ok(Segments::open(&self.args.inputs, &self.selection)?)
+    }
+
+    /// One pass over `segments` (see [`pass::reduce`]) on the workers.
+    fn pass<A, I, F, M>(
+        &self,
+        name: &str,
+        first: bool,
+        mut segments: Segments,
+        init: I,
+        add: F,
+        merge: M,
+    ) -> Result<(A, Tally, Segments)>
+    where
+        A: Send,
+        I: Fn() -> A + Sync + Send,
+        F: Fn(&mut A, &crate::io::Segment) + Sync + Send,
+        M: Fn(A, A) -> A + Sync + Send,
+    {
+        let bar = progress::segments_bar(name, segments.len_hint());
+        let items = segments.len_hint();
+        let feed = Feed::new(&mut segments, on_bad(self.args, first), &bar);
+        let (acc, tally) = self.workers.run(items, || pass::reduce(feed, &bar, init, add, merge))??;
+        bar.finish_and_clear();
+        Ok((acc, tally, segments))
+    }
 }
 
 /// A table set and how it was made.
@@ -96,11 +150,6 @@ fn on_bad(args: &Args, first_pass: bool) -> OnBad {
     }
 }
 
-/// Opens the inputs for one pass.
-fn open(args: &Args) -> Result<Segments> {
-    Ok(Segments::open(&args.inputs, &args.selection.selection())?)
-}
-
 /// Fails when a pass found nothing to train on.
 fn check_nonempty(tally: &Tally) -> Result<()> {
     if tally.segments == 0 {
@@ -112,23 +161,21 @@ fn check_nonempty(tally: &Tally) -> Result<()> {
     Ok(())
 }
 
-fn build_context(args: &Args) -> Result<Built> {
+fn build_context(run: &Run, segments: Segments) -> Result<Built> {
+    let args = run.args;
     let config = config(args.k)?;
     let mut steps = Vec::new();
 
     // Pass 1: transition counts.
     let t = Instant::now();
-    let mut segments = open(args)?;
-    let bar = progress::segments_bar("pass 1/2", segments.len_hint());
-    let (transitions, tally) = pass::reduce(
-        &mut segments,
-        &bar,
-        on_bad(args, true),
+    let (transitions, tally, segments) = run.pass(
+        "pass 1/2",
+        true,
+        segments,
         TransitionCounts::default,
         |acc, seg| acc.add_segment(&seg.tokens),
         |a, b| a.merge(&b),
     )?;
-    bar.finish_and_clear();
     args.selection.check_only_matched(&segments)?;
     check_nonempty(&tally)?;
     steps.push(("pass 1", t.elapsed()));
@@ -141,17 +188,14 @@ fn build_context(args: &Args) -> Result<Built> {
 
     // Pass 2: class counts, ranked with the other fold's lists.
     let t = Instant::now();
-    let mut segments = open(args)?;
-    let bar = progress::segments_bar("pass 2/2", segments.len_hint());
-    let (classes, tally2) = pass::reduce(
-        &mut segments,
-        &bar,
-        on_bad(args, false),
+    let (classes, tally2, _) = run.pass(
+        "pass 2/2",
+        false,
+        run.reopen()?,
         || ClassCounts::new(config.k).expect("K checked by config()"),
         |acc, seg| acc.add_segment(&fold_lists, &seg.tokens),
         |a, b| a.merge(&b),
     )?;
-    bar.finish_and_clear();
     if tally2 != tally {
         bail!(
             "the inputs changed between the two passes ({} segments / {} tokens, then {} / {})",
@@ -175,14 +219,13 @@ fn build_context(args: &Args) -> Result<Built> {
     Ok(Built { set, model: format!("context model, K = {}", config.k), tally, steps })
 }
 
-fn build_order0(args: &Args) -> Result<Built> {
+fn build_order0(run: &Run, segments: Segments) -> Result<Built> {
+    let args = run.args;
     let t = Instant::now();
-    let mut segments = open(args)?;
-    let bar = progress::segments_bar("pass 1/1", segments.len_hint());
-    let (counts, tally) = pass::reduce(
-        &mut segments,
-        &bar,
-        on_bad(args, true),
+    let (counts, tally, segments) = run.pass(
+        "pass 1/1",
+        true,
+        segments,
         || vec![0u64; 1024],
         |acc, seg| {
             for &t in &seg.tokens {
@@ -194,25 +237,27 @@ fn build_order0(args: &Args) -> Result<Built> {
             a
         },
     )?;
-    bar.finish_and_clear();
     args.selection.check_only_matched(&segments)?;
     check_nonempty(&tally)?;
     let set = vqtans::model::order0::build_table_set(&counts, ORDER0_LOG).context("cannot build the order-0 table")?;
     Ok(Built { set, model: "order-0 model".to_string(), tally, steps: vec![("pass", t.elapsed())] })
 }
 
-fn print_summary(args: &Args, built: &Built, blob: &[u8], total: Duration) {
+/// The summary lines: what was built from what, and where it went.
+fn summary(built: &Built, blob: &[u8], output: &str, total: Duration) -> String {
     let t = &built.tally;
-    println!("built {} table set", built.model);
-    print!("segments      {}", t.segments);
+    let mut s = String::new();
+    let _ = writeln!(s, "built {} table set", built.model);
+    let _ = write!(s, "segments      {}", t.segments);
     if t.bad > 0 {
-        print!(" ({} bad skipped)", t.bad);
+        let _ = write!(s, " ({} bad skipped)", t.bad);
     }
-    println!();
-    println!("frames        {}", t.frames);
-    println!("tokens        {}", t.tokens);
-    println!("table-set id  {:016x}", table_set_id(blob));
-    println!("blob          {} bytes -> {}", blob.len(), args.output.display());
+    let _ = writeln!(s);
+    let _ = writeln!(s, "frames        {}", t.frames);
+    let _ = writeln!(s, "tokens        {}", t.tokens);
+    let _ = writeln!(s, "table-set id  {:016x}", table_set_id(blob));
+    let _ = writeln!(s, "blob          {} bytes -> {output}", blob.len());
     let steps: Vec<String> = built.steps.iter().map(|(name, d)| format!("{name} {:.2} s", d.as_secs_f64())).collect();
-    println!("time          {:.2} s ({})", total.as_secs_f64(), steps.join(", "));
+    let _ = writeln!(s, "time          {:.2} s ({})", total.as_secs_f64(), steps.join(", "));
+    s
 }

@@ -1,22 +1,34 @@
 //! `host-tools encode`: segments to vqtans streams.
 //!
-//! One `.npy` file becomes one stream file (or `OUT/<key>.vqt` when OUT is an
-//! existing folder); a folder of `.npy` files or a webdataset shard becomes a
-//! folder OUT (created if needed) holding one `<key>.vqt` per segment,
-//! encoded in parallel. Every file is written atomically and never over an
-//! input or the tables. The first bad segment stops the command with an
-//! error naming its file (streams already written stay).
+//! One `.npy` file (or `-`, one array on standard input) becomes one stream
+//! file (or `-`, standard output). When OUT is an existing folder, the stream
+//! of a named `.npy` file goes to `OUT/<key>.vqt`, and the command says so on
+//! the terminal.
+//!
+//! A folder of `.npy` files or a webdataset shard becomes a folder OUT
+//! (created if needed; its parent must exist) holding one `<key>.vqt` per
+//! segment, encoded in parallel. The streams are staged in a temporary folder
+//! and moved into OUT only when every segment was encoded and the whole input
+//! was read and checked (a shard to its gzip trailer): either all streams of
+//! the run appear, or none and no new folder.
+//!
+//! Outputs are never written over an input or the tables (see `io::output`).
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use rayon::iter::{ParallelBridge, ParallelIterator};
 
-use crate::io::{read_npy_file, write_atomic, InputKind, Segment, Segments, Selection};
+use crate::io::sources::npy_key;
+use crate::io::{
+    is_dash, read_npy_file, show, FolderOutput, InputKind, InputSet, Output, Segment, Segments, Selection,
+};
+use crate::pass::{Feed, OnBad};
 use crate::progress;
-use crate::tables::{check_frames, TableFile};
+use crate::tables::TableFile;
+use crate::workers::Workers;
+use vqtans::segment::Encoder;
 
 /// File extension of stream files.
 pub const STREAM_EXT: &str = "vqt";
@@ -27,11 +39,13 @@ pub struct Args {
     /// Table set to encode with (from `build-tables`).
     #[arg(long, value_name = "TABLES")]
     pub tables: PathBuf,
-    /// Output: a stream file for a `.npy` INPUT, a folder for a folder or
-    /// shard INPUT.
+    /// Output: a stream file for a `.npy` INPUT (`-` for standard output; an
+    /// existing folder receives `<key>.vqt`), a folder for a folder or shard
+    /// INPUT.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
-    /// A `.npy` file, a folder of `.npy` files, or a webdataset shard.
+    /// A `.npy` file (`-` for standard input), a folder of `.npy` files, or a
+    /// webdataset shard.
     #[arg(value_name = "INPUT")]
     pub input: PathBuf,
 }
@@ -55,88 +69,118 @@ impl Totals {
 }
 
 /// Runs `encode`.
-pub fn run(args: &Args) -> Result<()> {
+pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let start = Instant::now();
     let tables = TableFile::load(&args.tables)?;
     let encoder = tables.encoder()?;
-    // Never write over the input or the tables.
-    let protected = [args.input.as_path(), args.tables.as_path()];
-    let encode_one = |seg: &Segment, out: &Path| -> Result<Totals> {
-        check_frames(seg)?;
-        let stream = encoder
-            .encode(&seg.tokens)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("segment {}: cannot encode", seg.key))?;
-        write_atomic(out, &stream, &protected)?;
-        Ok(Totals { segments: 1, tokens: seg.tokens.len() as u64, bytes: stream.len() as u64 })
+    let mut inputs = InputSet::new();
+    inputs.add(&args.tables);
+    let (totals, destination, on_stdout) = match InputKind::of(&args.input)? {
+        InputKind::Npy | InputKind::Stdin => encode_file(args, &encoder, &mut inputs)?,
+        InputKind::Folder | InputKind::Shard => encode_folder(args, &encoder, &mut inputs, workers)?,
     };
-
-    let (totals, destination) = match InputKind::of(&args.input)? {
-        InputKind::Npy => {
-            let seg = read_npy_file(&args.input)?;
-            let out = if args.output.is_dir() { stream_path(&args.output, &seg.key) } else { args.output.clone() };
-            (encode_one(&seg, &out)?, out)
-        }
-        InputKind::Folder | InputKind::Shard => {
-            if args.output.exists() && !args.output.is_dir() {
-                bail!(
-                    "{}: exists and is not a folder (a folder or shard INPUT is encoded to a \
-                     folder of streams)",
-                    args.output.display()
-                );
-            }
-            std::fs::create_dir_all(&args.output)
-                .with_context(|| format!("{}: cannot create folder", args.output.display()))?;
-            let segments = Segments::open(&[&args.input], &Selection::default())?;
-            let bar = progress::segments_bar("encode", segments.len_hint());
-            let mut seen = HashSet::new();
-            let input = &args.input;
-            let totals = segments
-                .map(|item| -> Result<Segment> {
-                    let seg = item?;
-                    if !seen.insert(seg.key.clone()) {
-                        return Err(anyhow!(
-                            "{}: two segments have the key {}; their streams would overwrite \
-                             each other",
-                            input.display(),
-                            seg.key
-                        ));
-                    }
-                    Ok(seg)
-                })
-                .par_bridge()
-                .map(|item| -> Result<Totals> {
-                    let seg = item?;
-                    let totals = encode_one(&seg, &stream_path(&args.output, &seg.key))?;
-                    bar.inc(1);
-                    Ok(totals)
-                })
-                .try_reduce(Totals::default, |a, b| Ok(a.add(b)))?;
-            bar.finish_and_clear();
-            if totals.segments == 0 {
-                bail!("{}: holds no segment", args.input.display());
-            }
-            (totals, args.output.clone())
-        }
-    };
-
-    println!(
-        "encoded {} segment{}, {} tokens -> {} bytes in {} (rate {:.3}, {:.4} bits/token, \
-         tables {}), {:.2} s",
+    let summary = format!(
+        "encoded {} segment{}, {} tokens -> {} bytes in {} (rate {:.3}, {:.4} bits/token, tables {}), {:.2} s\n",
         totals.segments,
         if totals.segments == 1 { "" } else { "s" },
         totals.tokens,
         totals.bytes,
-        destination.display(),
+        destination,
         totals.tokens as f64 * 10.0 / (totals.bytes as f64 * 8.0),
         totals.bytes as f64 * 8.0 / totals.tokens as f64,
         tables.id_hex(),
         start.elapsed().as_secs_f64()
     );
+    super::print_summary(&summary, on_stdout);
     Ok(())
+}
+
+/// The stream of `seg`.
+fn encode_segment(encoder: &Encoder<'_>, seg: &Segment) -> Result<Vec<u8>> {
+    encoder
+        .encode(&seg.tokens)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("segment {}: cannot encode", seg.key))
+}
+
+/// One `.npy` INPUT to one stream.
+fn encode_file(args: &Args, encoder: &Encoder<'_>, inputs: &mut InputSet) -> Result<(Totals, String, bool)> {
+    inputs.add(&args.input);
+    let into_folder = !is_dash(&args.output) && args.output.is_dir();
+    let out_path = if into_folder {
+        if is_dash(&args.input) {
+            bail!(
+                "{}: is a folder, and a segment read from standard input has no key to name its stream; give \
+                 a file name",
+                show(&args.output)
+            );
+        }
+        stream_path(&args.output, &npy_key(&args.input)?)
+    } else {
+        args.output.clone()
+    };
+    let output = Output::plan(&out_path, inputs)?;
+    if into_folder {
+        eprintln!("note: {} is a folder: writing {}", show(&args.output), output.shown());
+    }
+    let seg = read_npy_file(&args.input)?;
+    let stream = encode_segment(encoder, &seg)?;
+    let totals = Totals { segments: 1, tokens: seg.tokens.len() as u64, bytes: stream.len() as u64 };
+    let (shown, on_stdout) = (output.shown(), output.is_stdout());
+    output.write(&stream, inputs)?;
+    Ok((totals, shown, on_stdout))
+}
+
+/// A folder or shard INPUT to a folder of streams, staged.
+fn encode_folder(
+    args: &Args,
+    encoder: &Encoder<'_>,
+    inputs: &mut InputSet,
+    workers: &Workers,
+) -> Result<(Totals, String, bool)> {
+    let mut segments = Segments::open(&[&args.input], &Selection::default())?;
+    inputs.extend(segments.files());
+    let expected: Vec<String> = segments.known_keys().iter().map(|k| stream_name(k)).collect();
+    let out = FolderOutput::plan(&args.output, inputs, &expected)?;
+    let bar = progress::segments_bar("encode", segments.len_hint());
+    let items = segments.len_hint();
+    let mut feed = Feed::new(&mut segments, OnBad::Abort, &bar).unique_keys(&args.input);
+    let encoded = workers.run(items, || {
+        feed.by_ref()
+            .par_bridge()
+            .map(|(_, seg)| -> Result<(Totals, Vec<String>)> {
+                let stream = encode_segment(encoder, &seg)?;
+                let name = stream_name(&seg.key);
+                out.write(&name, &stream)?;
+                bar.inc(1);
+                Ok((Totals { segments: 1, tokens: seg.tokens.len() as u64, bytes: stream.len() as u64 }, vec![name]))
+            })
+            .try_reduce(
+                || (Totals::default(), Vec::new()),
+                |(ta, mut na), (tb, nb)| {
+                    na.extend(nb);
+                    Ok((ta.add(tb), na))
+                },
+            )
+    })?;
+    bar.finish_and_clear();
+    // The input error (first bad input in order; a shard's checks) first.
+    feed.finish()?;
+    let (totals, names) = encoded?;
+    if totals.segments == 0 {
+        bail!("{}: holds no segment", show(&args.input));
+    }
+    let shown = out.shown();
+    out.commit(&names, inputs)?;
+    Ok((totals, shown, false))
+}
+
+/// `<key>.vqt`.
+pub fn stream_name(key: &str) -> String {
+    format!("{key}.{STREAM_EXT}")
 }
 
 /// `dir/<key>.vqt`.
 pub fn stream_path(dir: &Path, key: &str) -> PathBuf {
-    dir.join(format!("{key}.{STREAM_EXT}"))
+    dir.join(stream_name(key))
 }

@@ -6,3 +6,13 @@ pub mod decode;
 pub mod encode;
 pub mod stats;
 pub mod verify;
+
+/// Prints a command's summary `text` (complete lines): on stdout, or on stderr
+/// when the command's output went to stdout, so it never mixes with the data.
+pub fn print_summary(text: &str, output_on_stdout: bool) {
+    if output_on_stdout {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+}

@@ -20,9 +20,11 @@ use vqtans::model::context::encode::Part;
 
 use super::args::SelectionArgs;
 use crate::diff::first_difference;
-use crate::io::Segments;
+use crate::io::{show, Segments};
+use crate::pass::{Feed, OnBad};
 use crate::progress;
-use crate::tables::{check_frames, TableFile};
+use crate::tables::TableFile;
+use crate::workers::Workers;
 
 /// Options of `stats`.
 #[derive(Debug, clap::Args)]
@@ -35,7 +37,8 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Input `.npy` files, folders of `.npy` files, or webdataset shards.
+    /// Input `.npy` files (`-` for one on standard input), folders of `.npy`
+    /// files, or webdataset shards.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 }
@@ -96,52 +99,57 @@ impl Figures {
     }
 }
 
-/// Runs `stats`.
-pub fn run(args: &Args) -> Result<()> {
+/// Runs `stats`. Nothing is printed unless every input was read to its end
+/// (every shard checked) and every segment round-tripped.
+pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let start = Instant::now();
+    let selection = args.selection.selection()?;
     let tables = TableFile::load(&args.tables)?;
     let encoder = tables.encoder()?;
-    let mut segments = Segments::open(&args.inputs, &args.selection.selection())?;
+    let mut segments = Segments::open(&args.inputs, &selection)?;
     let bar = progress::segments_bar("stats", segments.len_hint());
+    let items = segments.len_hint();
+    let mut feed = Feed::new(&mut segments, OnBad::Abort, &bar);
 
-    let mut rows: Vec<(usize, Figures)> = (&mut segments)
-        .enumerate()
-        .par_bridge()
-        .map(|(index, item)| -> Result<(usize, Figures)> {
-            let seg = item?;
-            check_frames(&seg)?;
-            let (stream, parts) = encoder
-                .encode_with_stats(&seg.tokens)
-                .map_err(anyhow::Error::from)
-                .with_context(|| format!("segment {}: cannot encode", seg.key))?;
-            let decoded = tables
-                .decode(&stream, Path::new(&format!("{} (stream in memory)", seg.key)))
-                .context("round trip failed")?;
-            if decoded.len() != seg.tokens.len() {
-                bail!(
-                    "segment {}: round trip failed: {} tokens decoded, {} expected",
-                    seg.key,
-                    decoded.len(),
-                    seg.tokens.len()
-                );
-            }
-            if let Some(d) = first_difference(&decoded, &seg.tokens, 0) {
-                bail!("segment {}: round trip failed: {d}", seg.key);
-            }
-            bar.inc(1);
-            Ok((
-                index,
-                Figures {
-                    key: seg.key,
-                    segments: 1,
-                    frames: seg.frames as u64,
-                    tokens: seg.tokens.len() as u64,
-                    bytes: stream.len() as u64,
-                    parts,
-                },
-            ))
-        })
-        .collect::<Result<_>>()?;
+    let rows = workers.run(items, || {
+        feed.by_ref()
+            .par_bridge()
+            .map(|(index, seg)| -> Result<(usize, Figures)> {
+                let (stream, parts) = encoder
+                    .encode_with_stats(&seg.tokens)
+                    .map_err(anyhow::Error::from)
+                    .with_context(|| format!("segment {}: cannot encode", seg.key))?;
+                let decoded = tables
+                    .decode(&stream, Path::new(&format!("{} (stream in memory)", seg.key)))
+                    .context("round trip failed")?;
+                if decoded.len() != seg.tokens.len() {
+                    bail!(
+                        "segment {}: round trip failed: {} tokens decoded, {} expected",
+                        seg.key,
+                        decoded.len(),
+                        seg.tokens.len()
+                    );
+                }
+                if let Some(d) = first_difference(&decoded, &seg.tokens, 0) {
+                    bail!("segment {}: round trip failed: {d}", seg.key);
+                }
+                bar.inc(1);
+                Ok((
+                    index,
+                    Figures {
+                        key: seg.key,
+                        segments: 1,
+                        frames: seg.frames as u64,
+                        tokens: seg.tokens.len() as u64,
+                        bytes: stream.len() as u64,
+                        parts,
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    feed.finish()?;
+    let mut rows = rows?;
     bar.finish_and_clear();
     args.selection.check_only_matched(&segments)?;
     if rows.is_empty() {
@@ -157,7 +165,7 @@ pub fn run(args: &Args) -> Result<()> {
     if args.json {
         let doc = json!({
             "tables": {
-                "path": tables.path().display().to_string(),
+                "path": show(tables.path()),
                 "id": tables.id_hex(),
                 "model": tables.model_name(),
             },
@@ -180,7 +188,7 @@ pub fn run(args: &Args) -> Result<()> {
 
 /// The text report: one line per segment, then the total.
 fn print_table(tables: &TableFile, rows: &[Figures], total: &Figures) {
-    println!("tables {} ({}, id {})", tables.path().display(), tables.model_name(), tables.id_hex());
+    println!("tables {} ({}, id {})", show(tables.path()), tables.model_name(), tables.id_hex());
     let parts: Vec<Part> = total.parts.keys().copied().collect();
     let key_width = rows.iter().map(|r| r.key.len()).chain([total.key.len(), 3]).max().unwrap_or(5);
     let part_names: Vec<&str> = parts.iter().map(|p| p.name()).chain(["overhead"]).collect();

@@ -3,18 +3,18 @@
 //! The stream is decoded frame by frame and compared with the original as it
 //! goes, so a damaged stream reports both how far it decoded correctly and
 //! the decode error. Exit status (like `cmp`): 0 when the stream decodes to
-//! exactly the original, 1 when it does not (a difference, a different frame
-//! count, a decode or checksum error, or a stream made with other tables), 2
-//! when the check could not be made (unreadable or invalid original or
-//! tables).
+//! exactly the original; 1 when it does not (a difference, a different frame
+//! count, a damaged stream: a decode, header or checksum error); 2 when the
+//! check could not be made (the tables, the original or the stream cannot be
+//! read or are invalid, or the stream was coded with other tables).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 use crate::diff::first_difference;
-use crate::io::{read_npy_file, tokens::TOKENS_PER_FRAME};
-use crate::message::describe;
+use crate::io::sources::STDIN_NAME;
+use crate::io::{is_dash, read_npy_file, show, tokens::TOKENS_PER_FRAME};
 use crate::tables::{read_stream, TableFile};
 
 /// Options of `verify`.
@@ -23,10 +23,10 @@ pub struct Args {
     /// Table set the stream was encoded with.
     #[arg(long, value_name = "TABLES")]
     pub tables: PathBuf,
-    /// The stream to check.
+    /// The stream to check (`-` for standard input).
     #[arg(value_name = "STREAM")]
     pub stream: PathBuf,
-    /// The `.npy` file it should decode to.
+    /// The `.npy` file it should decode to (`-` for standard input).
     #[arg(value_name = "ORIGINAL.npy")]
     pub original: PathBuf,
 }
@@ -40,21 +40,23 @@ pub enum Verdict {
     Differs(Vec<String>),
 }
 
-/// Runs `verify`. `Err` means the check could not be made (exit status 2);
-/// a stream that cannot be read or decoded is a [`Verdict::Differs`].
+/// Runs `verify`. `Err` means the check could not be made (exit status 2).
 pub fn run(args: &Args) -> Result<Verdict> {
+    if is_dash(&args.stream) && is_dash(&args.original) {
+        bail!("STREAM and ORIGINAL cannot both be `-` (standard input)");
+    }
     let tables = TableFile::load(&args.tables)?;
     let original = read_npy_file(&args.original)?;
-    let stream = match read_stream(&args.stream) {
-        Ok(s) => s,
-        Err(e) => return Ok(Verdict::Differs(vec![describe(&e)])),
-    };
-    let stream_name = args.stream.display();
-    let original_name = args.original.display();
+    let stream = read_stream(&args.stream)?;
+    let named = |p: &Path| if is_dash(p) { STDIN_NAME.to_string() } else { show(p) };
+    let stream_name = named(&args.stream);
+    let original_name = named(&args.original);
 
-    let mut decoder = match tables.decoder(&stream, &args.stream) {
+    let mut decoder = match tables.decoder(&stream) {
         Ok(d) => d,
-        Err(e) => return Ok(Verdict::Differs(vec![describe(&e)])),
+        // Other tables: no verdict about the stream can be given.
+        Err(e @ vqtans::Error::TableSetMismatch { .. }) => return Err(tables.explain(e, Path::new(&stream_name))),
+        Err(e) => return Ok(Verdict::Differs(vec![format!("{stream_name}: not a valid stream: {e}")])),
     };
     let frames = decoder.header().frames as usize;
     let mut problems = Vec::new();
@@ -81,8 +83,7 @@ pub fn run(args: &Args) -> Result<Verdict> {
         return Ok(Verdict::Differs(problems));
     }
     println!(
-        "OK: {stream_name} decodes to exactly {original_name} ({frames} frames, {} bytes, \
-         table set {})",
+        "OK: {stream_name} decodes to exactly {original_name} ({frames} frames, {} bytes, table set {})",
         stream.len(),
         tables.id_hex()
     );

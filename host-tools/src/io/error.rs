@@ -2,17 +2,20 @@
 
 use std::path::PathBuf;
 
+use super::name::show;
+
 /// Every failure of the I/O layer.
 ///
 /// Each variant names the file concerned (`file`, or `output`/`input`) and
-/// the problem, so that its `Display` text is a complete message for the
-/// user. For a member of a tar shard, `file` is the shard path joined with
-/// the member name, e.g. `data-0000.tar.gz/abc_13.token.npy`.
+/// the problem, so that its `Display` text is a complete one-line message for
+/// the user (paths are shown with [`show`]: invalid UTF-8 and control
+/// characters escaped). For a member of a tar shard, `file` is the shard path
+/// joined with the member name, e.g. `data-0000.tar.gz/abc_13.token.npy`.
 #[derive(Debug, thiserror::Error)]
 pub enum IoError {
     /// The file could not be opened or read (an operating-system error, or a
     /// corrupt compressed stream while reading the data of a shard member).
-    #[error("{}: cannot read: {source}", file.display())]
+    #[error("{}: cannot read: {source}", show(file))]
     Read {
         /// The file that could not be read.
         file: PathBuf,
@@ -23,7 +26,7 @@ pub enum IoError {
 
     /// The file does not start with a valid `.npy` header (bad magic,
     /// unknown version, unparsable header dictionary, ...).
-    #[error("{}: not a valid .npy file: {reason}", file.display())]
+    #[error("{}: not a valid .npy file: {reason}", show(file))]
     BadHeader {
         /// The offending file.
         file: PathBuf,
@@ -32,7 +35,7 @@ pub enum IoError {
     },
 
     /// The file ends inside the `.npy` header.
-    #[error("{}: truncated .npy file: it ends inside the header", file.display())]
+    #[error("{}: truncated .npy file: it ends inside the header", show(file))]
     TruncatedHeader {
         /// The offending file.
         file: PathBuf,
@@ -42,7 +45,7 @@ pub enum IoError {
     #[error(
         "{}: truncated .npy file: the header announces {expected_bytes} bytes of data, \
          but only {actual_bytes} are present",
-        file.display()
+        show(file)
     )]
     TruncatedData {
         /// The offending file.
@@ -55,7 +58,7 @@ pub enum IoError {
 
     /// There are bytes after the end of the array data; they would be lost
     /// by a round trip, so the file is rejected.
-    #[error("{}: unexpected bytes after the end of the .npy array data", file.display())]
+    #[error("{}: unexpected bytes after the end of the .npy array data", show(file))]
     TrailingData {
         /// The offending file.
         file: PathBuf,
@@ -65,7 +68,7 @@ pub enum IoError {
     #[error(
         "{}: unsupported dtype {descr}: expected an integer dtype \
          (int8/uint8/int16/uint16/int32/uint32/int64/uint64)",
-        file.display()
+        show(file)
     )]
     UnsupportedDtype {
         /// The offending file.
@@ -74,9 +77,8 @@ pub enum IoError {
         descr: String,
     },
 
-    /// The shape is neither `(N, 8, 16)` nor `(N, 128)`, or the array is too
-    /// large to address.
-    #[error("{}: wrong shape {shape:?}: expected (N, 8, 16) or (N, 128)", file.display())]
+    /// The shape is neither `(N, 8, 16)` nor `(N, 128)`.
+    #[error("{}: wrong shape {shape:?}: expected (N, 8, 16) or (N, 128)", show(file))]
     WrongShape {
         /// The offending file.
         file: PathBuf,
@@ -84,8 +86,23 @@ pub enum IoError {
         shape: Vec<u64>,
     },
 
+    /// The shape is `(N, 8, 16)` or `(N, 128)` with more frames than a segment
+    /// may hold ([`super::tokens::MAX_FRAMES`]); found from the header, before
+    /// any data is read.
+    #[error(
+        "{}: {frames} frames is more than a segment may hold (1..={max})",
+        show(file),
+        max = super::tokens::MAX_FRAMES
+    )]
+    TooManyFrames {
+        /// The offending file.
+        file: PathBuf,
+        /// The frame count the header announces.
+        frames: u64,
+    },
+
     /// The shape is valid but has zero frames.
-    #[error("{}: empty segment: the array has 0 frames", file.display())]
+    #[error("{}: empty segment: the array has 0 frames", show(file))]
     Empty {
         /// The offending file.
         file: PathBuf,
@@ -94,10 +111,7 @@ pub enum IoError {
     /// A token is outside `0..=1023` (negative or too large). The position
     /// is the logical one (frame, row 0..8, column 0..16) whatever the
     /// storage order or shape of the file.
-    #[error(
-        "{}: token value {value} at frame {frame} row {row} col {col} is outside 0..=1023",
-        file.display()
-    )]
+    #[error("{}: token value {value} at frame {frame} row {row} col {col} is outside 0..=1023", show(file))]
     TokenOutOfRange {
         /// The offending file.
         file: PathBuf,
@@ -111,14 +125,47 @@ pub enum IoError {
         value: i128,
     },
 
-    /// The tar (or gzip) structure of a shard is damaged or unreadable.
-    #[error("{}: cannot read shard: {source}", file.display())]
+    /// The tar or gzip structure of a shard is damaged, truncated or followed by
+    /// other data, or its gzip checksum (CRC-32 and length) does not match.
+    /// Nothing read from such a shard can be trusted, so this is never skipped
+    /// like a bad segment (see [`IoError::spoils_shard`]).
+    #[error("{}: damaged shard: {problem}", show(file))]
     Shard {
         /// The shard.
         file: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// What is wrong, e.g. `the gzip checksum does not match`.
+        problem: String,
+    },
+
+    /// An input exists but is not a regular file (a FIFO, device or socket),
+    /// so it is not opened: reading a FIFO could block forever.
+    #[error(
+        "{}: is {kind}, not a regular file (inputs must be regular files; `-` reads standard input where \
+         a command accepts it)",
+        show(file)
+    )]
+    NotAFile {
+        /// The offending path.
+        file: PathBuf,
+        /// What it is, e.g. `a FIFO`.
+        kind: &'static str,
+    },
+
+    /// A file name is not valid UTF-8, so no key can be made from it.
+    #[error("{}: the file name is not valid UTF-8; rename the file (keys are made from file names)", show(file))]
+    NonUtf8Name {
+        /// The file, shown with its invalid bytes escaped.
+        file: PathBuf,
+    },
+
+    /// Two segments of one input have the same key, so their outputs would
+    /// have the same name.
+    #[error("{}: two segments have the key {key}; their streams would overwrite each other", show(file))]
+    DuplicateKey {
+        /// The input (folder or shard).
+        file: PathBuf,
+        /// The key.
+        key: String,
     },
 
     /// An INPUT argument is neither a folder, a `.npy` file nor a
@@ -126,19 +173,16 @@ pub enum IoError {
     #[error(
         "{}: unsupported input: expected a .npy file, a folder of .npy files, \
          or a .tar/.tar.gz/.tgz webdataset shard",
-        file.display()
+        show(file)
     )]
     UnsupportedInput {
         /// The offending argument.
         file: PathBuf,
     },
 
-    /// The output path resolves to one of the inputs.
-    #[error(
-        "refusing to write {}: it is the input file {}",
-        output.display(),
-        input.display()
-    )]
+    /// The output path resolves to one of the inputs (same file, through any
+    /// spelling, symlink or hard link).
+    #[error("refusing to write {}: it is the input file {}", show(output), show(input))]
     WouldOverwriteInput {
         /// The requested output path.
         output: PathBuf,
@@ -146,9 +190,20 @@ pub enum IoError {
         input: PathBuf,
     },
 
+    /// The output cannot be written where it points: the filesystem root, a
+    /// folder, a block device or socket, or a folder member that is not a
+    /// regular file. Nothing was written.
+    #[error("refusing to write {}: {reason}", show(file))]
+    OutputRefused {
+        /// The output path as given.
+        file: PathBuf,
+        /// Why.
+        reason: String,
+    },
+
     /// Creating, writing, syncing or renaming the output failed. On this
     /// error no file has been created or replaced at the output path.
-    #[error("{}: cannot write: {source}", file.display())]
+    #[error("{}: cannot write: {source}", show(file))]
     Write {
         /// The output path.
         file: PathBuf,
@@ -156,4 +211,13 @@ pub enum IoError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl IoError {
+    /// Whether the error means a whole shard is damaged: everything already
+    /// read from it is suspect, so a command must fail even where it skips bad
+    /// segments (`build-tables --skip-bad`).
+    pub fn spoils_shard(&self) -> bool {
+        matches!(self, IoError::Shard { .. })
+    }
 }

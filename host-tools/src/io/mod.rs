@@ -1,19 +1,34 @@
 //! Input/output layer of `host-tools`: everything that touches files.
 //!
-//! * [`tokens`]: the [`Segment`] type, the strict `.npy` parser and the
-//!   int16 `.npy` writer used by `decode`.
+//! * [`tokens`]: the [`Segment`] type, the strict `.npy` parser (header and
+//!   shape checked before any data is read) and the int16 `.npy` writer used
+//!   by `decode`.
 //! * [`sources`]: turns command-line INPUT arguments (`.npy` files, folders,
-//!   webdataset shards) into a lazy stream of segments.
-//! * [`atomic`]: atomic output files that refuse to overwrite an input.
+//!   webdataset shards, `-`) into a lazy stream of segments.
+//! * [`shard`]: the one reader of shards, which checks every shard to its
+//!   end (gzip CRC-32 and length, nothing after the end).
+//! * [`input`]: opening inputs without ever blocking on a FIFO, and the
+//!   identities of every file a command reads ([`InputSet`]).
+//! * [`output`]: the one way results are written ([`Output`],
+//!   [`FolderOutput`]): atomically, through devices and FIFOs, to stdout, or
+//!   staged for folders; never over an input.
+//! * [`temporaries`]: the temporaries of outputs, removed on errors, on
+//!   SIGINT/SIGTERM/SIGHUP and (stale ones) by the next run.
+//! * [`name`]: file names in messages (escaped) and as keys (UTF-8 only).
 //! * [`error`]: the single error type [`IoError`], which always names the
 //!   file and the problem.
 //!
-//! Nothing in here depends on the codec; the codec only ever sees
-//! `Segment::tokens` (`frames * 128` values, each `0..=1023`).
+//! Nothing in here depends on the codec except the frame limit
+//! ([`tokens::MAX_FRAMES`]); the codec only ever sees `Segment::tokens`
+//! (`frames * 128` values, each `0..=1023`).
 
-pub mod atomic;
 pub mod error;
+pub mod input;
+pub mod name;
+pub mod output;
+pub mod shard;
 pub mod sources;
+pub mod temporaries;
 pub mod tokens;
 
 #[cfg(test)]
@@ -22,9 +37,13 @@ pub(crate) mod test_support;
 // Convenience re-exports; allowed unused because a binary crate warns about
 // every re-export it does not use.
 #[allow(unused_imports)]
-pub use atomic::{write_atomic, AtomicFile};
-#[allow(unused_imports)]
 pub use error::IoError;
+#[allow(unused_imports)]
+pub use input::{is_dash, read_capped, InputSet};
+#[allow(unused_imports)]
+pub use name::show;
+#[allow(unused_imports)]
+pub use output::{FolderOutput, Output};
 #[allow(unused_imports)]
 pub use sources::{read_npy_file, InputKind, Segments, Selection};
 #[allow(unused_imports)]

@@ -1,17 +1,25 @@
 //! Turning INPUT arguments into a lazy stream of [`Segment`]s.
 //!
 //! An INPUT is one of:
-//! * a `.npy` file: one segment, key = file stem minus a `.token` suffix
-//!   (`abc_13.token.npy` and `abc_13.npy` both give `abc_13`);
+//! * a `.npy` file: one segment, key = file name minus `.npy` (any case) and
+//!   minus a `.token` suffix (`abc_13.token.npy` and `abc_13.npy` both give
+//!   `abc_13`);
+//! * `-`: one `.npy` array read from standard input, key `stdin` (only where
+//!   a command reads its inputs once);
 //! * a folder: every regular file directly inside it whose name ends in
-//!   `.npy` (not recursive; shards inside the folder are not read), in
-//!   byte order of file name, each as above;
-//! * a webdataset shard `*.tar`, `*.tar.gz` or `*.tgz`: read as a stream
-//!   (never extracted, never loaded whole; gzip is detected from the magic
-//!   bytes, not from the name). Every regular member whose name ends in
-//!   `.token.npy` is a segment whose key is the member name minus that
-//!   suffix and minus any directory prefix; other members (`.json`,
-//!   `.pose.npy`, ...) are skipped.
+//!   `.npy` (not recursive; shards, FIFOs and devices inside the folder are
+//!   not read), in byte order of file name, each as above;
+//! * a webdataset shard `*.tar`, `*.tar.gz` or `*.tgz`, read by the one shard
+//!   reader ([`super::shard`]): every regular member whose name ends in
+//!   `.token.npy` is a segment whose key is the member name minus that suffix
+//!   and minus any directory prefix; other members are skipped. The shard is
+//!   always read to its end and checked (gzip CRC-32 and length, nothing after
+//!   the end), also when `--only`/`--limit` need no more of it.
+//!
+//! An INPUT that is neither (a FIFO, a device, a socket, another name) is
+//! refused when the inputs are opened, before anything is read. File names
+//! that are not UTF-8 are refused (keys are made from them), never converted
+//! lossily.
 //!
 //! [`Segments`] yields the segments of all inputs in argument order. Memory
 //! is one segment at a time (plus a few read ahead for a shard), whatever
@@ -19,14 +27,14 @@
 //! held up front. Keys are not checked for duplicates across inputs.
 
 use std::collections::{HashSet, VecDeque};
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
 use super::error::IoError;
+use super::input::{is_dash, kind_of, open_regular};
+use super::name::utf8_name;
+use super::shard::{ShardItem, ShardStream};
 use super::tokens::{read_segment, Segment};
 
 /// Which segments to yield.
@@ -41,7 +49,8 @@ pub struct Selection {
     /// Keys to skip.
     pub exclude: Vec<String>,
     /// If non-empty, the only keys to yield; once each of them has been
-    /// yielded, the stream ends early without reading further input.
+    /// yielded, the stream ends early without decoding further input (a
+    /// shard in progress is still read to its end and checked).
     pub only: Vec<String>,
 }
 
@@ -50,28 +59,45 @@ pub struct Selection {
 pub enum InputKind {
     /// A single `.npy` file.
     Npy,
+    /// `-`: one `.npy` array on standard input.
+    Stdin,
     /// A folder of `.npy` files (not recursive).
     Folder,
     /// A webdataset tar shard, gzip-compressed or not.
     Shard,
 }
 
+/// The key of a segment read from standard input.
+pub const STDIN_KEY: &str = "stdin";
+
+/// How standard input is named in messages.
+pub const STDIN_NAME: &str = "standard input";
+
 impl InputKind {
-    /// Classifies `path`: a directory is a [`InputKind::Folder`]; otherwise
-    /// the name (case-insensitively) decides: `.npy` is
-    /// [`InputKind::Npy`], `.tar`/`.tar.gz`/`.tgz` is [`InputKind::Shard`].
+    /// Classifies `path`: `-` is [`InputKind::Stdin`]; a directory is a
+    /// [`InputKind::Folder`]; a regular file is classified by its name (case
+    /// insensitively): `.npy` is [`InputKind::Npy`], `.tar`/`.tar.gz`/`.tgz`
+    /// is [`InputKind::Shard`].
     ///
     /// Errors: [`IoError::Read`] if `path` does not exist or cannot be
-    /// inspected, [`IoError::UnsupportedInput`] for any other name.
+    /// inspected, [`IoError::NotAFile`] for a FIFO, device or socket (not
+    /// opened, so this never blocks), [`IoError::UnsupportedInput`] for any
+    /// other name.
     pub fn of(path: &Path) -> Result<InputKind, IoError> {
+        if is_dash(path) {
+            return Ok(InputKind::Stdin);
+        }
         let meta = std::fs::metadata(path).map_err(|e| IoError::Read { file: path.to_path_buf(), source: e })?;
         if meta.is_dir() {
             return Ok(InputKind::Folder);
         }
-        let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-        if name.ends_with(".npy") {
+        if !meta.is_file() {
+            return Err(IoError::NotAFile { file: path.to_path_buf(), kind: kind_of(&meta) });
+        }
+        let name = path.file_name().map(|n| n.as_encoded_bytes().to_ascii_lowercase()).unwrap_or_default();
+        if name.ends_with(b".npy") {
             Ok(InputKind::Npy)
-        } else if name.ends_with(".tar") || name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+        } else if name.ends_with(b".tar") || name.ends_with(b".tar.gz") || name.ends_with(b".tgz") {
             Ok(InputKind::Shard)
         } else {
             Err(IoError::UnsupportedInput { file: path.to_path_buf() })
@@ -81,30 +107,29 @@ impl InputKind {
 
 /// The key of a `.npy` file: its file name minus `.npy` (any case) and then
 /// minus a `.token` suffix if present.
-pub fn npy_key(path: &Path) -> String {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+///
+/// Errors: [`IoError::NonUtf8Name`] if the name is not UTF-8.
+pub fn npy_key(path: &Path) -> Result<String, IoError> {
+    let name = utf8_name(path)?;
     let stem = match name.len().checked_sub(4) {
         Some(cut) if name.is_char_boundary(cut) && name[cut..].eq_ignore_ascii_case(".npy") => &name[..cut],
-        _ => &name[..],
+        _ => name,
     };
-    stem.strip_suffix(".token").unwrap_or(stem).to_string()
+    Ok(stem.strip_suffix(".token").unwrap_or(stem).to_string())
 }
 
-/// Reads one `.npy` file as a segment keyed by [`npy_key`].
+/// Reads one `.npy` file (or standard input for `-`) as a segment keyed by
+/// [`npy_key`] (or [`STDIN_KEY`]).
 ///
-/// Errors: [`IoError::Read`] if the file cannot be opened, otherwise those of
+/// Errors: those of [`open_regular`] and [`npy_key`], otherwise those of
 /// [`read_segment`].
 pub fn read_npy_file(path: &Path) -> Result<Segment, IoError> {
-    let file = File::open(path).map_err(|e| IoError::Read { file: path.to_path_buf(), source: e })?;
-    read_segment(BufReader::new(file), npy_key(path), path)
-}
-
-/// The key of a shard member, if it is a token array: the file name minus
-/// `.token.npy`, without directory prefix.
-fn member_key(member: &Path) -> Option<String> {
-    let name = member.file_name()?.to_string_lossy();
-    let key = name.strip_suffix(".token.npy")?;
-    (!key.is_empty()).then(|| key.to_string())
+    if is_dash(path) {
+        return read_segment(BufReader::new(std::io::stdin().lock()), STDIN_KEY, Path::new(STDIN_NAME));
+    }
+    let key = npy_key(path)?;
+    let (file, _) = open_regular(path)?;
+    read_segment(BufReader::new(file), key, path)
 }
 
 /// `exclude`/`only` as hash sets.
@@ -123,121 +148,31 @@ impl KeyFilter {
 /// One unit of work, in argument order.
 #[derive(Debug)]
 enum Job {
-    Npy { path: PathBuf, key: String },
-    Shard { path: PathBuf },
-}
-
-/// An item from a shard reader thread: the member key when known, and the
-/// segment or error.
-type ShardItem = (Option<String>, Result<Segment, IoError>);
-
-/// Segments kept ready by a shard reader thread.
-const SHARD_READ_AHEAD: usize = 4;
-
-/// A shard being read by a background thread (a tar stream borrows its
-/// archive, so a thread plus a bounded channel is what turns it into an
-/// owned iterator). Dropping this stops the thread at its next member.
-struct ShardStream {
-    rx: Receiver<ShardItem>,
-    cancel: Arc<AtomicBool>,
-}
-
-impl ShardStream {
-    fn spawn(path: PathBuf, filter: Arc<KeyFilter>) -> ShardStream {
-        let (tx, rx) = sync_channel(SHARD_READ_AHEAD);
-        let cancel = Arc::new(AtomicBool::new(false));
-        let stop = Arc::clone(&cancel);
-        let spawned = std::thread::Builder::new().name("shard-reader".into()).spawn({
-            let tx = tx.clone();
-            let path = path.clone();
-            move || stream_shard(&path, &filter, &stop, &tx)
-        });
-        if let Err(e) = spawned {
-            let _ = tx.send((None, Err(IoError::Shard { file: path, source: e })));
-        }
-        ShardStream { rx, cancel }
-    }
-}
-
-impl Drop for ShardStream {
-    fn drop(&mut self) {
-        self.cancel.store(true, Ordering::Relaxed);
-    }
-}
-
-/// Body of the shard reader thread: sends every wanted `.token.npy` member,
-/// stops at the first tar/gzip error (after sending it), on cancellation, or
-/// when the receiver is gone.
-fn stream_shard(path: &Path, filter: &KeyFilter, cancel: &AtomicBool, tx: &SyncSender<ShardItem>) {
-    let shard_err = |e| (None, Err(IoError::Shard { file: path.to_path_buf(), source: e }));
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            let _ = tx.send((None, Err(IoError::Read { file: path.to_path_buf(), source: e })));
-            return;
-        }
-    };
-    let mut buffered = BufReader::with_capacity(1 << 16, file);
-    let gzip = match buffered.fill_buf() {
-        Ok(head) => head.starts_with(&[0x1f, 0x8b]),
-        Err(e) => {
-            let _ = tx.send(shard_err(e));
-            return;
-        }
-    };
-    let reader: Box<dyn Read> =
-        if gzip { Box::new(flate2::bufread::MultiGzDecoder::new(buffered)) } else { Box::new(buffered) };
-    let mut archive = tar::Archive::new(reader);
-    let entries = match archive.entries() {
-        Ok(entries) => entries,
-        Err(e) => {
-            let _ = tx.send(shard_err(e));
-            return;
-        }
-    };
-    for entry in entries {
-        if cancel.load(Ordering::Relaxed) {
-            return;
-        }
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                let _ = tx.send(shard_err(e));
-                return;
-            }
-        };
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let member = match entry.path() {
-            Ok(p) => p.into_owned(),
-            Err(e) => {
-                let _ = tx.send(shard_err(e));
-                return;
-            }
-        };
-        let Some(key) = member_key(&member) else {
-            continue;
-        };
-        if !filter.wants(&key) {
-            continue;
-        }
-        let result = read_segment(entry, key.clone(), &path.join(&member));
-        if tx.send((Some(key), result)).is_err() {
-            return;
-        }
-    }
+    Npy {
+        path: PathBuf,
+        key: String,
+    },
+    Stdin,
+    Shard {
+        path: PathBuf,
+    },
+    /// A folder member that cannot be read as a segment (e.g. its name is not
+    /// UTF-8); yielded as its error in its turn.
+    Bad(IoError),
 }
 
 /// The segments of a list of INPUT arguments, in order, as an iterator of
 /// `Result<Segment, IoError>`.
 ///
 /// * Lazy: each `.npy` file is read when its turn comes; a shard is
-///   streamed by one background thread at most [`SHARD_READ_AHEAD`]
-///   segments ahead. Dropping the iterator early stops that thread.
-/// * A bad file yields one `Err` and iteration continues with the next
-///   one; a damaged shard yields an [`IoError::Shard`] and its remaining
-///   members are skipped.
+///   streamed by one background thread at most a few segments ahead.
+///   Dropping the iterator early stops that thread.
+/// * A bad file or member yields one `Err` and iteration continues with the
+///   next one; a damaged shard yields one [`IoError::Shard`]
+///   ([`IoError::spoils_shard`]) and its remaining members are skipped.
+/// * A shard is read to its end before the iterator moves past it (or ends),
+///   so the iterator ending without a shard error means every shard passed
+///   its checks.
 /// * `Send`, so it can feed rayon directly (`segments.par_bridge()`), or
 ///   be enumerated first to keep the input order.
 pub struct Segments {
@@ -247,25 +182,44 @@ pub struct Segments {
     only_pending: HashSet<String>,
     current: Option<ShardStream>,
     len_hint: Option<usize>,
+    files: Vec<PathBuf>,
+    has_stdin: bool,
 }
 
 impl Segments {
     /// Classifies every input (see [`InputKind::of`]) and lists folders.
     ///
     /// Errors (before anything is read): [`IoError::Read`] for a missing
-    /// input or unreadable folder, [`IoError::UnsupportedInput`] for an
-    /// argument of unknown kind.
+    /// input or unreadable folder, [`IoError::NotAFile`] for a FIFO, device
+    /// or socket, [`IoError::UnsupportedInput`] for an argument of unknown
+    /// kind, [`IoError::NonUtf8Name`] for a `.npy` argument whose name is not
+    /// UTF-8.
     pub fn open<P: AsRef<Path>>(inputs: &[P], selection: &Selection) -> Result<Segments, IoError> {
         let mut jobs = VecDeque::new();
+        let mut files = Vec::new();
+        let mut has_stdin = false;
         for input in inputs {
             let input = input.as_ref();
             match InputKind::of(input)? {
-                InputKind::Npy => jobs.push_back(Job::Npy { path: input.to_path_buf(), key: npy_key(input) }),
-                InputKind::Shard => jobs.push_back(Job::Shard { path: input.to_path_buf() }),
+                InputKind::Npy => {
+                    jobs.push_back(Job::Npy { path: input.to_path_buf(), key: npy_key(input)? });
+                    files.push(input.to_path_buf());
+                }
+                InputKind::Stdin => {
+                    jobs.push_back(Job::Stdin);
+                    has_stdin = true;
+                }
+                InputKind::Shard => {
+                    jobs.push_back(Job::Shard { path: input.to_path_buf() });
+                    files.push(input.to_path_buf());
+                }
                 InputKind::Folder => {
                     for path in list_npy_files(input)? {
-                        let key = npy_key(&path);
-                        jobs.push_back(Job::Npy { path, key });
+                        files.push(path.clone());
+                        jobs.push_back(match npy_key(&path) {
+                            Ok(key) => Job::Npy { path, key },
+                            Err(e) => Job::Bad(e),
+                        });
                     }
                 }
             }
@@ -281,9 +235,34 @@ impl Segments {
             remaining: selection.limit,
             current: None,
             len_hint: None,
+            files,
+            has_stdin,
         };
         segments.len_hint = segments.count_up_front();
         Ok(segments)
+    }
+
+    /// Every file the iterator may read (`.npy` files, folder members,
+    /// shards), as paths, for [`super::InputSet`].
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
+    /// Whether one of the inputs is standard input (`-`).
+    pub fn reads_stdin(&self) -> bool {
+        self.has_stdin
+    }
+
+    /// The keys of the segments known before reading (`.npy` files and folder
+    /// members, selection applied; shard members are known only when read).
+    pub fn known_keys(&self) -> Vec<String> {
+        self.jobs
+            .iter()
+            .filter_map(|job| match job {
+                Job::Npy { key, .. } if self.filter.wants(key) => Some(key.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The exact number of items (segments and per-file errors) the
@@ -316,7 +295,12 @@ impl Segments {
                     pending.remove(key);
                     count += 1;
                 }
-                Job::Npy { .. } => {}
+                Job::Stdin if self.filter.wants(STDIN_KEY) => {
+                    pending.remove(STDIN_KEY);
+                    count += 1;
+                }
+                Job::Bad(_) => count += 1,
+                Job::Npy { .. } | Job::Stdin => {}
             }
         }
         Some(count)
@@ -342,28 +326,39 @@ impl Iterator for Segments {
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.finished() {
-            self.current = None; // stops a shard thread
             self.jobs.clear();
-            return None;
+            // A shard in progress is read to its end and checked all the same.
+            return self.current.take().and_then(|stream| stream.finish().err()).map(Err);
         }
         loop {
             if let Some(stream) = &self.current {
-                match stream.rx.recv() {
-                    Ok((key, item)) => return Some(self.emit(key, item)),
-                    Err(_) => self.current = None, // shard finished
+                match stream.next() {
+                    ShardItem::Member { key, result } => return Some(self.emit(key, result)),
+                    ShardItem::Damaged(e) => {
+                        self.current = None;
+                        return Some(Err(e));
+                    }
+                    ShardItem::End => self.current = None,
                 }
             }
             match self.jobs.pop_front()? {
                 Job::Npy { path, key } => {
                     if self.filter.wants(&key) {
-                        let item = File::open(&path)
-                            .map_err(|e| IoError::Read { file: path.clone(), source: e })
-                            .and_then(|f| read_segment(BufReader::new(f), key.clone(), &path));
+                        let item =
+                            open_regular(&path).and_then(|(f, _)| read_segment(BufReader::new(f), key.clone(), &path));
                         return Some(self.emit(Some(key), item));
                     }
                 }
+                Job::Stdin => {
+                    if self.filter.wants(STDIN_KEY) {
+                        let item = read_npy_file(Path::new("-"));
+                        return Some(self.emit(Some(STDIN_KEY.to_string()), item));
+                    }
+                }
+                Job::Bad(e) => return Some(self.emit(None, Err(e))),
                 Job::Shard { path } => {
-                    self.current = Some(ShardStream::spawn(path, Arc::clone(&self.filter)));
+                    let filter = Arc::clone(&self.filter);
+                    self.current = Some(ShardStream::spawn(path, Arc::new(move |key: &str| filter.wants(key))));
                 }
             }
         }
@@ -377,8 +372,7 @@ fn list_npy_files(dir: &Path) -> Result<Vec<PathBuf>, IoError> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(read_err)? {
         let entry = entry.map_err(read_err)?;
-        let name = entry.file_name();
-        if !name.to_string_lossy().to_ascii_lowercase().ends_with(".npy") {
+        if !entry.file_name().as_encoded_bytes().to_ascii_lowercase().ends_with(b".npy") {
             continue;
         }
         let path = entry.path();
@@ -393,6 +387,7 @@ fn list_npy_files(dir: &Path) -> Result<Vec<PathBuf>, IoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::shard::member_key;
     use crate::io::test_support::{npy_bytes, real_file, write_shard, REAL_FILES};
     use crate::io::tokens::write_npy_i16;
 
@@ -576,12 +571,18 @@ mod tests {
 
     #[test]
     fn keys_from_names() {
-        assert_eq!(npy_key(Path::new("/x/abc_13.token.npy")), "abc_13");
-        assert_eq!(npy_key(Path::new("abc.NPY")), "abc");
-        assert_eq!(npy_key(Path::new("a.b.npy")), "a.b");
-        assert_eq!(member_key(Path::new("./d/abc_13.token.npy")).as_deref(), Some("abc_13"));
-        assert_eq!(member_key(Path::new("abc_13.pose.npy")), None);
-        assert_eq!(member_key(Path::new("abc_13.json")), None);
+        assert_eq!(npy_key(Path::new("/x/abc_13.token.npy")).unwrap(), "abc_13");
+        assert_eq!(npy_key(Path::new("abc.NPY")).unwrap(), "abc");
+        assert_eq!(npy_key(Path::new("a.b.npy")).unwrap(), "a.b");
+        let key = |name: &[u8]| member_key(name, Path::new("s.tar")).map(Result::unwrap);
+        assert_eq!(key(b"./d/abc_13.token.npy").as_deref(), Some("abc_13"));
+        assert_eq!(key(b"abc_13.pose.npy"), None);
+        assert_eq!(key(b"abc_13.json"), None);
+        assert_eq!(key(b"d/.token.npy"), None);
+        use std::os::unix::ffi::OsStrExt;
+        let odd = Path::new(std::ffi::OsStr::from_bytes(b"/x/\xFF.npy"));
+        assert!(matches!(npy_key(odd), Err(IoError::NonUtf8Name { .. })));
+        assert!(matches!(member_key(b"d/\xFF.token.npy", Path::new("s.tar")), Some(Err(IoError::NonUtf8Name { .. }))));
     }
 
     #[test]

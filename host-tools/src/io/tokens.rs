@@ -55,50 +55,47 @@ impl Segment {
     }
 }
 
+/// Most frames a segment may have: what one stream can hold
+/// ([`vqtans::container::MAX_FRAMES`], 65,536). The reader refuses more from
+/// the header alone, so no segment larger than this is ever held in memory.
+pub const MAX_FRAMES: usize = vqtans::container::MAX_FRAMES as usize;
+
+/// Largest `.npy` header accepted. numpy writes 128 bytes for a segment and
+/// itself refuses headers above 10,000 bytes unless told otherwise.
+pub const MAX_HEADER_BYTES: usize = 65_536;
+
+/// Deepest bracket nesting accepted in the header dictionary: a plain dtype
+/// needs 2 (the dictionary and the shape tuple). Bounds the parser's recursion.
+const MAX_HEADER_NESTING: usize = 4;
+
+/// Bytes of array data decoded at a time (a multiple of every item size).
+const CHUNK_BYTES: usize = 1 << 16;
+
 /// Parses one `.npy` array from `reader` into a validated [`Segment`] named
 /// `key`; `file` is only used to name the source in errors.
 ///
-/// Accepted: shape `(N, 8, 16)` or `(N, 128)` with `N >= 1`; dtype any
-/// integer of 1, 2, 4 or 8 bytes, signed or unsigned, little or big endian;
-/// C order or Fortran order (Fortran data is transposed to the logical
-/// row-major order); every value in `0..=1023`. The reader must end right
-/// after the array data.
+/// Accepted: shape `(N, 8, 16)` or `(N, 128)` with `1 <= N <= 65536`
+/// ([`MAX_FRAMES`]); dtype any integer of 1, 2, 4 or 8 bytes, signed or
+/// unsigned, little or big endian; C order or Fortran order (Fortran data is
+/// transposed to the logical row-major order); every value in `0..=1023`; a
+/// header dictionary of at most [`MAX_HEADER_BYTES`] with each key once. The
+/// reader must end right after the array data.
 ///
-/// Errors: [`IoError::TruncatedHeader`], [`IoError::BadHeader`],
-/// [`IoError::UnsupportedDtype`], [`IoError::WrongShape`],
-/// [`IoError::Empty`], [`IoError::TruncatedData`],
-/// [`IoError::TrailingData`], [`IoError::TokenOutOfRange`] (with the
-/// logical frame/row/col), or [`IoError::Read`] for an I/O failure.
+/// Errors: [`IoError::TruncatedHeader`], [`IoError::BadHeader`] (also for a
+/// key given twice, e.g. two `shape`s), [`IoError::UnsupportedDtype`],
+/// [`IoError::WrongShape`], [`IoError::TooManyFrames`], [`IoError::Empty`],
+/// [`IoError::TruncatedData`], [`IoError::TrailingData`],
+/// [`IoError::TokenOutOfRange`] (with the logical frame/row/col), or
+/// [`IoError::Read`] for an I/O failure.
 ///
-/// Memory: the data buffer grows with the bytes actually read, so a header
-/// announcing a huge `N` on a short file cannot cause a huge allocation.
-pub fn read_segment<R: Read>(reader: R, key: impl Into<String>, file: &Path) -> Result<Segment, IoError> {
-    let mut reader = EofTracker { inner: reader, hit_eof: false };
-    let header = match NpyHeader::from_reader(&mut reader) {
-        Ok(h) => h,
-        Err(_) if reader.hit_eof => return Err(IoError::TruncatedHeader { file: file.to_path_buf() }),
-        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-            return Err(IoError::BadHeader { file: file.to_path_buf(), reason: e.to_string() })
-        }
-        Err(e) => return Err(IoError::Read { file: file.to_path_buf(), source: e }),
-    };
-
+/// Memory: the header and shape are checked before any data is read; the data
+/// is then read and decoded in chunks of 64 KiB into the token array (at most
+/// `65536 * 128` tokens, 16 MiB; twice that for Fortran order while it is
+/// transposed).
+pub fn read_segment<R: Read>(mut reader: R, key: impl Into<String>, file: &Path) -> Result<Segment, IoError> {
+    let header = read_header(&mut reader, file)?;
     let layout = Layout::from_header(&header, file)?;
-
-    // Read exactly the announced number of bytes, growing the buffer only as
-    // data actually arrives.
-    let mut buf = Vec::new();
-    (&mut reader)
-        .take(layout.data_bytes)
-        .read_to_end(&mut buf)
-        .map_err(|e| IoError::Read { file: file.to_path_buf(), source: e })?;
-    if (buf.len() as u64) < layout.data_bytes {
-        return Err(IoError::TruncatedData {
-            file: file.to_path_buf(),
-            expected_bytes: layout.data_bytes,
-            actual_bytes: buf.len() as u64,
-        });
-    }
+    let stored = read_values(&mut reader, &layout, file)?;
     let mut probe = [0u8; 1];
     loop {
         match reader.read(&mut probe) {
@@ -108,22 +105,130 @@ pub fn read_segment<R: Read>(reader: R, key: impl Into<String>, file: &Path) -> 
             Err(e) => return Err(IoError::Read { file: file.to_path_buf(), source: e }),
         }
     }
-
-    let stored = decode_values(&buf, &layout).map_err(|(k, value)| {
-        let logical = layout.logical_of_storage(k);
-        IoError::TokenOutOfRange {
-            file: file.to_path_buf(),
-            frame: logical / TOKENS_PER_FRAME,
-            row: logical % TOKENS_PER_FRAME / COLS,
-            col: logical % COLS,
-            value,
-        }
-    })?;
     let tokens = match header.order() {
         Order::C => stored,
         Order::Fortran => layout.to_c_order(&stored),
     };
     Ok(Segment { key: key.into(), frames: layout.frames, tokens })
+}
+
+/// Reads into `buf` until it is full or the reader ends; returns the bytes read.
+fn read_full<R: Read>(reader: &mut R, buf: &mut [u8], file: &Path) -> Result<usize, IoError> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(IoError::Read { file: file.to_path_buf(), source: e }),
+        }
+    }
+    Ok(filled)
+}
+
+/// Reads and checks the header: magic, version, a bounded length, a dictionary
+/// that is not nested deeper than [`MAX_HEADER_NESTING`] and has no key twice;
+/// then lets npyz interpret it.
+fn read_header<R: Read>(reader: &mut R, file: &Path) -> Result<NpyHeader, IoError> {
+    const MAGIC: &[u8] = b"\x93NUMPY";
+    let bad = |reason: String| IoError::BadHeader { file: file.to_path_buf(), reason };
+    let truncated = || IoError::TruncatedHeader { file: file.to_path_buf() };
+    let mut bytes = vec![0u8; MAGIC.len() + 2];
+    let got = read_full(reader, &mut bytes, file)?;
+    let magic_len = got.min(MAGIC.len());
+    if bytes[..magic_len] != MAGIC[..magic_len] {
+        return Err(bad("the file does not start with the .npy magic bytes".into()));
+    }
+    if got < bytes.len() {
+        return Err(truncated());
+    }
+    let length_bytes = match (bytes[6], bytes[7]) {
+        (1, 0) => 2,
+        (2 | 3, 0) => 4,
+        (major, minor) => return Err(bad(format!("unsupported .npy format version {major}.{minor}"))),
+    };
+    bytes.resize(bytes.len() + length_bytes, 0);
+    if read_full(reader, &mut bytes[MAGIC.len() + 2..], file)? < length_bytes {
+        return Err(truncated());
+    }
+    let length = bytes[MAGIC.len() + 2..].iter().rev().fold(0usize, |n, &b| n << 8 | usize::from(b));
+    if length > MAX_HEADER_BYTES {
+        return Err(bad(format!("a header of {length} bytes is too large (at most {MAX_HEADER_BYTES})")));
+    }
+    let text_start = bytes.len();
+    bytes.resize(text_start + length, 0);
+    if read_full(reader, &mut bytes[text_start..], file)? < length {
+        return Err(truncated());
+    }
+    check_dictionary(&bytes[text_start..]).map_err(bad)?;
+    NpyHeader::from_reader(&bytes[..]).map_err(|e| bad(e.to_string()))
+}
+
+/// Checks the header text: nesting at most [`MAX_HEADER_NESTING`] deep, a
+/// Python dictionary literal, no key twice.
+fn check_dictionary(text: &[u8]) -> Result<(), String> {
+    let mut depth = 0usize;
+    let mut quote = None;
+    for &b in text {
+        match (quote, b) {
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'\'' | b'"') => quote = Some(b),
+            (None, b'(' | b'[' | b'{') => {
+                depth += 1;
+                if depth > MAX_HEADER_NESTING {
+                    return Err("the header dictionary is nested too deeply".into());
+                }
+            }
+            (None, b')' | b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let text = std::str::from_utf8(text).map_err(|_| "the header is not text".to_string())?;
+    let value: py_literal::Value =
+        text.trim_end().parse().map_err(|_| "the header is not a Python dictionary literal".to_string())?;
+    let Some(entries) = value.as_dict() else {
+        return Err("the header is not a Python dictionary".into());
+    };
+    for (i, (key, _)) in entries.iter().enumerate() {
+        if entries[..i].iter().any(|(earlier, _)| earlier == key) {
+            return Err(format!("the header dictionary has the key {key} twice"));
+        }
+    }
+    Ok(())
+}
+
+/// Reads the array data announced by `layout` in chunks, decoding and
+/// range-checking each, into the values in storage order.
+fn read_values<R: Read>(reader: &mut R, layout: &Layout, file: &Path) -> Result<Vec<u16>, IoError> {
+    let total = layout.data_bytes;
+    let mut values = Vec::with_capacity(layout.frames * TOKENS_PER_FRAME);
+    let mut chunk = vec![0u8; CHUNK_BYTES.min(total)];
+    let mut done = 0;
+    while done < total {
+        let want = chunk.len().min(total - done);
+        let got = read_full(reader, &mut chunk[..want], file)?;
+        let whole = got - got % layout.item_size;
+        decode_values(&chunk[..whole], layout, &mut values).map_err(|(k, value)| {
+            let logical = layout.logical_of_storage(k);
+            IoError::TokenOutOfRange {
+                file: file.to_path_buf(),
+                frame: logical / TOKENS_PER_FRAME,
+                row: logical % TOKENS_PER_FRAME / COLS,
+                col: logical % COLS,
+                value,
+            }
+        })?;
+        done += got;
+        if got < want {
+            return Err(IoError::TruncatedData {
+                file: file.to_path_buf(),
+                expected_bytes: total as u64,
+                actual_bytes: done as u64,
+            });
+        }
+    }
+    Ok(values)
 }
 
 /// Encodes `frames * 128` tokens as a `.npy` file: dtype `<i2`, shape
@@ -187,7 +292,8 @@ struct Layout {
     item_size: usize,
     signed: bool,
     big_endian: bool,
-    data_bytes: u64,
+    /// Bytes of array data (at most `MAX_FRAMES * 128 * 8`, 64 MiB).
+    data_bytes: usize,
 }
 
 impl Layout {
@@ -223,9 +329,12 @@ impl Layout {
         if n == 0 {
             return Err(IoError::Empty { file: file.to_path_buf() });
         }
-        let data_bytes = n.checked_mul(TOKENS_PER_FRAME as u64 * item_size as u64).ok_or_else(wrong_shape)?;
-        let frames = usize::try_from(n).map_err(|_| wrong_shape())?;
-        usize::try_from(data_bytes).map_err(|_| wrong_shape())?;
+        if n > MAX_FRAMES as u64 {
+            return Err(IoError::TooManyFrames { file: file.to_path_buf(), frames: n });
+        }
+        // n <= 65536: nothing below can overflow.
+        let frames = n as usize;
+        let data_bytes = frames * TOKENS_PER_FRAME * item_size;
         let shape = shape_u64.iter().map(|&d| d as usize).collect();
         let strides = header.strides().iter().map(|&s| s as usize).collect();
         Ok(Layout { frames, shape, strides, item_size, signed, big_endian, data_bytes })
@@ -261,21 +370,21 @@ impl Layout {
     }
 }
 
-/// Decodes and range-checks every element in storage order. On failure
-/// returns the storage index and value of the first bad element.
-fn decode_values(buf: &[u8], layout: &Layout) -> Result<Vec<u16>, (usize, i128)> {
+/// Decodes and range-checks the elements in `buf` (whole elements in storage
+/// order) and appends them to `out`. On failure returns the storage index (in
+/// the whole array) and value of the first bad element.
+fn decode_values(buf: &[u8], layout: &Layout, out: &mut Vec<u16>) -> Result<(), (usize, i128)> {
     macro_rules! decode {
         ($t:ty) => {{
             let from = if layout.big_endian { <$t>::from_be_bytes } else { <$t>::from_le_bytes };
-            let mut out = Vec::with_capacity(buf.len() / std::mem::size_of::<$t>());
-            for (k, chunk) in buf.chunks_exact(std::mem::size_of::<$t>()).enumerate() {
+            for chunk in buf.chunks_exact(std::mem::size_of::<$t>()) {
                 let v = i128::from(from(chunk.try_into().expect("chunk size")));
                 if !(0..=i128::from(MAX_TOKEN)).contains(&v) {
-                    return Err((k, v));
+                    return Err((out.len(), v));
                 }
                 out.push(v as u16);
             }
-            Ok(out)
+            Ok(())
         }};
     }
     match (layout.item_size, layout.signed) {
@@ -288,23 +397,6 @@ fn decode_values(buf: &[u8], layout: &Layout) -> Result<Vec<u16>, (usize, i128)>
         (8, true) => decode!(i64),
         (8, false) => decode!(u64),
         _ => unreachable!("item size checked in Layout::from_header"),
-    }
-}
-
-/// Remembers whether the inner reader reported end of file, to tell a
-/// truncated header from a malformed one.
-struct EofTracker<R> {
-    inner: R,
-    hit_eof: bool,
-}
-
-impl<R: Read> Read for EofTracker<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n == 0 && !buf.is_empty() {
-            self.hit_eof = true;
-        }
-        Ok(n)
     }
 }
 
@@ -518,11 +610,59 @@ mod tests {
     }
 
     #[test]
-    fn huge_announced_shape_on_short_file_is_truncated_not_oom() {
-        // The header announces ~25.6 TB of data; the file holds 256 bytes.
-        let bytes = npy_bytes("<i2", false, &[99_999_999_999, 128], &[0; 128]);
+    fn more_frames_than_a_segment_holds_is_refused_from_the_header() {
+        // ~25.6 TB announced, and 2^64 - 1 frames (whose byte count overflows):
+        // too many frames, said before any data is read.
+        for n in [99_999_999_999u64, u64::MAX, MAX_FRAMES as u64 + 1] {
+            for shape in [[n, 128].as_slice(), &[n, 8, 16]] {
+                let bytes = npy_bytes("<u8", false, shape, &[0; 128]);
+                match parse(&bytes) {
+                    Err(e @ IoError::TooManyFrames { frames, .. }) => {
+                        assert_eq!(frames, n);
+                        assert!(e.to_string().contains(&format!("t.npy: {n} frames is more than")), "{e}");
+                    }
+                    other => panic!("{n}: {other:?}"),
+                }
+            }
+        }
+        // The largest segment announced on a short file: truncated, not read further.
+        let bytes = npy_bytes("<i2", false, &[MAX_FRAMES as u64, 128], &[0; 128]);
         match parse(&bytes) {
-            Err(IoError::TruncatedData { actual_bytes: 256, .. }) => {}
+            Err(IoError::TruncatedData { actual_bytes: 256, expected_bytes, .. }) => {
+                assert_eq!(expected_bytes, MAX_FRAMES as u64 * 256)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn duplicated_and_odd_header_keys_are_refused() {
+        let good = write_npy_i16(&sample_tokens(1), 1);
+        let text = std::str::from_utf8(&good[10..128]).unwrap().to_string();
+        let twice = text.replacen("'shape': (1, 8, 16), ", "'shape': (1, 8, 16), 'shape': (1, 128),", 1);
+        for (dict, what) in [
+            (twice, "the key 'shape' twice"),
+            (text.replacen("'descr'", "'fortran_order'", 1), "the key 'fortran_order' twice"),
+            (format!("{}{}", "(".repeat(60), ")".repeat(60)), "nested too deeply"),
+            ("[1, 2, 3]".to_string(), "not a Python dictionary"),
+        ] {
+            let mut bytes = good[..8].to_vec();
+            let mut dict = format!("{:<w$}", dict.trim_end(), w = 117);
+            dict.push('\n');
+            bytes.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+            bytes.extend_from_slice(dict.as_bytes());
+            bytes.extend_from_slice(&good[128..]);
+            match parse(&bytes) {
+                Err(e @ IoError::BadHeader { .. }) => assert!(e.to_string().contains(what), "{what}: {e}"),
+                other => panic!("{what}: {other:?}"),
+            }
+        }
+        // A header length beyond the limit (format 2.0, 4-byte length): refused
+        // before anything is allocated for it.
+        let mut huge = b"\x93NUMPY\x02\x00".to_vec();
+        huge.extend_from_slice(&u32::MAX.to_le_bytes());
+        match parse(&huge) {
+            Err(e @ IoError::BadHeader { .. }) => assert!(e.to_string().contains("too large"), "{e}"),
             other => panic!("{other:?}"),
         }
     }

@@ -1,0 +1,348 @@
+//! The one reader of webdataset shards (`.tar`, `.tar.gz`, `.tgz`), used by
+//! every command.
+//!
+//! A shard is read as a stream by a background thread (a tar stream borrows
+//! its archive, so a thread plus a bounded channel is what turns it into an
+//! owned iterator), never extracted nor loaded whole. Gzip is detected from
+//! the magic bytes, not the name.
+//!
+//! What the reader guarantees:
+//! * Every shard is read to its very end, also when a command needs only some
+//!   of its segments: after the tar end-of-archive the rest of the data is
+//!   read and must be zeros (tar padding); through gzip, every member's
+//!   CRC-32 and length are checked, and bytes after the last member must be
+//!   zeros (as `gzip -t` accepts) and nothing else. Only then does it report
+//!   [`ShardItem::End`]; until then a command must not trust what it got
+//!   from the shard.
+//! * Damage to the shard itself (gzip data or checksum, tar structure, an
+//!   archive that ends early, data after the end) is one
+//!   [`IoError::Shard`] naming the shard, the problem and, where known, the
+//!   member, after which nothing more comes from the shard.
+//! * A bad `.npy` member (wrong shape, bad value, ...) is that member's error
+//!   and the shard goes on.
+
+use std::cell::{Cell, RefCell};
+use std::ffi::OsStr;
+use std::io::{self, BufRead, BufReader, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+
+use flate2::bufread::GzDecoder;
+
+use super::error::IoError;
+use super::input::open_regular;
+use super::name::show_bytes;
+use super::tokens::{read_segment, Segment};
+
+/// Suffix of the members that hold a segment's tokens.
+pub const TOKEN_SUFFIX: &[u8] = b".token.npy";
+
+/// Segments a shard reader keeps ready ahead of the consumer.
+const READ_AHEAD: usize = 4;
+
+/// What a shard reader sends.
+#[derive(Debug)]
+pub enum ShardItem {
+    /// A wanted `.token.npy` member: its key (`None` if its name is not UTF-8)
+    /// and its segment or error.
+    Member { key: Option<String>, result: Result<Segment, IoError> },
+    /// The shard is damaged ([`IoError::Shard`]); nothing follows.
+    Damaged(IoError),
+    /// The shard was read to its end and passed every check; nothing follows.
+    End,
+}
+
+/// The key of a member called `name` (raw bytes), if it holds tokens: its
+/// file name without directories and without `.token.npy`. `Err` for a token
+/// member whose name is not UTF-8.
+pub fn member_key(name: &[u8], member_file: &Path) -> Option<Result<String, IoError>> {
+    let file_name = name.rsplit(|&b| b == b'/').next().unwrap_or(name);
+    let key = file_name.strip_suffix(TOKEN_SUFFIX)?;
+    if key.is_empty() {
+        return None;
+    }
+    Some(
+        std::str::from_utf8(key)
+            .map(str::to_string)
+            .map_err(|_| IoError::NonUtf8Name { file: member_file.to_path_buf() }),
+    )
+}
+
+/// A shard being read by its thread. Dropping it stops the thread at its next
+/// member.
+pub struct ShardStream {
+    rx: Receiver<ShardItem>,
+    path: PathBuf,
+    cancel: Arc<AtomicBool>,
+    skip_rest: Arc<AtomicBool>,
+}
+
+impl ShardStream {
+    /// Starts reading the shard at `path`, sending the members whose key
+    /// `wants` accepts.
+    pub fn spawn(path: PathBuf, wants: Arc<dyn Fn(&str) -> bool + Send + Sync>) -> ShardStream {
+        let (tx, rx) = sync_channel(READ_AHEAD);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let skip_rest = Arc::new(AtomicBool::new(false));
+        let flags = Flags { cancel: Arc::clone(&cancel), skip_rest: Arc::clone(&skip_rest) };
+        let spawned = std::thread::Builder::new().name("shard-reader".into()).spawn({
+            let tx = tx.clone();
+            let path = path.clone();
+            move || {
+                let last = read_shard(&path, &*wants, &flags, &tx);
+                let _ = tx.send(last);
+            }
+        });
+        if let Err(e) = spawned {
+            let _ = tx.send(ShardItem::Damaged(damaged(&path, format!("cannot start its reader: {e}"))));
+        }
+        ShardStream { rx, path, cancel, skip_rest }
+    }
+
+    /// The next item. A reader that stopped without saying why (it panicked)
+    /// is reported as damage, so a shard is never taken as complete without
+    /// [`ShardItem::End`].
+    pub fn next(&self) -> ShardItem {
+        self.rx.recv().unwrap_or_else(|_| ShardItem::Damaged(damaged(&self.path, "its reader stopped unexpectedly")))
+    }
+
+    /// Reads the rest of the shard without decoding any member, to check its
+    /// end; returns the error if the shard turns out damaged.
+    pub fn finish(self) -> Result<(), IoError> {
+        self.skip_rest.store(true, Ordering::Relaxed);
+        loop {
+            match self.next() {
+                ShardItem::Member { .. } => continue,
+                ShardItem::Damaged(e) => return Err(e),
+                ShardItem::End => return Ok(()),
+            }
+        }
+    }
+}
+
+impl Drop for ShardStream {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+struct Flags {
+    /// Stop now: nobody listens.
+    cancel: Arc<AtomicBool>,
+    /// Decode no more members; read on to check the end.
+    skip_rest: Arc<AtomicBool>,
+}
+
+fn damaged(path: &Path, problem: impl Into<String>) -> IoError {
+    IoError::Shard { file: path.to_path_buf(), problem: problem.into() }
+}
+
+/// What the readers under the tar layer saw: the first gzip problem, and
+/// whether the decompressed data ended.
+#[derive(Default)]
+struct Seen {
+    gzip_problem: RefCell<Option<String>>,
+    at_end: Cell<bool>,
+}
+
+/// The decompressed (or plain) tar data, noting where it ends.
+struct Tracked<R> {
+    inner: R,
+    seen: Rc<Seen>,
+}
+
+impl<R: Read> Read for Tracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.seen.at_end.set(true);
+        }
+        Ok(n)
+    }
+}
+
+/// The data of all gzip members of a file, one after the other. flate2 checks
+/// each member's CRC-32 and length when the member ends; after the last
+/// member only zero bytes may follow.
+struct GzipMembers<R: BufRead> {
+    decoder: Option<GzDecoder<R>>,
+    seen: Rc<Seen>,
+}
+
+impl<R: BufRead> GzipMembers<R> {
+    fn fail(&self, problem: String) -> io::Error {
+        self.seen.gzip_problem.borrow_mut().get_or_insert(problem.clone());
+        io::Error::new(io::ErrorKind::InvalidData, problem)
+    }
+
+    /// After a member: starts the next one, or checks that only zeros follow.
+    fn next_member(&mut self, mut inner: R) -> io::Result<()> {
+        let rest = inner.fill_buf().map_err(|e| self.fail(format!("cannot read: {e}")))?;
+        if rest.starts_with(&[0x1f, 0x8b]) {
+            self.decoder = Some(GzDecoder::new(inner));
+            return Ok(());
+        }
+        loop {
+            let rest = inner.fill_buf().map_err(|e| self.fail(format!("cannot read: {e}")))?;
+            if rest.is_empty() {
+                return Ok(());
+            }
+            if rest.iter().any(|&b| b != 0) {
+                return Err(self.fail(
+                    "there is data after the end of the gzip stream (what `gzip -t` calls trailing garbage)".into(),
+                ));
+            }
+            let n = rest.len();
+            inner.consume(n);
+        }
+    }
+}
+
+impl<R: BufRead> Read for GzipMembers<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let Some(decoder) = self.decoder.as_mut() else { return Ok(0) };
+            match decoder.read(buf) {
+                Ok(0) => {
+                    let inner = self.decoder.take().expect("present").into_inner();
+                    self.next_member(inner)?;
+                }
+                Ok(n) => return Ok(n),
+                Err(e) => {
+                    let text = e.to_string();
+                    let problem = if e.kind() == io::ErrorKind::UnexpectedEof {
+                        "the gzip data ends early (the file is truncated)".to_string()
+                    } else if text.contains("checksum") {
+                        "the gzip checksum (CRC-32 and length) does not match the data: it is damaged".to_string()
+                    } else {
+                        format!("the gzip data is damaged ({text})")
+                    };
+                    return Err(self.fail(problem));
+                }
+            }
+        }
+    }
+}
+
+/// Counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// Body of the reader thread: sends the wanted members and returns the last
+/// item ([`ShardItem::End`] or [`ShardItem::Damaged`]), or `End` early if
+/// cancelled (nobody listens then).
+fn read_shard(path: &Path, wants: &dyn Fn(&str) -> bool, flags: &Flags, tx: &SyncSender<ShardItem>) -> ShardItem {
+    let file = match open_regular(path) {
+        Ok((file, _)) => file,
+        Err(e) => return ShardItem::Damaged(damaged(path, e.to_string())),
+    };
+    let mut buffered = BufReader::with_capacity(1 << 16, file);
+    let gzip = match buffered.fill_buf() {
+        Ok(head) => head.starts_with(&[0x1f, 0x8b]),
+        Err(e) => return ShardItem::Damaged(damaged(path, format!("cannot read: {e}"))),
+    };
+    let seen = Rc::new(Seen::default());
+    let data: Box<dyn Read> = if gzip {
+        Box::new(GzipMembers { decoder: Some(GzDecoder::new(buffered)), seen: Rc::clone(&seen) })
+    } else {
+        Box::new(buffered)
+    };
+    let mut archive = tar::Archive::new(Tracked { inner: data, seen: Rc::clone(&seen) });
+    // What went wrong, from the first problem the layers below saw.
+    let explain = |e: io::Error, member: &Option<String>| -> ShardItem {
+        let place = match member {
+            Some(m) => format!(" (at member {m})"),
+            None => String::new(),
+        };
+        let problem = match seen.gzip_problem.borrow_mut().take() {
+            Some(gzip) => gzip,
+            None if seen.at_end.get() => "the archive ends early (the file is truncated)".to_string(),
+            None if member.is_none() => "it is not a tar archive (its first header is invalid)".to_string(),
+            None => format!("the tar data is damaged ({e})"),
+        };
+        ShardItem::Damaged(damaged(path, problem + &place))
+    };
+
+    let mut entries = match archive.entries() {
+        Ok(entries) => entries,
+        Err(e) => return explain(e, &None),
+    };
+    let mut member: Option<String> = None;
+    loop {
+        if flags.cancel.load(Ordering::Relaxed) {
+            return ShardItem::End;
+        }
+        let entry = match entries.next() {
+            None => break,
+            Some(Ok(entry)) => entry,
+            Some(Err(e)) => return explain(e, &member),
+        };
+        let name = entry.path_bytes().into_owned();
+        member = Some(show_bytes(&name));
+        if !entry.header().entry_type().is_file() || flags.skip_rest.load(Ordering::Relaxed) {
+            continue;
+        }
+        let member_file = path.join(OsStr::from_bytes(&name));
+        let key = match member_key(&name, &member_file) {
+            None => continue,
+            Some(Err(e)) => {
+                if tx.send(ShardItem::Member { key: None, result: Err(e) }).is_err() {
+                    return ShardItem::End;
+                }
+                continue;
+            }
+            Some(Ok(key)) if !wants(&key) => continue,
+            Some(Ok(key)) => key,
+        };
+        let size = entry.size();
+        let mut counted = Counted { inner: entry, count: 0 };
+        let result = read_segment(&mut counted, key.clone(), &member_file);
+        match result {
+            // An I/O error inside the member's data is the shard's.
+            Err(IoError::Read { source, .. }) => return explain(source, &member),
+            // The member ended before its size: the archive did.
+            Err(IoError::TruncatedHeader { .. } | IoError::TruncatedData { .. }) if counted.count < size => {
+                return explain(io::Error::from(io::ErrorKind::UnexpectedEof), &member)
+            }
+            result => {
+                if tx.send(ShardItem::Member { key: Some(key), result }).is_err() {
+                    return ShardItem::End;
+                }
+            }
+        }
+    }
+    // Past the end-of-archive: read to the end (checking gzip), zeros only.
+    let mut rest = archive.into_inner();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match rest.read(&mut buf) {
+            Ok(0) => return ShardItem::End,
+            Ok(n) if buf[..n].iter().all(|&b| b == 0) => {}
+            Ok(_) => {
+                return ShardItem::Damaged(damaged(
+                    path,
+                    "there is data after the end of the tar archive (two archives joined together?)",
+                ))
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return explain(e, &member),
+        }
+    }
+}
