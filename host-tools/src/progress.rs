@@ -47,8 +47,8 @@ pub fn step_spinner(what: &str) -> ProgressBar {
 }
 
 /// Prints `message` as a warning on stderr without garbling `bar` (the bar
-/// is cleared, the line printed, the bar redrawn). Printed even when the bar
-/// is hidden.
+/// is cleared, the line printed, the bar redrawn), with control characters
+/// escaped. Printed even when the bar is hidden.
 pub fn warn(bar: &ProgressBar, message: &str) {
-    bar.suspend(|| eprintln!("warning: {message}"));
+    bar.suspend(|| eprintln!("warning: {}", crate::io::name::escape_controls(message)));
 }

@@ -113,9 +113,10 @@ impl TableFile {
     }
 }
 
-/// Largest stream file accepted: far above the largest valid stream
-/// (65,536 frames at well under 3 bytes per token).
-const MAX_STREAM_BYTES: u64 = 256 << 20;
+/// Largest stream file accepted: above the largest valid stream (65,536
+/// frames of 128 tokens at most 25 bits each, the largest state log plus 10
+/// raw bits: 26.2 MB).
+const MAX_STREAM_BYTES: u64 = 64 << 20;
 
 /// Reads a stream file whole (streams are at most a few tens of MB), or
 /// standard input for `-`.

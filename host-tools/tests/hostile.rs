@@ -292,34 +292,36 @@ fn no_command_writes_over_an_input_however_reached() {
     no_temporaries(dir.path());
 }
 
-/// A gzip shard `name` whose member `big.token.npy` announces `frames` int16
-/// frames of zeros (`frames * 256` bytes, never held in memory: the zeros are
+/// A gzip shard `name` holding one tar entry `entry` of type `kind` whose data
+/// is `prefix` then `zeros` zero bytes (never held in memory: the zeros are
 /// one 1 MiB gzip member written again and again), followed by real segment 0
 /// as `good.token.npy` when `then_good`.
-fn zero_shard(dir: &Path, name: &str, frames: u64, then_good: bool) -> PathBuf {
+fn huge_entry_shard(
+    dir: &Path,
+    name: &str,
+    (entry, kind): (&str, tar::EntryType),
+    prefix: &[u8],
+    zeros: u64,
+    then_good: bool,
+) -> PathBuf {
     const BLOCK: u64 = 1 << 20;
-    let data = frames * 256;
-    assert_eq!(data % BLOCK, 0);
-    let npy_header = {
-        let h = first_frames(0, 1);
-        replace_in_header(&h[..HEADER], "(1, 8, 16)", &format!("({frames}, 8, 16)"))
-    };
+    assert!(zeros % BLOCK == 0 && prefix.len() < 512);
     let mut header = tar::Header::new_gnu();
-    header.set_path("big.token.npy").unwrap();
-    header.set_size(HEADER as u64 + data);
+    header.set_path(entry).unwrap();
+    header.set_size(prefix.len() as u64 + zeros);
     header.set_mode(0o644);
-    header.set_entry_type(tar::EntryType::Regular);
+    header.set_entry_type(kind);
     header.set_cksum();
     let path = dir.join(name);
     let mut file = std::io::BufWriter::new(fs::File::create(&path).unwrap());
     let fast = flate2::Compression::fast();
-    file.write_all(&gzip(&[header.as_bytes().as_slice(), &npy_header].concat(), fast)).unwrap();
-    let zeros = gzip(&vec![0u8; BLOCK as usize], flate2::Compression::best());
-    for _ in 0..data / BLOCK {
-        file.write_all(&zeros).unwrap();
+    file.write_all(&gzip(&[header.as_bytes().as_slice(), prefix].concat(), fast)).unwrap();
+    let block = gzip(&vec![0u8; BLOCK as usize], flate2::Compression::best());
+    for _ in 0..zeros / BLOCK {
+        file.write_all(&block).unwrap();
     }
-    // Padding of the member to 512 bytes, then the rest of the archive.
-    let mut tail = vec![0u8; 512 - HEADER];
+    // Padding of the entry to 512 bytes, then the rest of the archive.
+    let mut tail = vec![0u8; (512 - prefix.len()) % 512];
     if then_good {
         let good = fs::read(real(0)).unwrap();
         tail.extend_from_slice(&tar_of(&[(b"good.token.npy", &good)]));
@@ -329,6 +331,13 @@ fn zero_shard(dir: &Path, name: &str, frames: u64, then_good: bool) -> PathBuf {
     file.write_all(&gzip(&tail, fast)).unwrap();
     file.flush().unwrap();
     path
+}
+
+/// A shard whose member `big.token.npy` announces `frames` int16 frames of
+/// zeros; see [`huge_entry_shard`].
+fn zero_shard(dir: &Path, name: &str, frames: u64, then_good: bool) -> PathBuf {
+    let npy_header = replace_in_header(&first_frames(0, 1)[..HEADER], "(1, 8, 16)", &format!("({frames}, 8, 16)"));
+    huge_entry_shard(dir, name, ("big.token.npy", tar::EntryType::Regular), &npy_header, frames * 256, then_good)
 }
 
 /// host-tools with its address space limited to `bytes` (so a command that
@@ -384,6 +393,20 @@ fn memory_is_bounded_by_one_segment_of_at_most_65536_frames() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("4194304 frames"));
     assert!(fs::read(&out_tables).unwrap() == fs::read(tables_from(0)).unwrap());
+
+    // Tar extensions that the tar crate would read whole: a GNU long name and
+    // a PAX header of 1 GiB each.
+    for (name, entry, what) in [
+        ("longname.tar.gz", ("././@LongLink", tar::EntryType::GNULongName), "a GNU long name of 1073741824 bytes"),
+        ("pax.tar.gz", ("PaxHeaders/big", tar::EntryType::XHeader), "a PAX header of 1073741824 bytes"),
+    ] {
+        let shard = huge_entry_shard(dir.path(), name, entry, b"", GIB, true);
+        let out = limited(GIB).args(["stats", "--tables"]).arg(&tables).arg(&shard).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        one_clean_line(&out.stderr);
+        assert!(stderr.contains(&format!("{name}: damaged shard: {what}")), "{stderr}");
+    }
 
     // build-tables holds the same 1..=65536 limit as encode, for plain files.
     let long = dir.path().join("long.npy");
@@ -768,6 +791,45 @@ fn non_utf8_file_names_are_refused_not_mangled() {
         1,
         &["odd.tar/\\xFF\\u{1b}.token.npy", "not valid UTF-8"],
     );
+    // Valid UTF-8 with control characters: no key either (it would name a
+    // file and be printed).
+    fs::write(&shard, tar_of(&[(b"a\x1b[2Jb.token.npy", &npy)])).unwrap();
+    fails(
+        &[os("stats"), os("--tables"), t, shard.as_os_str()],
+        1,
+        &["odd.tar/a\\u{1b}[2Jb.token.npy: the file name contains control characters"],
+    );
+}
+
+// The shard reader handles tar's name extensions itself (with bounds): long
+// names and PAX paths still give the right keys.
+#[test]
+fn shard_members_with_long_or_pax_names_keep_their_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let long_key = format!("{}_13", "a".repeat(150));
+    let pax_key = "pax-named";
+    let mut builder = tar::Builder::new(Vec::new());
+    for (key, i, pax) in [(long_key.as_str(), 0, false), (pax_key, 1, true)] {
+        let data = fs::read(real(i)).unwrap();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        if pax {
+            let path = format!("dir/{key}.token.npy");
+            builder.append_pax_extensions([("path", path.as_bytes())]).unwrap();
+            header.set_path("short-name.bin").unwrap();
+            header.set_cksum();
+            builder.append(&header, &data[..]).unwrap();
+        } else {
+            builder.append_data(&mut header, format!("dir/{key}.token.npy"), &data[..]).unwrap();
+        }
+    }
+    let shard = dir.path().join("names.tar");
+    fs::write(&shard, builder.into_inner().unwrap()).unwrap();
+    let out = run_ok(&[&"stats", &"--tables", &tables_from(0), &shard]);
+    assert!(out.contains(&long_key) && out.contains(pax_key), "{out}");
+    assert!(out.contains("2 segments encoded, decoded and compared"), "{out}");
 }
 
 // Defect 13: misleading messages.

@@ -151,11 +151,14 @@ pub enum IoError {
         kind: &'static str,
     },
 
-    /// A file name is not valid UTF-8, so no key can be made from it.
-    #[error("{}: the file name is not valid UTF-8; rename the file (keys are made from file names)", show(file))]
-    NonUtf8Name {
+    /// A file name from which no key can be made: not valid UTF-8, or with
+    /// control characters (a key names an output file and is printed).
+    #[error("{}: {problem}; rename it (keys are made from file names)", show(file))]
+    UnusableName {
         /// The file, shown with its invalid bytes escaped.
         file: PathBuf,
+        /// What is wrong with the name.
+        problem: &'static str,
     },
 
     /// Two segments of one input have the same key, so their outputs would

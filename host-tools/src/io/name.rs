@@ -59,14 +59,28 @@ pub fn escape_controls(text: &str) -> String {
     out
 }
 
-/// The final component of `path` as UTF-8.
+/// `name` (the bytes of a file or member name) as text a key can be made
+/// of: valid UTF-8 without control characters; `file` names it in errors.
 ///
-/// Errors: [`IoError::NonUtf8Name`] naming `path` (escaped) if it is not valid
-/// UTF-8; [`IoError::UnsupportedInput`] if `path` has no final component (`/`,
+/// Errors: [`IoError::UnusableName`], never a lossy conversion.
+pub fn key_text<'n>(name: &'n [u8], file: &Path) -> Result<&'n str, IoError> {
+    let unusable = |problem| IoError::UnusableName { file: file.to_path_buf(), problem };
+    let text = std::str::from_utf8(name).map_err(|_| unusable("the file name is not valid UTF-8"))?;
+    if text.chars().any(char::is_control) {
+        return Err(unusable("the file name contains control characters"));
+    }
+    Ok(text)
+}
+
+/// The final component of `path` as text a key can be made of (see
+/// [`key_text`]).
+///
+/// Errors: [`IoError::UnusableName`] naming `path` (escaped);
+/// [`IoError::UnsupportedInput`] if `path` has no final component (`/`,
 /// `..`).
 pub fn utf8_name(path: &Path) -> Result<&str, IoError> {
     let name = path.file_name().ok_or_else(|| IoError::UnsupportedInput { file: path.to_path_buf() })?;
-    name.to_str().ok_or_else(|| IoError::NonUtf8Name { file: path.to_path_buf() })
+    key_text(name.as_bytes(), path)
 }
 
 #[cfg(test)]
@@ -86,7 +100,11 @@ mod tests {
     fn non_utf8_names_are_refused() {
         let p = Path::new(OsStr::from_bytes(b"/x/\xFF.npy"));
         match utf8_name(p) {
-            Err(e @ IoError::NonUtf8Name { .. }) => assert!(e.to_string().contains("\\xFF.npy"), "{e}"),
+            Err(e @ IoError::UnusableName { .. }) => assert!(e.to_string().contains("\\xFF.npy"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        match utf8_name(Path::new("/x/a\nb.npy")) {
+            Err(e @ IoError::UnusableName { .. }) => assert!(e.to_string().contains("control characters"), "{e}"),
             other => panic!("{other:?}"),
         }
         assert_eq!(utf8_name(Path::new("/x/a.npy")).unwrap(), "a.npy");

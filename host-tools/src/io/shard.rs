@@ -20,6 +20,13 @@
 //!   member, after which nothing more comes from the shard.
 //! * A bad `.npy` member (wrong shape, bad value, ...) is that member's error
 //!   and the shard goes on.
+//! * Memory is bounded whatever the shard holds: members are read as streams
+//!   (a `.npy` member through [`read_segment`], which checks its shape before
+//!   reading data), and the tar extensions that the `tar` crate would read
+//!   whole are read here with a bound: a GNU long name of at most
+//!   [`MAX_NAME_BYTES`], PAX headers and GNU long link names of at most
+//!   [`MAX_EXTENSION_BYTES`]. GNU sparse members and PAX size overrides
+//!   (members over 8 GiB) are refused as damage.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::OsStr;
@@ -35,7 +42,7 @@ use flate2::bufread::GzDecoder;
 
 use super::error::IoError;
 use super::input::open_regular;
-use super::name::show_bytes;
+use super::name::{key_text, show_bytes};
 use super::tokens::{read_segment, Segment};
 
 /// Suffix of the members that hold a segment's tokens.
@@ -43,6 +50,12 @@ pub const TOKEN_SUFFIX: &[u8] = b".token.npy";
 
 /// Segments a shard reader keeps ready ahead of the consumer.
 const READ_AHEAD: usize = 4;
+
+/// Longest member name taken from a GNU long-name entry (Linux's `PATH_MAX`).
+pub const MAX_NAME_BYTES: u64 = 4096;
+
+/// Largest PAX extended header or GNU long link name read.
+pub const MAX_EXTENSION_BYTES: u64 = 64 << 10;
 
 /// What a shard reader sends.
 #[derive(Debug)]
@@ -58,18 +71,14 @@ pub enum ShardItem {
 
 /// The key of a member called `name` (raw bytes), if it holds tokens: its
 /// file name without directories and without `.token.npy`. `Err` for a token
-/// member whose name is not UTF-8.
+/// member whose name is not UTF-8 or holds control characters.
 pub fn member_key(name: &[u8], member_file: &Path) -> Option<Result<String, IoError>> {
     let file_name = name.rsplit(|&b| b == b'/').next().unwrap_or(name);
     let key = file_name.strip_suffix(TOKEN_SUFFIX)?;
     if key.is_empty() {
         return None;
     }
-    Some(
-        std::str::from_utf8(key)
-            .map(str::to_string)
-            .map_err(|_| IoError::NonUtf8Name { file: member_file.to_path_buf() }),
-    )
+    Some(key_text(key, member_file).map(str::to_string))
 }
 
 /// A shard being read by its thread. Dropping it stops the thread at its next
@@ -280,23 +289,89 @@ fn read_shard(path: &Path, wants: &dyn Fn(&str) -> bool, flags: &Flags, tx: &Syn
         ShardItem::Damaged(damaged(path, problem + &place))
     };
 
+    // Raw entries: the extensions are handled below, with bounds.
     let mut entries = match archive.entries() {
-        Ok(entries) => entries,
+        Ok(entries) => entries.raw(true),
         Err(e) => return explain(e, &None),
     };
     let mut member: Option<String> = None;
+    // From a GNU long-name entry or a PAX header, for the next member.
+    let mut next_name: Option<Vec<u8>> = None;
+    let mut next_size: Option<u64> = None;
     loop {
         if flags.cancel.load(Ordering::Relaxed) {
             return ShardItem::End;
         }
-        let entry = match entries.next() {
+        let mut entry = match entries.next() {
             None => break,
             Some(Ok(entry)) => entry,
             Some(Err(e)) => return explain(e, &member),
         };
-        let name = entry.path_bytes().into_owned();
+        let kind = entry.header().entry_type();
+        let size = entry.size();
+        if kind.is_gnu_longname()
+            || kind.is_gnu_longlink()
+            || kind.is_pax_local_extensions()
+            || kind.is_pax_global_extensions()
+        {
+            let (what, cap) = if kind.is_gnu_longname() {
+                ("GNU long name", MAX_NAME_BYTES)
+            } else if kind.is_gnu_longlink() {
+                ("GNU long link name", MAX_EXTENSION_BYTES)
+            } else {
+                ("PAX header", MAX_EXTENSION_BYTES)
+            };
+            let place = match &member {
+                Some(m) => format!(" (after member {m})"),
+                None => String::new(),
+            };
+            if size > cap {
+                return ShardItem::Damaged(damaged(
+                    path,
+                    format!("a {what} of {size} bytes is larger than {cap} bytes{place}"),
+                ));
+            }
+            let mut data = Vec::with_capacity(size as usize);
+            if let Err(e) = (&mut entry).read_to_end(&mut data) {
+                return explain(e, &member);
+            }
+            if (data.len() as u64) < size {
+                return explain(io::Error::from(io::ErrorKind::UnexpectedEof), &member);
+            }
+            if kind.is_gnu_longname() {
+                let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+                data.truncate(end);
+                next_name = Some(data);
+            } else if kind.is_pax_local_extensions() {
+                for record in tar::PaxExtensions::new(&data) {
+                    let Ok(record) = record else {
+                        return ShardItem::Damaged(damaged(path, format!("a PAX header is malformed{place}")));
+                    };
+                    match record.key_bytes() {
+                        b"path" => next_name = Some(record.value_bytes().to_vec()),
+                        b"size" => {
+                            let value = record.value().ok().and_then(|v| v.parse().ok());
+                            next_size = Some(value.unwrap_or(u64::MAX));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            continue;
+        }
+        let name = next_name.take().unwrap_or_else(|| entry.path_bytes().into_owned());
         member = Some(show_bytes(&name));
-        if !entry.header().entry_type().is_file() || flags.skip_rest.load(Ordering::Relaxed) {
+        let place = format!(" (at member {})", show_bytes(&name));
+        if kind.is_gnu_sparse() {
+            return ShardItem::Damaged(damaged(path, format!("sparse members are not supported{place}")));
+        }
+        if next_size.take().is_some_and(|pax| pax != size) {
+            return ShardItem::Damaged(damaged(
+                path,
+                format!("a PAX size overrides the header's (members over 8 GiB are not supported){place}"),
+            ));
+        }
+        if !kind.is_file() || flags.skip_rest.load(Ordering::Relaxed) {
             continue;
         }
         let member_file = path.join(OsStr::from_bytes(&name));
@@ -311,7 +386,6 @@ fn read_shard(path: &Path, wants: &dyn Fn(&str) -> bool, flags: &Flags, tx: &Syn
             Some(Ok(key)) if !wants(&key) => continue,
             Some(Ok(key)) => key,
         };
-        let size = entry.size();
         let mut counted = Counted { inner: entry, count: 0 };
         let result = read_segment(&mut counted, key.clone(), &member_file);
         match result {
@@ -327,6 +401,9 @@ fn read_shard(path: &Path, wants: &dyn Fn(&str) -> bool, flags: &Flags, tx: &Syn
                 }
             }
         }
+    }
+    if next_name.is_some() || next_size.is_some() {
+        return ShardItem::Damaged(damaged(path, "a GNU long name or PAX header describes no member (truncated?)"));
     }
     // Past the end-of-archive: read to the end (checking gzip), zeros only.
     let mut rest = archive.into_inner();

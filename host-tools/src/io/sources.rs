@@ -108,7 +108,7 @@ impl InputKind {
 /// The key of a `.npy` file: its file name minus `.npy` (any case) and then
 /// minus a `.token` suffix if present.
 ///
-/// Errors: [`IoError::NonUtf8Name`] if the name is not UTF-8.
+/// Errors: [`IoError::UnusableName`] if the name is not UTF-8.
 pub fn npy_key(path: &Path) -> Result<String, IoError> {
     let name = utf8_name(path)?;
     let stem = match name.len().checked_sub(4) {
@@ -192,7 +192,7 @@ impl Segments {
     /// Errors (before anything is read): [`IoError::Read`] for a missing
     /// input or unreadable folder, [`IoError::NotAFile`] for a FIFO, device
     /// or socket, [`IoError::UnsupportedInput`] for an argument of unknown
-    /// kind, [`IoError::NonUtf8Name`] for a `.npy` argument whose name is not
+    /// kind, [`IoError::UnusableName`] for a `.npy` argument whose name is not
     /// UTF-8.
     pub fn open<P: AsRef<Path>>(inputs: &[P], selection: &Selection) -> Result<Segments, IoError> {
         let mut jobs = VecDeque::new();
@@ -581,8 +581,8 @@ mod tests {
         assert_eq!(key(b"d/.token.npy"), None);
         use std::os::unix::ffi::OsStrExt;
         let odd = Path::new(std::ffi::OsStr::from_bytes(b"/x/\xFF.npy"));
-        assert!(matches!(npy_key(odd), Err(IoError::NonUtf8Name { .. })));
-        assert!(matches!(member_key(b"d/\xFF.token.npy", Path::new("s.tar")), Some(Err(IoError::NonUtf8Name { .. }))));
+        assert!(matches!(npy_key(odd), Err(IoError::UnusableName { .. })));
+        assert!(matches!(member_key(b"d/\xFF.token.npy", Path::new("s.tar")), Some(Err(IoError::UnusableName { .. }))));
     }
 
     #[test]
