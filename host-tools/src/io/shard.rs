@@ -332,7 +332,7 @@ fn read_shard(path: &Path, wants: &dyn Fn(&str) -> bool, flags: &Flags, tx: &Syn
                 ));
             }
             let mut data = Vec::with_capacity(size as usize);
-            if let Err(e) = (&mut entry).read_to_end(&mut data) {
+            if let Err(e) = entry.read_to_end(&mut data) {
                 return explain(e, &member);
             }
             if (data.len() as u64) < size {
