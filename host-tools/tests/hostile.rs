@@ -288,6 +288,17 @@ fn no_command_writes_over_an_input_however_reached() {
         &["refusing to write"],
     );
     assert!(fs::read(&t).unwrap() == t_before);
+    // decode onto the file its standard input comes from.
+    let stream_before = fs::read(&stream).unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("host-tools"))
+        .args([os("decode"), os("--tables"), t.as_os_str(), os("-o"), stream.as_os_str(), os("-")])
+        .stdin(fs::File::open(&stream).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    one_clean_line(&out.stderr);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to write"));
+    assert!(fs::read(&stream).unwrap() == stream_before);
     assert!(fs::read(&x).unwrap() == before, "an input was modified");
     no_temporaries(dir.path());
 }

@@ -14,6 +14,7 @@
 
 use std::fs::{File, Metadata};
 use std::io::Read;
+use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -133,11 +134,19 @@ impl InputSet {
         InputSet::default()
     }
 
-    /// Adds the file at `path` (symlinks followed). `-` and paths that do not
+    /// Adds the file at `path` (symlinks followed); for `-`, the file standard
+    /// input is redirected from, if it is a regular file. Paths that do not
     /// exist are ignored here (reading them reports the error); so are
     /// non-regular files, which are never read.
     pub fn add(&mut self, path: &Path) {
         if is_dash(path) {
+            let stdin = std::io::stdin().as_fd().try_clone_to_owned().map(File::from);
+            if let Ok(meta) = stdin.and_then(|f| f.metadata()) {
+                if meta.is_file() {
+                    let named = PathBuf::from("standard input");
+                    self.members.push(Member { named, id: FileId::of(&meta), canonical: None });
+                }
+            }
             return;
         }
         if let Ok(meta) = std::fs::metadata(path) {
