@@ -33,8 +33,9 @@ pub enum Error {
     /// A serialized table set's own checksum does not match: the file is damaged
     /// (or is not a table set at all).
     TableSetDamaged,
-    /// A serialized table set of a format version this build does not read (format 1:
-    /// made by an earlier vqtans, before table sets had a checksum).
+    /// A serialized table set of a format version this build does not read (its
+    /// checksum matched, or it parsed as a format-1 set, but the format number is not
+    /// the one that layout has).
     TableSetFormat { format: u16 },
     /// A compiled decode-table image does not match the table set it claims to be built from.
     CompiledTablesMismatch,
@@ -90,9 +91,6 @@ impl fmt::Display for Error {
             Error::TableSetInvalid => write!(f, "table set is inconsistent"),
             Error::TableSetDamaged => {
                 write!(f, "table set is damaged: its checksum does not match (or it is not a table set)")
-            }
-            Error::TableSetFormat { format: 1 } => {
-                write!(f, "table set format 1 from an older vqtans; rebuild the tables with build-tables")
             }
             Error::TableSetFormat { format } => write!(f, "table set format {format} is not known to this build"),
             Error::CompiledTablesMismatch => {

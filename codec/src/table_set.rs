@@ -16,8 +16,11 @@ use crate::tans::{NormalizedRef, MAX_TABLE_LOG, MIN_TABLE_LOG};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-/// Version of the table-set wire format this build reads and writes.
+/// Version of the table-set wire format this build writes (it also reads format 1).
 pub const TABLE_SET_FORMAT: u16 = 2;
+/// The format of earlier builds: the postcard part alone, without a checksum. Still
+/// read, so that streams coded with such tables keep decoding.
+pub const TABLE_SET_FORMAT_1: u16 = 1;
 /// Bytes of the CRC-32 that ends a table-set blob.
 pub const CHECKSUM_LEN: usize = 4;
 /// Largest number of tables in a set.
@@ -55,10 +58,10 @@ pub fn body_checksum(body: &[u8]) -> [u8; CHECKSUM_LEN] {
     CRC32.checksum(body).to_le_bytes()
 }
 
-/// Whether `blob` is a whole, undamaged table set of format 1 (earlier builds: the
+/// Whether `blob` parses as a whole table set of format 1 (earlier builds: the
 /// postcard part alone, without a checksum).
 fn is_format_1(blob: &[u8]) -> bool {
-    matches!(postcard::take_from_bytes::<TableSetWire<'_>>(blob), Ok((wire, rest)) if rest.is_empty() && wire.format == 1)
+    matches!(postcard::take_from_bytes::<TableSetWire<'_>>(blob), Ok((wire, rest)) if rest.is_empty() && wire.format == TABLE_SET_FORMAT_1)
 }
 
 /// The table-set id of a serialised blob: CRC-64/XZ of its bytes.
@@ -73,6 +76,7 @@ pub fn table_set_id(blob: &[u8]) -> u64 {
 pub struct TableSetRef<'a> {
     wire: TableSetWireRef<'a>,
     id: u64,
+    format: u16,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -90,17 +94,18 @@ impl<'a> TableSetRef<'a> {
     /// The checksum at the end is checked first: a blob whose checksum does not match
     /// is [`Error::TableSetDamaged`] (any truncation, any change of up to 32
     /// consecutive bits, and all but about one in 4 billion other changes), except that
-    /// an intact set of format 1 (earlier builds, no checksum) is
-    /// [`Error::TableSetFormat`]` { format: 1 }`. Past the checksum, anything
-    /// inconsistent (bad encoding or trailing bytes, another format version, lengths
-    /// that disagree, counts not summing to the table size, a model section that does
-    /// not fit) is an error too. A model section whose kind byte is unknown is accepted
-    /// here (the tANS core does not need it) and refused with `UnknownModel` when a
-    /// stream is coded with it.
+    /// a blob that parses whole as a set of format 1 (earlier builds, no checksum) is
+    /// read as one, so that streams coded with it keep decoding; damage to such a set
+    /// cannot be told from a valid set ([`Self::format`] says which was read). Past
+    /// the checksum, anything inconsistent (bad encoding or trailing bytes, another
+    /// format version: [`Error::TableSetFormat`], lengths that disagree, counts not
+    /// summing to the table size, a model section that does not fit) is an error too.
+    /// A model section whose kind byte is unknown is accepted here (the tANS core does
+    /// not need it) and refused with `UnknownModel` when a stream is coded with it.
     pub fn from_bytes(blob: &'a [u8]) -> Result<Self> {
-        let body = match blob.len().checked_sub(CHECKSUM_LEN) {
-            Some(end) if body_checksum(&blob[..end]) == blob[end..] => &blob[..end],
-            _ if is_format_1(blob) => return Err(Error::TableSetFormat { format: 1 }),
+        let (body, expected_format) = match blob.len().checked_sub(CHECKSUM_LEN) {
+            Some(end) if body_checksum(&blob[..end]) == blob[end..] => (&blob[..end], TABLE_SET_FORMAT),
+            _ if is_format_1(blob) => (blob, TABLE_SET_FORMAT_1),
             _ => return Err(Error::TableSetDamaged),
         };
         let (wire, rest): (TableSetWire<'a>, &[u8]) =
@@ -108,7 +113,7 @@ impl<'a> TableSetRef<'a> {
         if !rest.is_empty() {
             return Err(Error::TableSetEncoding);
         }
-        if wire.format != TABLE_SET_FORMAT {
+        if wire.format != expected_format {
             return Err(Error::TableSetFormat { format: wire.format });
         }
         if !(MIN_TABLE_LOG..=MAX_TABLE_LOG).contains(&wire.state_log) {
@@ -127,6 +132,7 @@ impl<'a> TableSetRef<'a> {
                 model: wire.model,
             },
             id: table_set_id(blob),
+            format: wire.format,
         };
         let mut offset = 0usize;
         for t in 0..n {
@@ -146,6 +152,12 @@ impl<'a> TableSetRef<'a> {
     /// The table-set id.
     pub fn id(&self) -> u64 {
         self.id
+    }
+    /// The wire format the set was read from: [`TABLE_SET_FORMAT`], or
+    /// [`TABLE_SET_FORMAT_1`] for a set of an earlier build (no checksum, so damage to
+    /// it could not be detected on load).
+    pub fn format(&self) -> u16 {
+        self.format
     }
     /// Number of tables.
     pub fn len(&self) -> usize {

@@ -4,8 +4,8 @@
 //! plus a CRC-32, see `codec/FORMAT.md`). [`TableFile::load`] validates
 //! everything once (the checksum, the tables, the model section, the compiled
 //! decode tables), so later uses can not fail on the tables themselves. A
-//! damaged file is refused as damaged, and a file of format 1 (earlier
-//! builds) with a request to rebuild it.
+//! damaged file is refused as damaged; a file of format 1 (earlier builds,
+//! no checksum) still loads, with a warning, so its streams keep decoding.
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +48,13 @@ impl TableFile {
         let decode = OwnedDecodeTables::new(&set)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("{}: cannot compile decode tables", show(path)))?;
+        if set.format() == vqtans::table_set::TABLE_SET_FORMAT_1 {
+            eprintln!(
+                "warning: {}: table set format 1 from an earlier vqtans has no checksum, so damage to it \
+                 cannot be detected; rebuild the tables with build-tables (streams coded with it still decode)",
+                show(path)
+            );
+        }
         let id = set.id();
         Ok(TableFile { path: path.to_path_buf(), blob, id, decode })
     }
