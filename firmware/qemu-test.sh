@@ -349,7 +349,7 @@ elif ! python3 profile.py "$OUT/decode.elf" "$log" 12 >"$profile" 2>"$OUT/decode
 else
   echo "  PC-sampling profile by phase ($profile has statements and lines):"
   awk '/^profile of/{print "    " $0; next} /^  by phase/{s=1; next} /^  by/{s=0} s {print "  " $0}' "$profile"
-  profiled=$(grep -c '^profile of segment' "$profile")
+  profiled=$(grep -c '^profile of segment' "$profile" || true)
   other=$(awk -v max="$MAX_UNATTRIBUTED" '/^profile of/{n++} /other \(firmware, runtime\)/{if ($1 + 0 > max) bad = bad " " $1} END {print bad}' "$profile")
   if ((profiled != ${#SEGMENTS[@]})); then
     problem="$profiled profile(s) for ${#SEGMENTS[@]} segments"
