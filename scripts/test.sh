@@ -39,7 +39,7 @@ step() {
     f=$(sum_of 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' failed "$out")
     # cargo test --no-fail-fast names the test binaries that failed at the end; one
     # that crashed reported no result line of its own.
-    failed_targets=$(sed -n 's/^error: \([0-9][0-9]*\) targets failed:$/\1/p' "$out" | tail -n 1)
+    failed_targets=$(sed -n 's/^error: \([0-9][0-9]*\) targets\{0,1\} failed:$/\1/p' "$out" | tail -n 1)
     [ -z "$failed_targets" ] && grep -q '^error: test failed, to rerun pass' "$out" && failed_targets=1
     reported=$(grep -c '^test result: FAILED' "$out")
     if [ "${failed_targets:-0}" -gt "$reported" ]; then
