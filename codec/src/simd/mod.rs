@@ -21,8 +21,8 @@
 //! with it that the kernel decodes every frame but that tail.
 //!
 //! On the real segments this path decodes 3.1 to 3.4 times as fast as the scalar one
-//! (5 runs of `cargo run --release -p vqtans-benches --bin compare` on a shared
-//! 2-core VM, median 3.2).
+//! (10 runs of `cargo run --release -p vqtans-benches --bin compare` on a shared
+//! 2-core VM, median 3.16).
 
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
