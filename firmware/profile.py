@@ -16,12 +16,19 @@ summed four ways, per segment:
     such as slice indexing are charged to the codec code that called them);
   - by innermost line, whatever crate it is in.
 
+Code without line information, such as the ARMv7E-M frame loop written in
+assembly (`vqtans_v7em_rows`), is attributed by the ELF symbol table
+(read here with the standard library): its samples count under the
+symbol's name instead of "other".
+
 Each sample stands for the same number of instructions (the SysTick period
 times 40 under -icount shift=0), so the shares are shares of instructions.
 """
 
+import bisect
 import re
 import shutil
+import struct
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -81,9 +88,48 @@ def frames_of(elf, addresses):
     return result
 
 
+def elf_functions(elf):
+    """Sorted [(start, end, name)] of the function symbols of a 32-bit
+    little-endian ELF file (the Thumb bit cleared from their addresses)."""
+    data = open(elf, "rb").read()
+    if data[:4] != b"\x7fELF" or data[4] != 1 or data[5] != 1:
+        return []
+    shoff, = struct.unpack_from("<I", data, 0x20)
+    shentsize, shnum = struct.unpack_from("<HH", data, 0x2E)
+    sections = [struct.unpack_from("<IIIIIIIIII", data, shoff + i * shentsize) for i in range(shnum)]
+    functions = []
+    for _, sh_type, _, _, offset, size, link, _, _, entsize in sections:
+        if sh_type != 2 or not entsize:  # SHT_SYMTAB
+            continue
+        strtab = sections[link]
+        for at in range(offset, offset + size, entsize):
+            name_off, value, sym_size, info = struct.unpack_from("<IIIB", data, at)
+            if info & 0xF != 2 or sym_size == 0:  # STT_FUNC with a size
+                continue
+            start = strtab[4] + name_off
+            name = data[start:data.index(b"\0", start)].decode("utf-8", "replace")
+            functions.append((value & ~1, (value & ~1) + sym_size, name))
+    functions.sort()
+    return functions
+
+
+# Unmangled symbols of the codec's assembly (`global_asm!`), e.g. the ARMv7E-M
+# frame loop `vqtans_v7em_rows`.
+ASM_PREFIX = "vqtans_"
+
+
+def symbol_at(functions, starts, addr):
+    """The name of the function symbol containing addr, or None."""
+    i = bisect.bisect_right(starts, addr) - 1
+    if i >= 0 and functions[i][0] <= addr < functions[i][1]:
+        return functions[i][2]
+    return None
+
+
 # Phase of a sample: the first rule whose function name occurs in the
 # sample's inlined-frame chain (checked in this order).
 PHASES = [
+    ("vqtans_v7em_rows", "frame loop: ARMv7E-M kernel (vqtans_v7em_rows, assembly)"),
     ("KindPlanes::next_frame", "kind planes: per-frame context bases"),
     ("TokenChecksum", "token CRC-32"),
     ("SegmentDecoder::new", "setup: SegmentDecoder::new (model check)"),
@@ -134,11 +180,20 @@ def main():
         print("no profile in", log)
         return
     frames = frames_of(elf, sorted({a for _, s in blocks for a in s}))
+    functions = elf_functions(elf)
+    starts = [f[0] for f in functions]
     for name, s in blocks:
         total = sum(s.values())
         by_phase, by_stmt, by_fn, by_line = Counter(), Counter(), Counter(), Counter()
         for addr, n in s.items():
             chain = frames.get(addr) or [("??", "??:0", False, "")]
+            symbol = symbol_at(functions, starts, addr)
+            if symbol and symbol.startswith(ASM_PREFIX):
+                # The codec's assembly has no line information of its own (what
+                # llvm-addr2line finds there is stray): the symbol names it.
+                chain = [(symbol, f"{symbol} (assembly)", True, "")]
+            elif symbol and all(f[1] == "??:0" for f in chain):
+                chain = [(symbol, f"{symbol} (no line info)", False, "")]
             codec = [f for f in chain if f[2]]
             by_phase[phase_of(chain)] += n
             outer = codec[-1] if codec else chain[-1]

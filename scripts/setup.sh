@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain, if missing: the Cortex-M
-# target, qemu-system-arm (and bc, used by the firmware test), defmt-print and flip-link. Idempotent; safe to re-run.
+# target, qemu-system-arm (and bc and addr2line, used by the firmware test),
+# defmt-print and flip-link, and for fuzzing the nightly pinned in
+# codec/fuzz/rust-toolchain.toml (with rustfmt) and cargo-fuzz $CARGO_FUZZ_VERSION.
+# Idempotent; safe to re-run.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+CARGO_FUZZ_VERSION=0.13.2
 
 if ! rustup target list --installed | grep -qx thumbv7em-none-eabihf; then
     rustup target add thumbv7em-none-eabihf
@@ -9,6 +14,7 @@ fi
 missing=()
 command -v qemu-system-arm >/dev/null 2>&1 || missing+=(qemu-system-arm)
 command -v bc >/dev/null 2>&1 || missing+=(bc)
+command -v addr2line >/dev/null 2>&1 || missing+=(binutils)
 if [ ${#missing[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -20,3 +26,13 @@ for tool in defmt-print flip-link; do
         cargo install --locked "$tool"
     fi
 done
+
+# Fuzzing: the nightly the fuzz crate pins, and cargo-fuzz at a fixed version.
+fuzz_toolchain=$(sed -n 's/^channel *= *"\(.*\)"$/\1/p' codec/fuzz/rust-toolchain.toml)
+[ -n "$fuzz_toolchain" ] || { echo "setup: no channel in codec/fuzz/rust-toolchain.toml" >&2; exit 1; }
+if ! rustup run "$fuzz_toolchain" rustfmt --version >/dev/null 2>&1; then
+    rustup toolchain install "$fuzz_toolchain" --profile minimal --component rustfmt
+fi
+if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
+    cargo install --locked "cargo-fuzz@$CARGO_FUZZ_VERSION"
+fi

@@ -1,43 +1,70 @@
 #!/usr/bin/env bash
-# Runs every test of the project: the workspace's unit, property and integration
-# tests (release mode: they run the codec on the real segments), the no_std build of
-# the codec for thumbv7em-none-eabihf, the firmware under QEMU, and a short fuzzing
-# smoke run when a nightly toolchain is present. Ends with one line
-# `total: N passed, M failed`.
+# Runs every test of the project: formatting, the workspace's unit, property and
+# integration tests (release mode: they run the codec on the real segments; every
+# test binary runs even if one fails), the no_std build of the codec for
+# thumbv7em-none-eabihf, the firmware under QEMU, and a 20-second fuzz run per
+# target (scripts/setup.sh installs the pinned nightly and cargo-fuzz it needs).
+#
+# Counts: each test a step's output reports (cargo's `test result:` lines, the
+# closing `N passed, M failed` of the QEMU tests and `fuzz: N passed, M failed`), and
+# one failure for each test binary that ended without reporting (a crash) and for
+# each step that failed without a counted test failure (a build error, formatting).
+# Ends with one line `total: N passed, M failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 bash scripts/setup.sh || { echo "setup failed"; echo "total: 0 passed, 1 failed"; exit 1; }
 
-log=$(mktemp)
-failed_steps=0
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+passed=0
+failed=0
+summary=()
+
+# sum_of REGEX FIELD FILE: the sum of the number before FIELD in the lines of FILE
+# matching REGEX.
+sum_of() {
+    { grep -Eo "$1" "$3" || true; } | grep -Eo "[0-9]+ $2" | awk '{s+=$1} END {print s+0}'
+}
+
+# step CMD...: runs CMD with its output shown and kept, and counts it.
 step() {
+    local out status p f failed_targets reported
+    out="$logs/step${#summary[@]}.txt"
     echo "==> $*"
-    if ! "$@" 2>&1 | tee -a "$log"; then
-        echo "FAILED: $*"
-        failed_steps=$((failed_steps + 1))
+    "$@" 2>&1 | tee "$out"
+    status=${PIPESTATUS[0]}
+    # cargo test: one line per test binary (and per doc-test run).
+    p=$(sum_of 'test result: [a-zA-Z]+\. [0-9]+ passed' passed "$out")
+    f=$(sum_of 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' failed "$out")
+    # cargo test --no-fail-fast names the test binaries that failed at the end; one
+    # that crashed reported no result line of its own.
+    failed_targets=$(sed -n 's/^error: \([0-9][0-9]*\) targets\{0,1\} failed:$/\1/p' "$out" | tail -n 1)
+    [ -z "$failed_targets" ] && grep -q '^error: test failed, to rerun pass' "$out" && failed_targets=1
+    reported=$(grep -c '^test result: FAILED' "$out")
+    if [ "${failed_targets:-0}" -gt "$reported" ]; then
+        f=$((f + failed_targets - reported))
     fi
+    # The QEMU tests' and the fuzz run's closing lines.
+    p=$((p + $(sum_of '^(fuzz: )?[0-9]+ passed, [0-9]+ failed$' passed "$out")))
+    f=$((f + $(sum_of '^(fuzz: )?[0-9]+ passed, [0-9]+ failed$' failed "$out")))
+    if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1
+    fi
+    [ "$status" -ne 0 ] && echo "FAILED: $*"
+    passed=$((passed + p))
+    failed=$((failed + f))
+    summary+=("$(printf '%-6s %5d passed %3d failed  %s' "$([ "$f" -eq 0 ] && echo ok || echo FAIL)" "$p" "$f" "$*")")
 }
 
 step cargo fmt --all --check
-step cargo test --release --workspace --locked
+step cargo test --release --workspace --locked --no-fail-fast
 step cargo build --release -p vqtans --no-default-features --target thumbv7em-none-eabihf --locked
 step bash firmware/qemu-test.sh
-if cargo +nightly --version >/dev/null 2>&1; then
-    command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
-    step bash scripts/fuzz-smoke.sh 20
-else
-    echo "==> no nightly toolchain: fuzz smoke run skipped"
-fi
+step bash scripts/fuzz-smoke.sh 20
 
-passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
-failed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
-qemu=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
-if [ -n "$qemu" ]; then
-    passed=$((passed + $(echo "$qemu" | awk '{print $1}')))
-    failed=$((failed + $(echo "$qemu" | awk '{print $3}')))
-fi
-rm -f "$log"
-failed=$((failed + failed_steps))
+echo "==> summary"
+printf '  %s\n' "${summary[@]}"
+grep -h 'the SIMD path is NOT tested' "$logs"/*.txt | sort -u | sed 's/^/  NOTE: /'
 echo "total: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -45,7 +45,8 @@ pub struct SegmentDecoder<'s, 't> {
 }
 
 impl<'s, 't> SegmentDecoder<'s, 't> {
-    /// Size of the decoder state in bytes on this target.
+    /// Size of the decoder state in bytes on this target (at most 2 KiB on every
+    /// target: checked when the codec compiles).
     pub const STATE_BYTES: usize = core::mem::size_of::<Self>();
 
     /// Opens `stream` for decoding with `set` and its compiled `tables`.
@@ -75,6 +76,13 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
     /// The stream's header.
     pub fn header(&self) -> &Header {
         &self.header
+    }
+
+    /// Frames that the hand-written ARMv7E-M frame loop decoded so far, successfully
+    /// or not ([`crate::model::context::ContextState::kernel_frames`]): every frame >= 1
+    /// on a Cortex-M4/M7 with tables of state log 10, else 0.
+    pub fn kernel_frames(&self) -> u32 {
+        self.model.kernel_frames()
     }
 
     /// Frames decoded so far.
@@ -110,6 +118,10 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
         Ok(())
     }
 }
+
+// The documented bound on the decoder's memory, checked for every target the codec
+// is built for (the host and thumbv7em-none-eabihf among them).
+const _: () = assert!(SegmentDecoder::STATE_BYTES <= 2048, "SegmentDecoder must stay within 2 KiB");
 
 /// Decodes a whole stream into `out` (at least `frames * 128` tokens) and verifies
 /// it. Returns the number of tokens written. No heap.

@@ -10,7 +10,10 @@ use std::sync::OnceLock;
 use vqtans::container::{Header, HEADER_LEN};
 use vqtans::model::context::train::{train_in_memory, TrainConfig};
 use vqtans::segment::{decode, decode_into, decode_simd, Encoder};
-use vqtans::simd::{avx2_available, decode_into_simd_frames, decode_into_with, DecodePath};
+use vqtans::simd::{
+    avx2_available, decode_into_simd_frames, decode_into_simd_report, decode_into_with, DecodePath, SimdReport,
+    KERNEL_ROOM,
+};
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
 use vqtans::Error;
 
@@ -59,10 +62,51 @@ fn both(blob: &[u8], stream: &[u8], handovers: &[u32]) -> Result<Vec<u16>, Error
     scalar
 }
 
+/// On a CPU with AVX2, the kernel must have decoded every frame of `stream` but the
+/// tail that starts too close to the payload's end for it ([`KERNEL_ROOM`]); on
+/// one without, the scalar code decodes everything and the test log says the SIMD
+/// path went untested (also outside the captured output, for `scripts/test.sh`).
+fn assert_kernel_decoded(what: &str, stream: &[u8], set: &TableSetRef<'_>, tables: &OwnedDecodeTables) -> SimdReport {
+    let frames = Header::parse(stream).unwrap().0.frames;
+    let mut out = vec![0u16; frames as usize * 128];
+    let (_, report) = decode_into_simd_report(stream, set, tables.view(), &mut out).unwrap();
+    assert_eq!(report.simd_frames + report.scalar_frames, frames, "{what}: {report:?}");
+    if !avx2_available() {
+        say_avx2_untested();
+        assert_eq!(report.simd_frames, 0, "{what}: {report:?}");
+        return report;
+    }
+    // The kernel hands over only where a frame may not fit in what is left.
+    assert!(report.scalar_frames == 0 || report.bytes_left_at_handover < KERNEL_ROOM, "{what}: {report:?}");
+    // That tail is a few frames of a real stream (each frame takes tens of bytes);
+    // a kernel that declined would leave them all to the scalar code.
+    assert!(report.scalar_frames <= MAX_TAIL_FRAMES, "{what}: {report:?}");
+    report
+}
+
+/// Most frames a stream of the tests leaves to the scalar code: the tail that
+/// starts within the last [`KERNEL_ROOM`] bytes (440) of the payload. Real frames
+/// take 50 bytes or more, so about 9 at most; 16 leaves room.
+const MAX_TAIL_FRAMES: u32 = 16;
+
+/// Prints, once and uncaptured, that this CPU cannot test the SIMD path.
+fn say_avx2_untested() {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "AVX2 not available on this CPU: the SIMD path is NOT tested");
+    });
+}
+
 #[test]
-fn avx2_is_used_where_available() {
-    // Not an assertion of the hardware: a note in the test log of which path ran.
-    println!("AVX2 available: {}, best path {:?}", avx2_available(), DecodePath::best());
+fn avx2_kernel_decodes_all_but_the_tail() {
+    for (name, tokens, blob) in real() {
+        let set = TableSetRef::from_bytes(blob).unwrap();
+        let tables = OwnedDecodeTables::new(&set).unwrap();
+        let stream = Encoder::new(&set).unwrap().encode(tokens).unwrap();
+        let report = assert_kernel_decoded(name, &stream, &set, &tables);
+        println!("{name}: {report:?} (AVX2 available: {})", avx2_available());
+    }
 }
 
 #[test]
@@ -92,6 +136,8 @@ fn other_model_settings_decode_identically() {
         let set = TableSetRef::from_bytes(&blob).unwrap();
         let stream = Encoder::new(&set).unwrap().encode(tokens).unwrap();
         assert_eq!(&both(&blob, &stream, &[1, 7]).unwrap(), tokens, "K {k}, state log {state_log}");
+        let tables = OwnedDecodeTables::new(&set).unwrap();
+        assert_kernel_decoded(&format!("K {k}, state log {state_log}"), &stream, &set, &tables);
     }
 }
 
@@ -103,6 +149,11 @@ fn order0_streams_fall_back_to_scalar() {
     let tokens = &segs[0].1[..100 * 128];
     let stream = Encoder::new(&set).unwrap().encode(tokens).unwrap();
     assert_eq!(&both(&blob, &stream, &[5]).unwrap(), tokens);
+    // No kernel for order-0: every frame is the scalar code's.
+    let tables = OwnedDecodeTables::new(&set).unwrap();
+    let mut out = vec![0u16; tokens.len()];
+    let (_, report) = decode_into_simd_report(&stream, &set, tables.view(), &mut out).unwrap();
+    assert_eq!((report.simd_frames, report.scalar_frames), (0, 100));
 }
 
 #[test]

@@ -18,14 +18,13 @@ use vqtans::table_set::TableSetRef;
 use vqtans::tans::decode_table::DecodeTables;
 use vqtans::tans::decoder::TansDecoder;
 
+use crate::checks::{self, Broken, MAX_INSTRUCTIONS_PER_TOKEN_X100};
 use crate::measure::{Calibration, Clock};
 use crate::segments::{image_words, Segment};
 use crate::{memory, profile, uart};
 
 /// Most RAM the decoder may use (state, buffers and stack), in bytes.
 pub const RAM_BUDGET: usize = 32 * 1024;
-/// Target guest instructions per decoded token.
-pub const INSTRUCTIONS_PER_TOKEN_TARGET: u64 = 60;
 /// SysTick period while profiling: one sample per 13 * 40 = 520 instructions.
 const PROFILE_PERIOD_TICKS: u32 = 13;
 
@@ -48,6 +47,8 @@ pub enum Failure {
     Uart(uart::Error),
     /// The decoder used more RAM than [`RAM_BUDGET`].
     RamBudget { bytes: usize },
+    /// A check of `checks` failed.
+    Check(Broken),
 }
 
 /// Buffers of the streaming loop: one decoded frame and its bytes.
@@ -124,29 +125,41 @@ pub fn run(seg: &Segment, uart: &mut uart::Uart, clock: &mut Clock, cal: &Calibr
 
     // Instructions per token of the decoder alone (no UART, no per-frame
     // timestamps): one interval around a whole decode.
-    let (frames, ticks) = clock.measure(|| decode_only(seg.stream, &set, tables, false));
-    let frames = frames.map_err(|error| Failure::Decode { frame: 0, error })?;
+    let (decoded, ticks) = clock.measure(|| decode_only(seg.stream, &set, tables, false));
+    let (frames, kernel_frames) = decoded.map_err(|error| Failure::Decode { frame: 0, error })?;
     let tokens = u64::from(frames) * FRAME_TOKENS as u64;
     let instructions = cal.instructions_for(ticks);
     defmt::info!(
-        "segment {=str}: decode {=u64} tokens in {=u64} SysTick ticks = {=u64} instructions = {} instructions/token (target {=u64}: {=str})",
+        "segment {=str}: decode {=u64} tokens in {=u64} SysTick ticks = {=u64} instructions = {} instructions/token \
+         (bound {}); ARMv7E-M frame loop: {=u32} of {=u32} frames",
         name,
         tokens,
         ticks,
         instructions,
         Per(instructions, tokens),
-        INSTRUCTIONS_PER_TOKEN_TARGET,
-        if instructions <= INSTRUCTIONS_PER_TOKEN_TARGET * tokens { "met" } else { "MISSED" }
+        Per(MAX_INSTRUCTIONS_PER_TOKEN_X100, 100),
+        kernel_frames,
+        frames
     );
+    checks::frame_loop(kernel_frames, frames, false).map_err(Failure::Check)?;
 
     // The same decode with the portable frame loop instead of the hand-written
     // ARMv7E-M one (for comparison; the tokens are the same).
     let (portable, ticks) = clock.measure(|| decode_only(seg.stream, &set, tables, true));
-    portable.map_err(|error| Failure::Decode { frame: 0, error })?;
+    let (_, portable_kernel_frames) = portable.map_err(|error| Failure::Decode { frame: 0, error })?;
+    let portable_instructions = cal.instructions_for(ticks);
     defmt::info!(
         "segment {=str}: with the portable frame loop instead: {} instructions/token",
         name,
-        Per(cal.instructions_for(ticks), tokens)
+        Per(portable_instructions, tokens)
+    );
+    checks::frame_loop(portable_kernel_frames, frames, true).map_err(Failure::Check)?;
+    checks::speed(instructions, portable_instructions, tokens).map_err(Failure::Check)?;
+    defmt::info!(
+        "segment {=str}: checks: every frame >= 1 by the ARMv7E-M loop, at most {} instructions/token, \
+         faster than the portable loop: ok",
+        name,
+        Per(MAX_INSTRUCTIONS_PER_TOKEN_X100, 100)
     );
 
     let p = phases(seg.stream, &set, tables, clock).map_err(|error| Failure::Decode { frame: 0, error })?;
@@ -223,6 +236,7 @@ fn stream_out(
         sent.map_err(Failure::Uart)?;
         stats.uart_ticks += ticks;
     }
+    checks::frame_loop(decoder.kernel_frames(), frames, false).map_err(Failure::Check)?;
     let (finished, ticks) = clock.measure(|| decoder.finish());
     finished.map_err(|error| Failure::Decode { frame: frames, error })?;
     stats.decode_ticks += ticks;
@@ -231,9 +245,15 @@ fn stream_out(
 }
 
 /// Decodes and verifies `stream` without sending anything (with the portable
-/// frame loop if `portable`); returns the number of frames.
+/// frame loop if `portable`); returns the number of frames, and how many of
+/// them the hand-written frame loop decoded.
 #[inline(never)]
-fn decode_only(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>, portable: bool) -> vqtans::Result<u32> {
+fn decode_only(
+    stream: &[u8],
+    set: &TableSetRef<'_>,
+    tables: DecodeTables<'_>,
+    portable: bool,
+) -> vqtans::Result<(u32, u32)> {
     let mut decoder = SegmentDecoder::new(stream, set, tables)?;
     if portable {
         decoder.use_portable_loop();
@@ -243,8 +263,9 @@ fn decode_only(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>, p
     for _ in 0..frames {
         decoder.next_frame(&mut frame)?;
     }
+    let kernel_frames = decoder.kernel_frames();
     decoder.finish()?;
-    Ok(frames)
+    Ok((frames, kernel_frames))
 }
 
 /// Ticks of the decoder's parts, each measured on its own over a whole

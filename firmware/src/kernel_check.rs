@@ -13,6 +13,7 @@ use vqtans::segment::SegmentDecoder;
 use vqtans::table_set::TableSetRef;
 use vqtans::tans::decode_table::DecodeTables;
 
+use crate::checks::{self, Broken};
 use crate::segments::{image_words, Segment};
 
 /// Largest stream the check can copy and damage.
@@ -33,6 +34,8 @@ pub enum Failure {
     Stream,
     /// The two loops disagreed.
     Mismatch { variant: usize, frame: u32 },
+    /// A side did not use the loop it was meant to (`checks::frame_loop`).
+    Check { variant: usize, broken: Broken },
 }
 
 /// How the compared streams ended (the same way on both loops).
@@ -93,7 +96,10 @@ pub fn run(seg: &Segment, buffer: &mut [u8; MAX_STREAM]) -> Result<Outcomes, Fai
             h.payload_len = cut as u32;
             buf[..HEADER_LEN].copy_from_slice(&h.to_bytes());
         }
-        let end = compare(&buf[..len], &set, tables).map_err(|frame| Failure::Mismatch { variant, frame })?;
+        let end = compare(&buf[..len], &set, tables).map_err(|e| match e {
+            Differ::Frame(frame) => Failure::Mismatch { variant, frame },
+            Differ::Loop(broken) => Failure::Check { variant, broken },
+        })?;
         outcomes.streams += 1;
         match end {
             End::Ok => outcomes.ok += 1,
@@ -116,9 +122,19 @@ enum End {
     Finish,
 }
 
-/// Decodes `stream` with both loops side by side; `Err(frame)` at the first
-/// frame (or `finish`, as frame = frame count) where they differ.
-fn compare(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>) -> Result<End, u32> {
+/// Why [`compare`] failed.
+enum Differ {
+    /// The loops disagreed at this frame (or `finish`, as frame = frame count).
+    Frame(u32),
+    /// A side did not run the loop it was meant to.
+    Loop(Broken),
+}
+
+/// Decodes `stream` with both loops side by side; fails at the first frame
+/// (or `finish`) where they differ, or if the kernel side did not decode every
+/// frame >= 1 it was given with the hand-written loop or the portable side
+/// used it at all (else the check would compare a loop with itself).
+fn compare(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>) -> Result<End, Differ> {
     let kernel = SegmentDecoder::new(stream, set, tables);
     let portable = SegmentDecoder::new(stream, set, tables).map(|mut d| {
         d.use_portable_loop();
@@ -127,25 +143,34 @@ fn compare(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>) -> Re
     let (mut kernel, mut portable) = match (kernel, portable) {
         (Ok(k), Ok(p)) => (k, p),
         (Err(a), Err(b)) if a == b => return Ok(End::Frame(a)),
-        _ => return Err(0),
+        _ => return Err(Differ::Frame(0)),
     };
     let mut a = [0u16; FRAME_TOKENS];
     let mut b = [0u16; FRAME_TOKENS];
     let frames = kernel.header().frames;
+    let mut end = None;
+    let mut attempted = 0;
     for frame in 0..frames {
         let ra = kernel.next_frame(&mut a);
         let rb = portable.next_frame(&mut b);
+        attempted += 1;
         // A frame that fails leaves its buffer unspecified.
         if ra != rb || (ra.is_ok() && a != b) {
-            return Err(frame);
+            return Err(Differ::Frame(frame));
         }
         if let Err(e) = ra {
-            return Ok(End::Frame(e));
+            end = Some(End::Frame(e));
+            break;
         }
+    }
+    checks::frame_loop(kernel.kernel_frames(), attempted, false).map_err(Differ::Loop)?;
+    checks::frame_loop(portable.kernel_frames(), attempted, true).map_err(Differ::Loop)?;
+    if let Some(end) = end {
+        return Ok(end);
     }
     match (kernel.finish(), portable.finish()) {
         (Ok(()), Ok(())) => Ok(End::Ok),
         (Err(a), Err(b)) if a == b => Ok(End::Finish),
-        _ => Err(frames),
+        _ => Err(Differ::Frame(frames)),
     }
 }

@@ -14,6 +14,7 @@
 #![no_std]
 #![no_main]
 
+mod checks;
 mod decode;
 mod exit;
 #[cfg(feature = "kernel-check")]

@@ -60,6 +60,13 @@ pub fn context_blob_other() -> Vec<u8> {
     train_in_memory(&[&tokens], &config).unwrap().to_bytes().unwrap()
 }
 
+/// The tokens `load_table_set` codes with every table set that loads: three frames
+/// of [`synthetic_tokens`], the same whatever the input (so `make_seeds` can check
+/// that its seeds code them).
+pub fn probe_tokens() -> Vec<u16> {
+    synthetic_tokens(3, 5)
+}
+
 /// A table set loaded once per fuzzing process, with its compiled tables and encoder.
 pub struct Fixture {
     pub set: TableSetRef<'static>,

@@ -1,7 +1,9 @@
 //! The AVX2 decode path against the scalar reference: for arbitrary payloads behind a
 //! valid header, and for valid streams with damage, both paths must give the same
-//! result, the same tokens or the same error. (On a CPU without AVX2 both calls run
-//! the scalar code and the target checks nothing beyond not crashing.)
+//! result, the same tokens or the same error; for the order-0 model (which the
+//! kernel hands to the scalar code whole) and the context model with default and
+//! other parameters. (On a CPU without AVX2 both calls run the scalar code and the
+//! target checks nothing beyond not crashing.)
 #![no_main]
 
 #[path = "common.rs"]
@@ -12,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use vqtans::simd::{decode_into_with, DecodePath};
 
-static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+static FIXTURES: OnceLock<[Fixture; 3]> = OnceLock::new();
 
 fn both_paths_agree(fixture: &Fixture, stream: &[u8]) {
     let run = |path| {
@@ -23,8 +25,9 @@ fn both_paths_agree(fixture: &Fixture, stream: &[u8]) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let fixture = FIXTURE.get_or_init(|| Fixture::new(common::context_blob(), 16));
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let fixtures = FIXTURES.get_or_init(Fixture::all);
+    let [pick, mode, rest @ ..] = data else { return };
+    let (fixture, mode) = (&fixtures[*pick as usize % 3], *mode);
     if mode & 1 == 0 {
         // Arbitrary payload behind a valid header.
         let frames = 1 + (mode as u32 >> 1) % 64;

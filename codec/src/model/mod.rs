@@ -92,6 +92,15 @@ impl<'a> ModelDecoder<'a> {
         }
     }
 
+    /// Frames the hand-written frame loop decoded
+    /// ([`context::ContextState::kernel_frames`]); 0 for order-0.
+    pub fn kernel_frames(&self) -> u32 {
+        match self {
+            ModelDecoder::Order0(_) => 0,
+            ModelDecoder::Context(_, state) => state.kernel_frames(),
+        }
+    }
+
     /// Makes the context model use its portable frame loop even where a hand-written
     /// one exists (ARMv7E-M); both give the same results, and tests compare them.
     pub fn use_portable_loop(&mut self) {

@@ -20,9 +20,20 @@ pub struct ContextState {
     pub(crate) frame: u32,
     /// Use the portable frame loop even where a hand-written one exists.
     pub(crate) portable: bool,
+    /// Frames the hand-written frame loop decoded ([`Self::kernel_frames`]).
+    pub(crate) kernel_frames: u16,
 }
 
 impl ContextState {
+    /// Frames (>= 1) that the hand-written frame loop decoded, successfully or not
+    /// ([`super::kernel_v7em`], ARMv7E-M with tables of state log 10); 0 on every other
+    /// target and with [`crate::segment::SegmentDecoder::use_portable_loop`]. Exact:
+    /// a stream has at most 65,536 frames, so at most 65,535 go through a frame loop.
+    /// The firmware checks with it that the kernel decoded every frame it should.
+    pub fn kernel_frames(&self) -> u32 {
+        u32::from(self.kernel_frames)
+    }
+
     /// Decodes one frame into `out`.
     ///
     /// Errors: `ModelCorrupt` if the payload asks for an empty own-list entry (only a
@@ -116,6 +127,7 @@ impl ContextState {
         ) else {
             return Ok(false);
         };
+        self.kernel_frames = self.kernel_frames.saturating_add(1);
         reader.move_to(8 * first_byte + done.bit as usize);
         coder_states[..COLS].copy_from_slice(&states);
         rows_result(if done.ok { Ok(done.taken) } else { Err(Error::TableSetInvalid) })?;
