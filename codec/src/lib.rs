@@ -11,6 +11,7 @@ extern crate std;
 
 pub mod container;
 pub mod error;
+mod groups;
 pub mod model;
 pub mod segment;
 #[cfg(feature = "std")]
