@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../codec/fuzz"
 seconds=${1:-60}
-for target in decode_stream decode_mutated load_table_set simd_matches_scalar; do
+for target in decode_stream decode_mutated load_table_set simd_matches_scalar stream_matches_frames; do
     corpus="corpus/$target"
     mkdir -p "$corpus"
     [ -d "seeds/$target" ] && cp -n seeds/"$target"/* "$corpus"/ 2>/dev/null || true

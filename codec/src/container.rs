@@ -72,13 +72,15 @@ impl Header {
         }
     }
 
-    /// Frames per checksum group: `group_frames` of a format-2 stream, all frames of a
-    /// format-1 stream (whose one check comes after the last frame). At least 1.
+    /// Frames per checksum group (the last group may have fewer): `group_frames` of a
+    /// format-2 stream, all frames of a format-1 stream (whose one check comes after
+    /// the last frame); never more than the stream's frames, and at least 1.
     pub fn group_frames(&self) -> u32 {
-        match self.check {
-            Check::WholeStream { .. } => self.frames.max(1),
-            Check::Groups { group_frames } => u32::from(group_frames).max(1),
-        }
+        let g = match self.check {
+            Check::WholeStream { .. } => self.frames,
+            Check::Groups { group_frames } => u32::from(group_frames),
+        };
+        g.min(self.frames).max(1)
     }
 
     /// Number of checksum groups (the last one may be shorter).

@@ -56,13 +56,10 @@ impl GroupCheck {
         self.verified
     }
 
-    /// The group of the next frame (after a failure: the group that failed).
+    /// The group of the next frame, or after the last frame the last group (whose end
+    /// checks are left); after a failure, the group that failed.
     pub(crate) fn current_group(&self) -> u32 {
-        if self.failed.is_none() && self.done >= self.frames {
-            // After the last frame: only the end checks of the last group are left.
-            return (self.frames.max(1) - 1) / self.group_frames;
-        }
-        self.done / self.group_frames
+        self.done.min(self.frames.saturating_sub(1)) / self.group_frames
     }
 
     /// The first failure, if any.

@@ -16,6 +16,7 @@ pub mod model;
 pub mod segment;
 #[cfg(feature = "std")]
 pub mod simd;
+pub mod stream;
 pub mod table_set;
 pub mod tans;
 
