@@ -47,6 +47,9 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Encode, decode and compare segments in memory and report the compression.
     Stats(cmd::stats::Args),
+    /// Print where each checksum group of a stream lies (frames, payload bits,
+    /// file bytes).
+    Groups(cmd::groups::Args),
 }
 
 /// Exit status for a failed command or a stream that does not verify.
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Encode(args) => cmd::encode::run(args),
         Command::Decode(args) => cmd::decode::run(args),
         Command::Stats(args) => cmd::stats::run(args),
+        Command::Groups(args) => cmd::groups::run(args),
         Command::Verify(args) => {
             return match cmd::verify::run(args) {
                 Ok(Verdict::Identical) => ExitCode::SUCCESS,

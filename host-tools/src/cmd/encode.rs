@@ -8,11 +8,14 @@
 //! error naming its file (streams already written stay).
 
 use std::collections::HashSet;
+use std::num::NonZeroU16;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 use rayon::iter::{ParallelBridge, ParallelIterator};
+use vqtans::container::DEFAULT_GROUP_FRAMES;
+use vqtans::segment::EncodeOptions;
 
 use crate::io::{read_npy_file, write_atomic, InputKind, Segment, Segments, Selection};
 use crate::progress;
@@ -31,6 +34,11 @@ pub struct Args {
     /// shard INPUT.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
+    /// Frames per checksum group (1..=65535): a decoder verifies the stream group
+    /// by group, 4 bytes per group.
+    #[arg(long, value_name = "G", default_value_t = DEFAULT_GROUP_FRAMES,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub group_frames: u16,
     /// A `.npy` file, a folder of `.npy` files, or a webdataset shard.
     #[arg(value_name = "INPUT")]
     pub input: PathBuf,
@@ -58,7 +66,8 @@ impl Totals {
 pub fn run(args: &Args) -> Result<()> {
     let start = Instant::now();
     let tables = TableFile::load(&args.tables)?;
-    let encoder = tables.encoder()?;
+    let group_frames = NonZeroU16::new(args.group_frames).context("--group-frames must be at least 1")?;
+    let encoder = tables.encoder_with(EncodeOptions { group_frames, ..EncodeOptions::default() })?;
     // Never write over the input or the tables.
     let protected = [args.input.as_path(), args.tables.as_path()];
     let encode_one = |seg: &Segment, out: &Path| -> Result<Totals> {
@@ -122,7 +131,7 @@ pub fn run(args: &Args) -> Result<()> {
 
     println!(
         "encoded {} segment{}, {} tokens -> {} bytes in {} (rate {:.3}, {:.4} bits/token, \
-         tables {}), {:.2} s",
+         tables {}, groups of {} frames), {:.2} s",
         totals.segments,
         if totals.segments == 1 { "" } else { "s" },
         totals.tokens,
@@ -131,6 +140,7 @@ pub fn run(args: &Args) -> Result<()> {
         totals.tokens as f64 * 10.0 / (totals.bytes as f64 * 8.0),
         totals.bytes as f64 * 8.0 / totals.tokens as f64,
         tables.id_hex(),
+        args.group_frames,
         start.elapsed().as_secs_f64()
     );
     Ok(())
