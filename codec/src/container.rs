@@ -243,9 +243,12 @@ impl TokenChecksum {
         {
             self.0 = crc_tokens(self.0, tokens);
         }
-        #[cfg(feature = "std")]
+        // Tokens in memory are their little-endian bytes already.
+        #[cfg(all(feature = "std", target_endian = "little"))]
+        self.0.update(bytemuck::cast_slice(tokens));
+        #[cfg(all(feature = "std", not(target_endian = "little")))]
         {
-            const CHUNK: usize = 16 * FRAME_TOKENS;
+            const CHUNK: usize = FRAME_TOKENS;
             let mut bytes = [0u8; 2 * CHUNK];
             for chunk in tokens.chunks(CHUNK) {
                 for (b, t) in bytes.chunks_exact_mut(2).zip(chunk) {

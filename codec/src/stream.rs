@@ -145,13 +145,14 @@ impl Input {
     /// everything up to the end of the payload: moves the bytes from `at` on to the
     /// front, then reads (never past the payload) until then.
     fn refill<R: Read>(&mut self, reader: &mut R, at: usize) -> core::result::Result<(), Refill<R::Error>> {
-        let end = self.start + self.len;
-        if end >= at + AHEAD || self.received == self.total {
+        if self.holds_window_at(at) {
             return Ok(());
         }
         // `at` is at most 64 bits past the buffered bytes (a frame never reads further
-        // when the buffer holds AHEAD bytes), and never before them.
-        let keep_from = at.clamp(self.start, end);
+        // when the buffer holds AHEAD bytes), and never before them. The bytes kept
+        // move by a multiple of 4, so they are copied a word at a time.
+        let end = self.start + self.len;
+        let keep_from = self.start + ((at.clamp(self.start, end) - self.start) & !3);
         self.bytes.copy_within(keep_from - self.start..self.len, 0);
         self.len = end - keep_from;
         self.start = keep_from;
@@ -174,6 +175,24 @@ impl Input {
     fn data(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
+
+    /// True if a frame may be decoded from payload byte `at` on: the buffer holds
+    /// [`AHEAD`] bytes from there, or everything to the end of the payload.
+    fn holds_window_at(&self, at: usize) -> bool {
+        self.start + self.len >= at + AHEAD || self.received == self.total
+    }
+}
+
+/// Why a run of frames over the buffered bytes stopped.
+enum Step {
+    /// The buffer needs refilling first.
+    Refill,
+    /// A group ended (and passed its check).
+    GroupEnd,
+    /// The stream's last frame was decoded (its end checks are left).
+    Last,
+    /// A frame failed.
+    Failed(Error),
 }
 
 /// Decodes one stream from a link, group by group, holding each group back until it
@@ -302,38 +321,51 @@ impl<'t, 'h> StreamDecoder<'t, 'h> {
         let mut n = 0;
         loop {
             self.refill(reader, group)?;
-            let last = self.check.frames_done() + 1 == self.header.frames;
-            let ends_group = self.check.next_ends_group();
-            let Some(slot) = self.held.get_mut(n) else {
-                return Err(codec(Error::BufferTooSmall { needed: n + 1 }));
-            };
-            let mut coder = TansDecoder::resume(
-                &self.input.bytes[..self.input.len],
-                self.bit - 8 * self.input.start,
-                &self.states[..self.n_states],
-                self.state_log,
-            )
-            .map_err(codec)?;
-            let check = &mut self.check;
-            let decoded = self.model.decode_frame(&mut coder, &self.tables, slot).and_then(|()| {
-                if coder.overran() {
-                    return Err(Error::Truncated);
+            // One coder over the buffered bytes for as many frames as they hold
+            // (making one per frame would copy its states back and forth).
+            let input = &self.input;
+            let base = 8 * input.start;
+            let mut coder =
+                TansDecoder::resume(input.data(), self.bit - base, &self.states[..self.n_states], self.state_log)
+                    .map_err(codec)?;
+            let step = loop {
+                if !input.holds_window_at((base + coder.consumed_bits()) / 8) {
+                    break Step::Refill;
                 }
-                check.frame_done(slot, || coder.read_u32())
-            });
-            if let Err(e) = decoded {
-                return Err(codec(self.check.fail(e)));
-            }
+                let last = self.check.frames_done() + 1 == self.header.frames;
+                let ends_group = self.check.next_ends_group();
+                let Some(slot) = self.held.get_mut(n) else {
+                    break Step::Failed(Error::BufferTooSmall { needed: n + 1 });
+                };
+                let check = &mut self.check;
+                let decoded = self.model.decode_frame(&mut coder, &self.tables, slot).and_then(|()| {
+                    if coder.overran() {
+                        return Err(Error::Truncated);
+                    }
+                    check.frame_done(slot, || coder.read_u32())
+                });
+                if let Err(e) = decoded {
+                    break Step::Failed(e);
+                }
+                n += 1;
+                if last {
+                    break Step::Last;
+                }
+                if ends_group {
+                    break Step::GroupEnd;
+                }
+            };
             // Positions in the buffer back to positions in the payload.
             self.states[..self.n_states].copy_from_slice(coder.states());
-            self.bit = 8 * self.input.start + coder.consumed_bits();
-            n += 1;
-            if last {
-                self.refill(reader, group)?;
-                return self.end_checks().map(|()| n).map_err(codec);
-            }
-            if ends_group {
-                return Ok(n);
+            self.bit = base + coder.consumed_bits();
+            match step {
+                Step::Refill => {}
+                Step::GroupEnd => return Ok(n),
+                Step::Last => {
+                    self.refill(reader, group)?;
+                    return self.end_checks().map(|()| n).map_err(codec);
+                }
+                Step::Failed(e) => return Err(codec(self.check.fail(e))),
             }
         }
     }
