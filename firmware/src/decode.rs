@@ -197,7 +197,8 @@ struct StreamStats {
 
 /// Decodes `stream` frame by frame and writes each frame's tokens (`u16`
 /// LE) to the UART as soon as it is decoded. Frames are only known correct
-/// once `finish` has checked the stream's end and token checksum; an error
+/// once their group's checksum has been checked (after the group's last
+/// frame; for the last group, with `finish`'s end checks); an error
 /// there (or earlier) is returned after the frames already sent.
 #[inline(never)]
 fn stream_out(
