@@ -34,7 +34,7 @@ pub(crate) fn open<'s, 't>(
 /// The decoder's memory is this struct (see [`SegmentDecoder::STATE_BYTES`]); the
 /// tables are borrowed (they may live in flash).
 ///
-/// Frames are known to be right group by group ([`crate::groups`]): in a format-2
+/// Frames are known to be right group by group (`codec/FORMAT.md`): in a format-2
 /// stream, [`SegmentDecoder::next_frame`] on the last frame of a group also checks
 /// the group's checksum, so once it returns `Ok` the frames of that group (and of
 /// every group before it) are verified, except for the stream's last group, which
