@@ -10,9 +10,12 @@
 #   UART_OUT      where UART0's byte stream goes   (default target/uart0.bin)
 #   DEFMT_RAW     also keep the raw defmt stream here (default: not kept)
 #   QEMU_TIMEOUT  seconds before QEMU is killed   (default 120)
+#   UART_SOCKET   connect UART0 to this Unix socket instead (both directions;
+#                 uart-link.py listens there); UART_OUT is then not written
 #
 # Wiring: UART0 (0x4000_4000) is QEMU's first serial port, serial_hd(0), so
-# `-serial file:$UART_OUT` captures it byte-exactly. Semihosting console
+# `-serial file:$UART_OUT` captures it byte-exactly (or `-chardev socket`
+# connects it to a host program that sends streams to it). Semihosting console
 # output (the defmt frames) goes to QEMU's stdout, which carries nothing
 # else: -monitor none, no other serial on stdio. `-icount shift=0` makes each
 # guest instruction take 1 ns of virtual time, so timings are deterministic.
@@ -23,6 +26,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 uart_out=${UART_OUT:-$here/target/uart0.bin}
 raw_out=${DEFMT_RAW:-/dev/null}
 mkdir -p "$(dirname "$uart_out")"
+if [[ -n ${UART_SOCKET:-} ]]; then
+  serial=(-chardev "socket,id=uart0,path=$UART_SOCKET" -serial chardev:uart0)
+else
+  serial=(-serial "file:$uart_out")
+fi
 
 set +e
 timeout "${QEMU_TIMEOUT:-120}" qemu-system-arm \
@@ -30,7 +38,7 @@ timeout "${QEMU_TIMEOUT:-120}" qemu-system-arm \
   -nographic -monitor none \
   -semihosting-config enable=on,target=native \
   -icount shift=0 \
-  -serial "file:$uart_out" \
+  "${serial[@]}" \
   -kernel "$elf" \
   | tee "$raw_out" | defmt-print -e "$elf"
 status=("${PIPESTATUS[@]}")

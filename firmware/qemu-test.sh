@@ -96,6 +96,15 @@ host_tools() {
   fi
 }
 
+# host_tools_out ARGS...: like host_tools, but prints the tool's standard
+# output (cargo's goes to the log).
+host_tools_out() {
+  if ! (cd "$REPO" && cargo run --release -q -p host-tools -- "$@") 2>>"$BLOBS/host-tools.log"; then
+    tail -n 40 "$BLOBS/host-tools.log" >&2
+    abort "host-tools $1 failed (full output: $BLOBS/host-tools.log)"
+  fi
+}
+
 # npy_to_le16 NPY OUT: writes the tokens of NPY (integer array of shape
 # (frames, 8, 16) or (frames, 128), C order, values 0..1023) to OUT as u16
 # little-endian, frame by frame: the bytes the firmware must send.
@@ -167,6 +176,34 @@ make_blobs() {
   echo "made blobs in $(elapsed "$t0")s"
 }
 
+# Streams over UART0 (the link cases): frames per checksum group, and the
+# group the uart-corrupt case damages (of the first segment's 60).
+LINK_GROUP_FRAMES=20
+CORRUPT_GROUP=7
+
+# make_link_blobs: the damaged streams of the link cases. uart-corrupt: the
+# first segment's stream with one byte inverted in the middle of group
+# $CORRUPT_GROUP's bits (where the group lies comes from `host-tools groups`),
+# and the tokens of the groups before it; uart-truncated: the cut point, half
+# of the second segment's stream.
+make_link_blobs() {
+  local seg=${SEGMENTS[0]} range
+  mkdir -p "$BLOBS/link"
+  range=$(host_tools_out groups --tables "$BLOBS/$seg.tables" "$BLOBS/$seg.vqt" |
+    awk -v g="$CORRUPT_GROUP" '$1 == "group" && $2 == g { print $8 }')
+  [[ $range =~ ^([0-9]+)\.\.([0-9]+)$ ]] || abort "no byte range for group $CORRUPT_GROUP of $seg"
+  python3 - "$BLOBS/$seg.vqt" "$BLOBS/link/corrupt.vqt" $(((BASH_REMATCH[1] + BASH_REMATCH[2]) / 2)) <<'PY' ||
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[int(sys.argv[3])] ^= 0xFF
+open(sys.argv[2], "wb").write(b)
+PY
+    abort "making the damaged link stream failed"
+  head -c $((CORRUPT_GROUP * LINK_GROUP_FRAMES * 256)) "$BLOBS/$seg.expected" >"$BLOBS/link/corrupt.expected"
+  echo "link blobs: $seg group $CORRUPT_GROUP is stream bytes ${BASH_REMATCH[1]}..${BASH_REMATCH[2]}; byte $(((BASH_REMATCH[1] + BASH_REMATCH[2]) / 2)) inverted"
+  : >"$BLOBS/link/empty.expected"
+}
+
 # joined SEP ITEMS...: ITEMS joined by SEP.
 joined() {
   local IFS=$1
@@ -174,23 +211,34 @@ joined() {
   echo "$*"
 }
 
-# run_case NAME EXPECT ELF [--uart FILE] [--log REGEX]...
+# run_case NAME EXPECT ELF [--uart FILE] [--log REGEX]... [--send FILE]...
+#          [--cut N] [--uart-groups FILE BYTES]
 #   EXPECT: ok   = QEMU must exit 0 (semihosting EXIT_SUCCESS);
 #           fail = QEMU must exit 1 (semihosting EXIT_FAILURE) within the
 #                  time limit; a timeout (124) or any other status fails.
 #   --uart FILE   UART0 output must equal FILE byte for byte.
 #   --log REGEX   the decoded defmt log must contain a line matching REGEX
 #                 (extended regex; may be repeated).
+#   --send FILE   connect UART0 to uart-link.py instead of a file, which
+#                 sends FILE (repeatable: back to back) and collects what the
+#                 firmware sends; --cut N sends only the first N bytes and
+#                 then keeps the link silent.
+#   --uart-groups FILE BYTES  UART0 output must be the first n*BYTES bytes of
+#                 FILE for some n (whole groups); {n} in a --log REGEX stands
+#                 for that n.
 #   One case is one check: it passes only if every condition holds.
 run_case() {
   local name=$1 expect=$2 elf=$3
   shift 3
-  local uart_file="" status=0 t0 re
-  local -a log_res=() problems=()
+  local uart_file="" status=0 t0 re cut="" groups_file="" group_bytes=0 n=""
+  local -a log_res=() problems=() send=()
   while (($#)); do
     case $1 in
       --uart) uart_file=$2; shift 2 ;;
       --log) log_res+=("$2"); shift 2 ;;
+      --send) send+=(--send "$2"); shift 2 ;;
+      --cut) cut=$2; shift 2 ;;
+      --uart-groups) groups_file=$2; group_bytes=$3; shift 3 ;;
       *) echo "run_case $name: unknown option $1" >&2; exit 2 ;;
     esac
   done
@@ -199,8 +247,14 @@ run_case() {
   rm -rf "$dir"
   mkdir -p "$dir"
   t0=$(now)
-  UART_OUT=$dir/uart0.bin DEFMT_RAW=$dir/defmt.raw QEMU_TIMEOUT=$TIMEOUT \
-    ./qemu-run.sh "$elf" >"$dir/log.txt" 2>"$dir/stderr.txt" || status=$?
+  if ((${#send[@]})); then
+    DEFMT_RAW=$dir/defmt.raw QEMU_TIMEOUT=$TIMEOUT \
+      python3 uart-link.py --out "$dir/uart0.bin" "${send[@]}" ${cut:+--cut "$cut"} -- ./qemu-run.sh "$elf" \
+      >"$dir/log.txt" 2>"$dir/stderr.txt" || status=$?
+  else
+    UART_OUT=$dir/uart0.bin DEFMT_RAW=$dir/defmt.raw QEMU_TIMEOUT=$TIMEOUT \
+      ./qemu-run.sh "$elf" >"$dir/log.txt" 2>"$dir/stderr.txt" || status=$?
+  fi
 
   case $expect in
     ok) ((status == 0)) || problems+=("QEMU exit status $status, expected 0") ;;
@@ -216,7 +270,16 @@ run_case() {
   if [[ -n $uart_file ]] && ! cmp -s "$uart_file" "$dir/uart0.bin"; then
     problems+=("UART0 bytes differ from $uart_file ($(stat -c %s "$dir/uart0.bin") vs $(stat -c %s "$uart_file") bytes)")
   fi
+  if [[ -n $groups_file ]]; then
+    local got
+    got=$(stat -c %s "$dir/uart0.bin")
+    n=$((got / group_bytes))
+    if ((got % group_bytes != 0)) || ! cmp -s -n "$got" "$groups_file" "$dir/uart0.bin"; then
+      problems+=("UART0 output ($got bytes) is not whole groups of $group_bytes bytes from the start of $groups_file")
+    fi
+  fi
   for re in "${log_res[@]}"; do
+    re=${re//\{n\}/$n}
     grep -Eq -- "$re" "$dir/log.txt" || problems+=("log has no line matching /$re/")
   done
 
@@ -236,6 +299,7 @@ run_case() {
 check_tools
 mkdir -p "$OUT"
 make_blobs
+make_link_blobs
 
 # ---- firmware variants ------------------------------------------------------
 build_elf placeholder
@@ -272,6 +336,8 @@ VQTANS_FW_TABLES=${all_tables[0]} VQTANS_FW_STREAM=$BLOBS/corrupt/${SEGMENTS[0]}
 # The first segment's stream with the second segment's tables.
 VQTANS_FW_TABLES=${all_tables[1]} VQTANS_FW_STREAM=${all_streams[0]} \
   build_elf wrong-tables
+# Only the two table sets in flash: streams arrive over UART0.
+VQTANS_FW_LINK_TABLES=$(joined : "${all_tables[@]}") build_elf link
 
 # ---- cases ------------------------------------------------------------------
 # Payload from flash comes out of UART0 byte-exactly; SysTick runs at
@@ -328,6 +394,35 @@ run_case corrupt-stream fail "$OUT/corrupt-stream.elf" \
 run_case wrong-tables fail "$OUT/wrong-tables.elf" \
   --log "segment ${SEGMENTS[0]}: FAILED: Decode \{ frame: 0, error: \"?stream was encoded with table set"
 
+# Streams over UART0 (uart-link.py at the host end), both segments back to
+# back: each group of 20 frames goes back out once verified, token for token;
+# the streaming decoder stays within 16 KiB of RAM; the session ends when the
+# link is quiet after the last stream.
+link_logs=()
+for i in "${!SEGMENTS[@]}"; do
+  link_logs+=(--log "stream $i: table set ${SEGMENTS[$i]} [0-9a-f]{16}, container format 2, 1200 frames in 60 groups of 20"
+    --log "stream $i: decoded and sent 1200 frames \(153600 tokens\) in 60 groups, each verified before it was sent"
+    --log "stream $i: RAM: .* budget 16384 B: ok")
+done
+run_case uart-stream ok "$OUT/link.elf" --send "${all_streams[0]}" --send "${all_streams[1]}" \
+  --uart "$BLOBS/all.expected" "${link_logs[@]}" \
+  --log "link: quiet for [0-9]+ ticks after stream 1: session over" \
+  --log "link: all streams decoded and verified: 307200 tokens sent"
+# One byte inverted inside group $CORRUPT_GROUP: every group before it comes
+# out, correct; nothing of it or after it; the log names the group.
+run_case uart-corrupt fail "$OUT/link.elf" --send "$BLOBS/link/corrupt.vqt" --uart "$BLOBS/link/corrupt.expected" \
+  --log "link: FAILED: Stream \{ stream: 0, group: $CORRUPT_GROUP, verified: $((CORRUPT_GROUP * LINK_GROUP_FRAMES)), error: \"?group $CORRUPT_GROUP: "
+# The link stops halfway through the second segment's stream and stays
+# silent: the groups that arrived whole come out, then a timeout error in the
+# next group, and QEMU exits with a failure (no hang).
+run_case uart-truncated fail "$OUT/link.elf" --send "${all_streams[1]}" --cut $(($(stat -c %s "${all_streams[1]}") / 2)) \
+  --uart-groups "$BLOBS/${SEGMENTS[1]}.expected" $((LINK_GROUP_FRAMES * 256)) \
+  --log "link: FAILED: Stream \{ stream: 0, group: {n}, verified: [0-9]+, error: \"?link failed in group {n}: RxTimeout"
+# A stream made with tables that are not in flash (K = 64): refused after its
+# header, nothing sent.
+run_case uart-wrong-tables fail "$OUT/link.elf" --send "$BLOBS/k64/${SEGMENTS[0]}.vqt" --uart "$BLOBS/link/empty.expected" \
+  --log "stream 0: no table set [0-9a-f]{16} in flash" --log "link: FAILED: NoTables \{ stream: 0"
+
 # ---- measurements -----------------------------------------------------------
 log=$OUT/decode/log.txt
 if [[ -s $log ]]; then
@@ -363,6 +458,12 @@ if [[ -z $problem ]]; then
 else
   failed=$((failed + 1))
   echo "FAIL profile: $problem"
+fi
+
+log=$OUT/uart-stream/log.txt
+if [[ -s $log ]]; then
+  echo "measured on the device (uart-stream case: streams over UART0):"
+  grep -Eo '(link: timeout|stream [0-9]+: (decode|UART|RAM)).*' "$log" | sed 's/^/  /' || true
 fi
 
 echo "total time $(elapsed "$T_START")s"

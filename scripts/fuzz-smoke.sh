@@ -14,16 +14,17 @@
 set -uo pipefail
 cd "$(dirname "$0")/../codec/fuzz"
 seconds=${1:-60}
-TARGETS=(decode_stream decode_mutated load_table_set simd_matches_scalar)
+TARGETS=(decode_stream decode_mutated load_table_set simd_matches_scalar stream_matches_frames)
 # Fewest executions per second a target must reach: about a tenth of what each does
 # on this project's 2-core VM, shared with other work (measured from the seeds, 20 s
 # each: decode_stream ~6,500/s, decode_mutated ~1,200/s, load_table_set ~1,750/s,
-# simd_matches_scalar ~650/s). Far below it, the target did not really fuzz.
+# simd_matches_scalar ~650/s, stream_matches_frames ~1,500/s). Far below it, the target did not really fuzz.
 declare -A MIN_RUNS_PER_SECOND=(
     [decode_stream]=600
     [decode_mutated]=120
     [load_table_set]=170
     [simd_matches_scalar]=65
+    [stream_matches_frames]=150
 )
 
 # Allowance for a target's first seconds, spent building its fixtures (context-model

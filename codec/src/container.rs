@@ -5,8 +5,10 @@ use crate::{Error, Result};
 
 /// First four bytes of every vqtans stream.
 pub const MAGIC: [u8; 4] = *b"VQTA";
-/// Container format version written by this build.
-pub const FORMAT_VERSION: u8 = 1;
+/// Container format version written by this build (2: group checksums in the payload).
+pub const FORMAT_VERSION: u8 = 2;
+/// The earlier container format version, one token checksum in the header; still decoded.
+pub const FORMAT_VERSION_1: u8 = 1;
 /// Header size in bytes.
 pub const HEADER_LEN: usize = 32;
 /// Token rows per frame.
@@ -20,8 +22,31 @@ pub const FRAME_TOKENS: usize = ROWS * COLS;
 pub const MAX_FRAMES: u32 = 1 << 16;
 /// Largest token value (tokens are 10-bit).
 pub const MAX_TOKEN: u16 = 1023;
+/// Frames per checksum group the encoder uses unless told otherwise (one second of
+/// video at 20 fps).
+pub const DEFAULT_GROUP_FRAMES: u16 = 20;
+/// Payload bits of one group checksum (container format 2).
+pub const GROUP_CHECK_BITS: u32 = 32;
 
 const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+/// How a stream proves its tokens right: the part of the header that differs between
+/// container format versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Format 1: the CRC-32 of all decoded tokens, in the header; checked after the
+    /// last frame, so the whole stream is one group.
+    WholeStream {
+        /// CRC-32 of the decoded tokens, each as little-endian `u16`.
+        tokens_crc: u32,
+    },
+    /// Format 2: after every `group_frames` frames (and after the last frame) the
+    /// payload holds the running CRC-32 of all tokens so far.
+    Groups {
+        /// Frames per group, `1..=65535`.
+        group_frames: u16,
+    },
+}
 
 /// What the header says about a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,57 +59,71 @@ pub struct Header {
     pub table_set_id: u64,
     /// Payload length in bytes.
     pub payload_len: u32,
-    /// CRC-32 of the decoded tokens, each as little-endian `u16`.
-    pub tokens_crc: u32,
+    /// How the tokens are checked (and so the container format version).
+    pub check: Check,
 }
 
 impl Header {
+    /// The container format version of this header.
+    pub fn version(&self) -> u8 {
+        match self.check {
+            Check::WholeStream { .. } => FORMAT_VERSION_1,
+            Check::Groups { .. } => FORMAT_VERSION,
+        }
+    }
+
+    /// Frames per checksum group (the last group may have fewer): `group_frames` of a
+    /// format-2 stream, all frames of a format-1 stream (whose one check comes after
+    /// the last frame); never more than the stream's frames, and at least 1.
+    pub fn group_frames(&self) -> u32 {
+        let g = match self.check {
+            Check::WholeStream { .. } => self.frames,
+            Check::Groups { group_frames } => u32::from(group_frames),
+        };
+        g.min(self.frames).max(1)
+    }
+
+    /// Number of checksum groups (the last one may be shorter).
+    pub fn groups(&self) -> u32 {
+        self.frames.div_ceil(self.group_frames())
+    }
+
+    /// The group frame `frame` belongs to.
+    pub fn group_of(&self, frame: u32) -> u32 {
+        frame / self.group_frames()
+    }
+
     /// Serialises the header.
     pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];
         b[0..4].copy_from_slice(&MAGIC);
-        b[4] = FORMAT_VERSION;
+        b[4] = self.version();
         b[5] = self.n_states;
         b[6] = ROWS as u8;
         b[7] = COLS as u8;
         b[8..12].copy_from_slice(&self.frames.to_le_bytes());
         b[12..20].copy_from_slice(&self.table_set_id.to_le_bytes());
         b[20..24].copy_from_slice(&self.payload_len.to_le_bytes());
-        b[24..28].copy_from_slice(&self.tokens_crc.to_le_bytes());
+        match self.check {
+            Check::WholeStream { tokens_crc } => b[24..28].copy_from_slice(&tokens_crc.to_le_bytes()),
+            // Bytes 26..28 are reserved (zero).
+            Check::Groups { group_frames } => b[24..26].copy_from_slice(&group_frames.to_le_bytes()),
+        }
         let crc = CRC32.checksum(&b[..28]);
         b[28..32].copy_from_slice(&crc.to_le_bytes());
         b
     }
 
     /// Parses the header of `stream` and returns it with the payload, checking magic,
-    /// version, header checksum, shape and that the payload is exactly the rest of
-    /// the stream. Checks in that order, so a foreign file reports `BadMagic`.
+    /// version, header checksum, shape (and, in format 2, the group size and reserved
+    /// bytes) and that the payload is exactly the rest of the stream. Checks in that
+    /// order, so a foreign file reports `BadMagic`.
     pub fn parse(stream: &[u8]) -> Result<(Header, &[u8])> {
         if stream.len() < 4 || stream[..4] != MAGIC {
             return Err(if stream.len() < 4 && MAGIC.starts_with(stream) { Error::Truncated } else { Error::BadMagic });
         }
-        if stream.len() < HEADER_LEN {
-            return Err(Error::Truncated);
-        }
-        let b = &stream[..HEADER_LEN];
-        if b[4] != FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion { version: b[4] });
-        }
-        let crc = u32::from_le_bytes([b[28], b[29], b[30], b[31]]);
-        if CRC32.checksum(&b[..28]) != crc {
-            return Err(Error::HeaderCorrupt);
-        }
-        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let header = Header {
-            n_states: b[5],
-            frames: u32_at(8),
-            table_set_id: u64::from_le_bytes([b[12], b[13], b[14], b[15], b[16], b[17], b[18], b[19]]),
-            payload_len: u32_at(20),
-            tokens_crc: u32_at(24),
-        };
-        if b[6] as usize != ROWS || b[7] as usize != COLS || header.frames == 0 || header.frames > MAX_FRAMES {
-            return Err(Error::BadShape);
-        }
+        let bytes = stream.first_chunk::<HEADER_LEN>().ok_or(Error::Truncated)?;
+        let header = Header::from_bytes(bytes)?;
         let payload = &stream[HEADER_LEN..];
         let len = header.payload_len as usize;
         if payload.len() < len {
@@ -94,6 +133,44 @@ impl Header {
             return Err(Error::TrailingBytes);
         }
         Ok((header, payload))
+    }
+
+    /// Parses a header on its own (for a stream that arrives piece by piece): magic,
+    /// version, header checksum, shape, and in format 2 the group size (at least 1)
+    /// and reserved bytes (zero), in that order. Says nothing about the payload.
+    pub fn from_bytes(b: &[u8; HEADER_LEN]) -> Result<Header> {
+        if b[..4] != MAGIC {
+            return Err(Error::BadMagic);
+        }
+        if b[4] != FORMAT_VERSION && b[4] != FORMAT_VERSION_1 {
+            return Err(Error::UnsupportedVersion { version: b[4] });
+        }
+        let crc = u32::from_le_bytes([b[28], b[29], b[30], b[31]]);
+        if CRC32.checksum(&b[..28]) != crc {
+            return Err(Error::HeaderCorrupt);
+        }
+        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let check = if b[4] == FORMAT_VERSION_1 {
+            Check::WholeStream { tokens_crc: u32_at(24) }
+        } else {
+            Check::Groups { group_frames: u16::from_le_bytes([b[24], b[25]]) }
+        };
+        let header = Header {
+            n_states: b[5],
+            frames: u32_at(8),
+            table_set_id: u64::from_le_bytes([b[12], b[13], b[14], b[15], b[16], b[17], b[18], b[19]]),
+            payload_len: u32_at(20),
+            check,
+        };
+        if b[6] as usize != ROWS || b[7] as usize != COLS || header.frames == 0 || header.frames > MAX_FRAMES {
+            return Err(Error::BadShape);
+        }
+        if let Check::Groups { group_frames } = check {
+            if group_frames == 0 || b[26] != 0 || b[27] != 0 {
+                return Err(Error::HeaderCorrupt);
+            }
+        }
+        Ok(header)
     }
 }
 
@@ -166,9 +243,12 @@ impl TokenChecksum {
         {
             self.0 = crc_tokens(self.0, tokens);
         }
-        #[cfg(feature = "std")]
+        // Tokens in memory are their little-endian bytes already.
+        #[cfg(all(feature = "std", target_endian = "little"))]
+        self.0.update(bytemuck::cast_slice(tokens));
+        #[cfg(all(feature = "std", not(target_endian = "little")))]
         {
-            const CHUNK: usize = 16 * FRAME_TOKENS;
+            const CHUNK: usize = FRAME_TOKENS;
             let mut bytes = [0u8; 2 * CHUNK];
             for chunk in tokens.chunks(CHUNK) {
                 for (b, t) in bytes.chunks_exact_mut(2).zip(chunk) {
@@ -177,6 +257,13 @@ impl TokenChecksum {
                 self.0.update(&bytes[..2 * chunk.len()]);
             }
         }
+    }
+    /// The checksum of everything added so far (adding more continues from it).
+    pub fn value(&self) -> u32 {
+        #[cfg(not(feature = "std"))]
+        return !self.0;
+        #[cfg(feature = "std")]
+        return self.0.clone().finalize();
     }
     /// The checksum of everything added.
     pub fn finalize(self) -> u32 {

@@ -60,8 +60,13 @@ pub enum Error {
     PayloadCorrupt,
     /// The model met an impossible symbol (e.g. an empty own-list entry): the payload is corrupt.
     ModelCorrupt,
-    /// The decoded tokens do not match the checksum stored in the header.
+    /// The decoded tokens do not match the checksum stored in the header (container
+    /// format 1, whose one check covers the whole stream).
     ChecksumMismatch,
+    /// The tokens decoded up to the end of checksum group `group` (counting from 0) do
+    /// not match the checksum stored after it (container format 2): the group's frames
+    /// are wrong, the frames of earlier groups passed their checks.
+    GroupChecksum { group: u32 },
     /// A token value above 1023 was given to the encoder.
     TokenOutOfRange { index: usize, value: u16 },
     /// Token count is not a whole number of 128-token frames, or is zero or above `MAX_FRAMES` frames.
@@ -111,6 +116,9 @@ impl fmt::Display for Error {
             Error::PayloadCorrupt => write!(f, "entropy-coded payload is corrupt"),
             Error::ModelCorrupt => write!(f, "payload decodes to an impossible model symbol"),
             Error::ChecksumMismatch => write!(f, "decoded tokens do not match the stored checksum"),
+            Error::GroupChecksum { group } => {
+                write!(f, "decoded tokens of group {group} do not match the group's checksum")
+            }
             Error::TokenOutOfRange { index, value } => {
                 write!(f, "token {index} has value {value}, above 1023")
             }

@@ -11,10 +11,12 @@ extern crate std;
 
 pub mod container;
 pub mod error;
+mod groups;
 pub mod model;
 pub mod segment;
 #[cfg(feature = "std")]
 pub mod simd;
+pub mod stream;
 pub mod table_set;
 pub mod tans;
 

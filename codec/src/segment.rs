@@ -1,6 +1,7 @@
 //! Whole segments: tokens to a stream (header + payload) and back.
 
-use crate::container::{Header, TokenChecksum, FRAME_TOKENS};
+use crate::container::{Header, FRAME_TOKENS};
+use crate::groups::GroupCheck;
 use crate::model::{Model, ModelDecoder};
 use crate::table_set::TableSetRef;
 use crate::tans::decode_table::DecodeTables;
@@ -31,17 +32,23 @@ pub(crate) fn open<'s, 't>(
 /// Decodes a stream frame by frame into a caller's 128-token buffer, with no heap.
 ///
 /// The decoder's memory is this struct (see [`SegmentDecoder::STATE_BYTES`]); the
-/// tables are borrowed (they may live in flash). After the last frame,
-/// [`SegmentDecoder::finish`] checks that the payload was consumed exactly and that
-/// the tokens match the header's checksum: until it returns `Ok`, decoded frames are
-/// not known to be correct.
+/// tables are borrowed (they may live in flash).
+///
+/// Frames are known to be right group by group (`codec/FORMAT.md`): in a format-2
+/// stream, [`SegmentDecoder::next_frame`] on the last frame of a group also checks
+/// the group's checksum, so once it returns `Ok` the frames of that group (and of
+/// every group before it) are verified, except for the stream's last group, which
+/// [`SegmentDecoder::finish`] verifies together with the end of the payload. A
+/// format-1 stream is one group: nothing is verified before `finish`. After the first
+/// error every call returns that error; [`SegmentDecoder::current_group`] then names
+/// the group that failed and [`SegmentDecoder::verified_frames`] counts the frames
+/// before it.
 pub struct SegmentDecoder<'s, 't> {
     header: Header,
     coder: TansDecoder<'s>,
     model: ModelDecoder<'t>,
     tables: DecodeTables<'t>,
-    checksum: TokenChecksum,
-    frames_done: u32,
+    check: GroupCheck,
 }
 
 impl<'s, 't> SegmentDecoder<'s, 't> {
@@ -56,14 +63,7 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
     /// made with other tables, `UnknownModel`.
     pub fn new(stream: &'s [u8], set: &TableSetRef<'t>, tables: DecodeTables<'t>) -> Result<Self> {
         let (header, model, coder) = open(stream, set, &tables)?;
-        Ok(SegmentDecoder {
-            header,
-            coder,
-            model: model.decoder_state(),
-            tables,
-            checksum: TokenChecksum::new(),
-            frames_done: 0,
-        })
+        Ok(SegmentDecoder { header, coder, model: model.decoder_state(), tables, check: GroupCheck::new(&header) })
     }
 
     /// Makes this decoder use the portable frame loop even where a hand-written one
@@ -87,35 +87,62 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
 
     /// Frames decoded so far.
     pub fn frames_done(&self) -> u32 {
-        self.frames_done
+        self.check.frames_done()
+    }
+
+    /// Frames known to be right: those of the groups that passed their checks (the
+    /// last group only after [`SegmentDecoder::finish`] returned `Ok`).
+    pub fn verified_frames(&self) -> u32 {
+        self.check.verified_frames()
+    }
+
+    /// Payload bits read so far (after a group's last frame: up to the end of its
+    /// checksum, i.e. where the next group's bits start).
+    pub fn consumed_bits(&self) -> usize {
+        self.coder.consumed_bits()
+    }
+
+    /// The checksum group of the next frame; after an error, the group in which it
+    /// was found (the stream's last group for an error of `finish`).
+    pub fn current_group(&self) -> u32 {
+        self.check.current_group()
     }
 
     /// Decodes the next frame into `out`. Returns `EndOfStream` after the last frame,
-    /// and `Truncated` as soon as the payload is found to be too short.
+    /// `Truncated` as soon as the payload is found to be too short, and for the last
+    /// frame of a group of a format-2 stream `GroupChecksum` if the group's tokens do
+    /// not match its checksum. `out` holds the frame only when this returns `Ok`.
     pub fn next_frame(&mut self, out: &mut [u16; FRAME_TOKENS]) -> Result<()> {
-        if self.frames_done >= self.header.frames {
+        if let Some(e) = self.check.failed() {
+            return Err(e);
+        }
+        if self.check.frames_done() >= self.header.frames {
             return Err(Error::EndOfStream);
         }
-        self.model.decode_frame(&mut self.coder, &self.tables, out)?;
-        if self.coder.overran() {
-            return Err(Error::Truncated);
+        if let Err(e) = self.model.decode_frame(&mut self.coder, &self.tables, out) {
+            return Err(self.check.fail(e));
         }
-        self.checksum.update(out);
-        self.frames_done += 1;
-        Ok(())
+        if self.coder.overran() {
+            return Err(self.check.fail(Error::Truncated));
+        }
+        let coder = &mut self.coder;
+        self.check.frame_done(out, || coder.read_u32())
     }
 
-    /// Checks the whole stream after its last frame: payload consumed exactly,
-    /// coder back in its initial states, tokens matching the checksum.
-    pub fn finish(self) -> Result<()> {
-        if self.frames_done != self.header.frames {
+    /// Checks the end of the stream after its last frame: payload consumed exactly,
+    /// coder back in its initial states, and for a format-1 stream the tokens against
+    /// the header's checksum. Every frame is verified once this returns `Ok`.
+    pub fn finish(&mut self) -> Result<()> {
+        if let Some(e) = self.check.failed() {
+            return Err(e);
+        }
+        if self.check.frames_done() != self.header.frames {
             return Err(Error::EndOfStream);
         }
-        self.coder.finish()?;
-        if self.checksum.finalize() != self.header.tokens_crc {
-            return Err(Error::ChecksumMismatch);
+        if let Err(e) = self.coder.finish() {
+            return Err(self.check.fail(e));
         }
-        Ok(())
+        self.check.finish()
     }
 }
 
@@ -143,12 +170,35 @@ pub fn decode_into(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_
 #[cfg(feature = "alloc")]
 mod owned {
     use super::*;
-    use crate::container::{tokens_crc, MAX_TOKEN};
-    use crate::model::context::encode::Part;
+    use crate::container::{tokens_crc, Check, TokenChecksum, DEFAULT_GROUP_FRAMES, MAX_TOKEN};
+    use crate::model::context::encode::{ModelOps, Part};
     use crate::model::ModelEncoder;
     use crate::tans::encode_table::EncodeTable;
     use crate::tans::encoder::encode_with_costs;
+    use crate::tans::encoder::Op;
     use alloc::vec::Vec;
+    use core::num::NonZeroU16;
+
+    /// How [`Encoder`] writes streams.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct EncodeOptions {
+        /// Frames per checksum group (container format 2): after every this many
+        /// frames, and after the last frame, the payload holds the running CRC-32 of
+        /// the tokens (4 bytes per group). Default [`DEFAULT_GROUP_FRAMES`] (20).
+        pub group_frames: NonZeroU16,
+        /// Write container format 1 instead (no group checksums, one token CRC in the
+        /// header): only for testing decoders on the old format.
+        pub version_1: bool,
+    }
+
+    impl Default for EncodeOptions {
+        fn default() -> Self {
+            EncodeOptions {
+                group_frames: NonZeroU16::new(DEFAULT_GROUP_FRAMES).unwrap_or(NonZeroU16::MIN),
+                version_1: false,
+            }
+        }
+    }
 
     /// Everything needed to encode with a table set.
     pub struct Encoder<'t> {
@@ -156,21 +206,34 @@ mod owned {
         model: Model<'t>,
         model_encoder: ModelEncoder<'t>,
         tables: Vec<EncodeTable>,
+        options: EncodeOptions,
     }
 
     /// Payload bits of an encoded stream, split by model part.
     pub type PartBits = alloc::collections::BTreeMap<Part, u64>;
 
     impl<'t> Encoder<'t> {
-        /// Prepares encoding with `set`.
+        /// Prepares encoding with `set` and the default options (container format 2,
+        /// groups of 20 frames).
         pub fn new(set: &TableSetRef<'t>) -> Result<Self> {
+            Self::with_options(set, EncodeOptions::default())
+        }
+
+        /// Prepares encoding with `set` and `options`.
+        pub fn with_options(set: &TableSetRef<'t>, options: EncodeOptions) -> Result<Self> {
             let model = Model::from_table_set(set)?;
             Ok(Encoder {
                 set: *set,
                 model,
                 model_encoder: ModelEncoder::new(&model),
                 tables: crate::table_set::encode_tables(set),
+                options,
             })
+        }
+
+        /// The options streams are written with.
+        pub fn options(&self) -> EncodeOptions {
+            self.options
         }
 
         /// Encodes `tokens` to a stream; see [`Encoder::encode_with_stats`].
@@ -179,8 +242,9 @@ mod owned {
         }
 
         /// Encodes `tokens` (frames of 8x16, row-major, values 0..=1023) to a stream,
-        /// and reports the payload bits spent on each model part (the coder's initial
-        /// states and the final byte padding are not attributed).
+        /// and reports the payload bits spent on each model part, group checksums
+        /// included (the coder's initial states and the final byte padding are not
+        /// attributed).
         ///
         /// Errors: `TokenCount`, `TokenOutOfRange`, `SymbolNotInTable` when the tables
         /// cannot code a symbol the tokens need.
@@ -194,7 +258,15 @@ mod owned {
             if let Some((index, &value)) = tokens.iter().enumerate().find(|(_, &t)| t > MAX_TOKEN) {
                 return Err(Error::TokenOutOfRange { index, value });
             }
-            let (ops, parts) = self.model_encoder.ops(tokens);
+            let frames = tokens.len() / FRAME_TOKENS;
+            let model_ops = self.model_encoder.ops(tokens);
+            let (ops, parts, check) = if self.options.version_1 {
+                (model_ops.ops, model_ops.parts, Check::WholeStream { tokens_crc: tokens_crc(tokens) })
+            } else {
+                let group_frames = self.options.group_frames.get();
+                let (ops, parts) = with_group_checks(model_ops, tokens, group_frames as usize);
+                (ops, parts, Check::Groups { group_frames })
+            };
             let mut bits = PartBits::new();
             let payload =
                 encode_with_costs(&self.tables, self.set.state_log(), self.model.n_states(), &ops, |i, nb| {
@@ -202,16 +274,43 @@ mod owned {
                 })?;
             let header = Header {
                 n_states: self.model.n_states() as u8,
-                frames: (tokens.len() / FRAME_TOKENS) as u32,
+                frames: frames as u32,
                 table_set_id: self.set.id(),
                 payload_len: u32::try_from(payload.len()).map_err(|_| Error::TokenCount { count: tokens.len() })?,
-                tokens_crc: tokens_crc(tokens),
+                check,
             };
             let mut stream = Vec::with_capacity(crate::container::HEADER_LEN + payload.len());
             stream.extend_from_slice(&header.to_bytes());
             stream.extend_from_slice(&payload);
             Ok((stream, bits))
         }
+    }
+
+    /// The model's operations with the group checksums of container format 2 put in:
+    /// after the last frame of every group of `group_frames` frames and after the last
+    /// frame, the running CRC-32 of the tokens so far as two 16-bit raw operations,
+    /// low half first.
+    fn with_group_checks(model_ops: ModelOps, tokens: &[u16], group_frames: usize) -> (Vec<Op>, Vec<Part>) {
+        let ModelOps { ops, parts, frame_ends } = model_ops;
+        let groups = frame_ends.len().div_ceil(group_frames);
+        let mut all_ops = Vec::with_capacity(ops.len() + 2 * groups);
+        let mut all_parts = Vec::with_capacity(ops.len() + 2 * groups);
+        let mut checksum = TokenChecksum::new();
+        let mut from = 0;
+        for (g, group_ends) in frame_ends.chunks(group_frames).enumerate() {
+            let end = group_ends.last().copied().unwrap_or(from);
+            all_ops.extend_from_slice(&ops[from..end]);
+            all_parts.extend_from_slice(&parts[from..end]);
+            let first = g * group_frames * FRAME_TOKENS;
+            checksum.update(&tokens[first..first + group_ends.len() * FRAME_TOKENS]);
+            let crc = checksum.value();
+            for half in [crc as u16, (crc >> 16) as u16] {
+                all_ops.push(Op::Raw { value: half, bits: 16 });
+                all_parts.push(Part::GroupCheck);
+            }
+            from = end;
+        }
+        (all_ops, all_parts)
     }
 
     /// Decodes a whole stream into a new vector, verified.
@@ -227,4 +326,4 @@ mod owned {
 #[cfg(feature = "std")]
 pub use crate::simd::{decode_into_simd, decode_simd};
 #[cfg(feature = "alloc")]
-pub use owned::{decode, Encoder, PartBits};
+pub use owned::{decode, EncodeOptions, Encoder, PartBits};

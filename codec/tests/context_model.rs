@@ -83,7 +83,7 @@ fn damaged_payload_never_decodes_to_wrong_tokens() {
         s[i] ^= 1 << (i % 8);
         match try_decode(&s) {
             Ok(t) => assert_eq!(&t, tokens, "flip at {i} decoded to other tokens"),
-            Err(Error::PayloadCorrupt | Error::ChecksumMismatch | Error::Truncated | Error::ModelCorrupt) => {
+            Err(Error::PayloadCorrupt | Error::GroupChecksum { .. } | Error::Truncated | Error::ModelCorrupt) => {
                 errors += 1
             }
             Err(e) => panic!("unexpected error {e:?} for a flip at {i}"),
@@ -100,7 +100,7 @@ fn damaged_payload_never_decodes_to_wrong_tokens() {
         assert!(
             matches!(
                 try_decode(&s),
-                Err(Error::Truncated | Error::PayloadCorrupt | Error::ModelCorrupt | Error::ChecksumMismatch)
+                Err(Error::Truncated | Error::PayloadCorrupt | Error::ModelCorrupt | Error::GroupChecksum { .. })
             ),
             "cut {cut}"
         );

@@ -6,10 +6,11 @@
 mod common;
 
 use proptest::prelude::*;
+use std::num::NonZeroU16;
 use std::sync::OnceLock;
 use vqtans::container::{Header, HEADER_LEN};
 use vqtans::model::context::train::{train_in_memory, TrainConfig};
-use vqtans::segment::{decode, decode_into, decode_simd, Encoder};
+use vqtans::segment::{decode, decode_into, decode_simd, EncodeOptions, Encoder};
 use vqtans::simd::{
     avx2_available, decode_into_simd_frames, decode_into_simd_report, decode_into_with, DecodePath, SimdReport,
     KERNEL_ROOM,
@@ -196,7 +197,8 @@ fn damaged_real_streams_fail_identically() {
         let key = match r {
             Ok(out) if out == tokens => "Ok, same tokens".to_string(),
             Ok(_) => "Ok".to_string(),
-            Err(e) => format!("{e:?}"),
+            // The variant's name (a group checksum error names its group too).
+            Err(e) => format!("{e:?}").split(' ').next().unwrap_or_default().to_string(),
         };
         *kinds.entry(key).or_default() += 1;
     };
@@ -240,9 +242,36 @@ fn damaged_real_streams_fail_identically() {
     }
     println!("results: {kinds:?}");
     assert!(!kinds.contains_key("Ok"), "damage went undetected: {kinds:?}");
-    for e in ["ModelCorrupt", "PayloadCorrupt", "ChecksumMismatch", "Truncated"] {
+    for e in ["ModelCorrupt", "PayloadCorrupt", "GroupChecksum", "Truncated"] {
         assert!(kinds.contains_key(e), "no damage produced {e}: {kinds:?}");
     }
+}
+
+/// Group sizes (and format 1): the same tokens, and for damage in any group the same
+/// error naming the same group, wherever the kernel hands over (at group ends and
+/// next to them too).
+#[test]
+fn every_group_size_and_format_1_decode_and_fail_identically() {
+    let (_, tokens, blob) = &real()[1];
+    let set = TableSetRef::from_bytes(blob).unwrap();
+    let tokens = &tokens[..130 * 128];
+    let mut errors = std::collections::BTreeMap::<String, usize>::new();
+    for (g, version_1) in [(1u16, false), (5, false), (20, false), (60, false), (65535, false), (20, true)] {
+        let options = EncodeOptions { group_frames: NonZeroU16::new(g).unwrap(), version_1 };
+        let stream = Encoder::with_options(&set, options).unwrap().encode(tokens).unwrap();
+        let handovers = [0, 1, 4, 5, 6, 19, 20, 21, 59, 60, 61, 129, 130];
+        assert_eq!(&both(blob, &stream, &handovers).unwrap(), tokens, "G {g}, format 1: {version_1}");
+        for i in (HEADER_LEN..stream.len()).step_by(211) {
+            let mut s = stream.clone();
+            s[i] ^= 1 << (i % 8);
+            let r = both(blob, &s, &[1, 20, 60]);
+            if let Err(e) = r {
+                *errors.entry(format!("{e:?}").split(' ').next().unwrap_or_default().to_string()).or_default() += 1;
+            }
+        }
+    }
+    println!("errors: {errors:?}");
+    assert!(errors.contains_key("GroupChecksum") && errors.contains_key("ChecksumMismatch"), "{errors:?}");
 }
 
 /// Tokens with temporal structure: each position mostly repeats itself, sometimes

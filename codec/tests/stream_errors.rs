@@ -90,7 +90,7 @@ fn payload_damage_never_passes() {
             s[i] ^= 1 << bit;
             match try_decode(&f.blob, &s) {
                 Ok(tokens) => panic!("flip at byte {i} bit {bit} decoded Ok ({} tokens)", tokens.len()),
-                Err(Error::PayloadCorrupt | Error::ChecksumMismatch | Error::Truncated | Error::ModelCorrupt) => {
+                Err(Error::PayloadCorrupt | Error::GroupChecksum { .. } | Error::Truncated | Error::ModelCorrupt) => {
                     failures += 1
                 }
                 Err(e) => panic!("unexpected error {e:?}"),

@@ -10,7 +10,7 @@ use core::hint::black_box;
 use core::mem::size_of;
 
 use embedded_io::Write;
-use vqtans::container::{Header, TokenChecksum, FRAME_TOKENS};
+use vqtans::container::{Check, Header, TokenChecksum, FRAME_TOKENS};
 use vqtans::model::context::contexts::KindPlanes;
 use vqtans::model::Model;
 use vqtans::segment::SegmentDecoder;
@@ -210,7 +210,8 @@ struct StreamStats {
 
 /// Decodes `stream` frame by frame and writes each frame's tokens (`u16`
 /// LE) to the UART as soon as it is decoded. Frames are only known correct
-/// once `finish` has checked the stream's end and token checksum; an error
+/// once their group's checksum has been checked (after the group's last
+/// frame; for the last group, with `finish`'s end checks); an error
 /// there (or earlier) is returned after the frames already sent.
 #[inline(never)]
 fn stream_out(
@@ -298,11 +299,22 @@ fn phases(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>, clock:
     let mut state = model.decoder_state();
     let mut frame = [0u16; FRAME_TOKENS];
 
+    // Container format 2: a group checksum follows the last frame of each
+    // group (read here, checked by the whole decode above).
+    let group_frames = header.group_frames();
+    let groups = matches!(header.check, Check::Groups { .. });
+    let ends_group = |f: u32| groups && ((f + 1).is_multiple_of(group_frames) || f + 1 == header.frames);
     let (first, frame0) = clock.measure(|| state.decode_frame(&mut coder, &tables, &mut frame));
     first?;
+    if ends_group(0) {
+        coder.read_u32()?;
+    }
     let (rest, frames) = clock.measure(|| {
-        for _ in 1..header.frames {
+        for f in 1..header.frames {
             state.decode_frame(&mut coder, &tables, &mut frame)?;
+            if ends_group(f) {
+                coder.read_u32()?;
+            }
         }
         Ok::<(), vqtans::Error>(())
     });
@@ -327,7 +339,7 @@ fn phases(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>, clock:
 }
 
 /// `a / b` with two decimals, for the log.
-struct Per(u64, u64);
+pub struct Per(pub u64, pub u64);
 
 impl defmt::Format for Per {
     fn format(&self, f: defmt::Formatter<'_>) {

@@ -49,8 +49,10 @@ pub struct Outcomes {
     pub model_corrupt: usize,
     /// Failed with `Truncated`.
     pub truncated: usize,
-    /// Failed at `finish` (payload end, coder states or checksum).
+    /// Failed at `finish` (payload end, coder states, or a format-1 checksum).
     pub at_finish: usize,
+    /// Failed with `GroupChecksum` (a group's tokens did not match its checksum).
+    pub group_checksum: usize,
     /// Failed otherwise (a header error, or another error in a frame).
     pub other: usize,
 }
@@ -105,6 +107,7 @@ pub fn run(seg: &Segment, buffer: &mut [u8; MAX_STREAM]) -> Result<Outcomes, Fai
             End::Ok => outcomes.ok += 1,
             End::Frame(vqtans::Error::ModelCorrupt) => outcomes.model_corrupt += 1,
             End::Frame(vqtans::Error::Truncated) => outcomes.truncated += 1,
+            End::Frame(vqtans::Error::GroupChecksum { .. }) => outcomes.group_checksum += 1,
             End::Finish => outcomes.at_finish += 1,
             End::Frame(_) => outcomes.other += 1,
         }

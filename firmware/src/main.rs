@@ -8,7 +8,9 @@
 //! under `-icount shift=0`, RAM by stack painting) and exits QEMU through
 //! semihosting: success, or failure on any decode error, panic or fault.
 //!
-//! A build without segments sends a placeholder payload instead, which tests
+//! A build with link table sets instead (`VQTANS_FW_LINK_TABLES`) receives
+//! streams over UART0 and sends back the tokens of each group once verified
+//! (`link`). A build with neither sends a placeholder payload, which tests
 //! the UART path byte-exactly on its own.
 
 #![no_std]
@@ -19,6 +21,7 @@ mod decode;
 mod exit;
 #[cfg(feature = "kernel-check")]
 mod kernel_check;
+mod link;
 mod measure;
 mod memory;
 mod profile;
@@ -32,8 +35,8 @@ use embedded_io::Write;
 // The defmt global logger: frames go to the semihosting console.
 use defmt_semihosting as _;
 
-/// Baud rate programmed into UART0 (QEMU does not pace output by it).
-const BAUD: u32 = 115_200;
+/// Baud rate programmed into the UARTs (QEMU does not pace them by it).
+pub const BAUD: u32 = 115_200;
 
 #[entry]
 fn main() -> ! {
@@ -60,7 +63,15 @@ fn main() -> ! {
 
     let mut uart = uart::Uart::take_uart0(BAUD).unwrap_or_else(|| exit::failure());
 
-    if segments::SEGMENTS.is_empty() {
+    if !segments::LINK_TABLES.is_empty() {
+        match link::run(&mut uart, &clock, &cal) {
+            Ok(tokens) => defmt::info!("link: all streams decoded and verified: {=u64} tokens sent", tokens),
+            Err(e) => {
+                defmt::error!("link: FAILED: {}", e);
+                exit::failure();
+            }
+        }
+    } else if segments::SEGMENTS.is_empty() {
         let data = segments::PLACEHOLDER;
         let ((sent, ticks), stack) = memory::measure_stack(|| clock.measure(|| send(&mut uart, data)));
         if let Err(e) = sent {

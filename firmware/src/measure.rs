@@ -177,7 +177,7 @@ impl Calibration {
 /// Runs exactly `iterations` rounds of a two-instruction loop (`subs`,
 /// `bne`), i.e. `2 * iterations` instructions plus a constant overhead.
 #[inline(never)]
-fn spin(iterations: u32) {
+pub fn spin(iterations: u32) {
     let iterations = iterations.max(1);
     // SAFETY: register-only loop; touches no memory and no stack.
     unsafe {

@@ -1,6 +1,7 @@
 //! What `build.rs` put in flash: the segments to decode (table set, compiled
-//! decode-table image, encoded stream) and the placeholder payload used when
-//! the build has no segment.
+//! decode-table image, encoded stream), or the table sets for streams that
+//! arrive over the link, and the placeholder payload used when the build has
+//! neither.
 
 use vqtans::tans::decode_table::DecodeEntry;
 
@@ -17,6 +18,16 @@ pub struct Segment {
     pub stream: &'static [u8],
 }
 
+/// A table set in flash for streams that arrive over the link.
+pub struct TableBlob {
+    /// The table-set file's stem, for the log.
+    pub name: &'static str,
+    /// Table-set blob (postcard).
+    pub tables: &'static [u8],
+    /// Its compiled decode tables, as in [`Segment::image`].
+    pub image: &'static [u8],
+}
+
 /// Gives `include_bytes!` data 4-byte alignment (used by the generated list;
 /// unused in a build without segments).
 #[allow(dead_code)]
@@ -26,6 +37,10 @@ struct Aligned<T: ?Sized>(T);
 /// The segments, in the order given to the build (`VQTANS_FW_TABLES` /
 /// `VQTANS_FW_STREAM`); empty when the build named none.
 pub static SEGMENTS: &[Segment] = include!(concat!(env!("OUT_DIR"), "/segments.rs"));
+
+/// The table sets for streams received over UART0 (`VQTANS_FW_LINK_TABLES`);
+/// empty unless the build is for the streaming mode.
+pub static LINK_TABLES: &[TableBlob] = include!(concat!(env!("OUT_DIR"), "/link_tables.rs"));
 
 /// Sent out of UART0 when there is no segment: 565 bytes covering every byte
 /// value, so the UART path is tested byte-exactly on its own.

@@ -56,6 +56,9 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Encode, decode and compare segments in memory and report the compression.
     Stats(cmd::stats::Args),
+    /// Print where each checksum group of a stream lies (frames, payload bits,
+    /// file bytes).
+    Groups(cmd::groups::Args),
 }
 
 /// Exit status for a failed command or a stream that does not verify.
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Encode(args) => cmd::encode::run(args, &workers),
         Command::Decode(args) => cmd::decode::run(args),
         Command::Stats(args) => cmd::stats::run(args, &workers),
+        Command::Groups(args) => cmd::groups::run(args),
         Command::Verify(args) => {
             return match cmd::verify::run(args) {
                 Ok(Verdict::Identical) => ExitCode::SUCCESS,

@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use vqtans::model::Model;
 
 use crate::io::{read_capped, show};
-use vqtans::segment::{Encoder, SegmentDecoder};
+use vqtans::segment::{EncodeOptions, Encoder, SegmentDecoder};
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
 
 /// Largest table-set file accepted (the largest context-model set, K = 768,
@@ -85,9 +85,14 @@ impl TableFile {
         }
     }
 
-    /// An encoder for this set.
+    /// An encoder for this set (container format 2, groups of 20 frames).
     pub fn encoder(&self) -> Result<Encoder<'_>> {
-        Encoder::new(&self.set())
+        self.encoder_with(EncodeOptions::default())
+    }
+
+    /// An encoder for this set writing streams with `options`.
+    pub fn encoder_with(&self, options: EncodeOptions) -> Result<Encoder<'_>> {
+        Encoder::with_options(&self.set(), options)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("{}: cannot prepare encoding", show(&self.path)))
     }

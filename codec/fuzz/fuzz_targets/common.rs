@@ -2,8 +2,9 @@
 #![allow(dead_code)]
 //! data, so no files are needed.
 
+use vqtans::container::Check;
 use vqtans::model::context::train::{train_in_memory, TrainConfig};
-use vqtans::segment::Encoder;
+use vqtans::segment::{EncodeOptions, Encoder};
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
 
 /// A fixed order-0 table set with a skewed distribution (some symbols cost 1-2 bits,
@@ -71,7 +72,10 @@ pub fn probe_tokens() -> Vec<u16> {
 pub struct Fixture {
     pub set: TableSetRef<'static>,
     pub tables: OwnedDecodeTables,
+    /// Container format 2, groups of 20 frames (the default).
     pub encoder: Encoder<'static>,
+    /// The default, format 2 with groups of 2 frames, and format 1 (see `encoder_for`).
+    encoders: [Encoder<'static>; 3],
     pub n_states: u8,
 }
 
@@ -80,7 +84,16 @@ impl Fixture {
     pub fn new(blob: Vec<u8>, n_states: u8) -> Self {
         let blob: &'static [u8] = Box::leak(blob.into_boxed_slice());
         let set = TableSetRef::from_bytes(blob).unwrap();
-        Fixture { set, tables: OwnedDecodeTables::new(&set).unwrap(), encoder: Encoder::new(&set).unwrap(), n_states }
+        let with = |options| Encoder::with_options(&set, options).unwrap();
+        let pairs = EncodeOptions { group_frames: std::num::NonZeroU16::new(2).unwrap(), ..EncodeOptions::default() };
+        let v1 = EncodeOptions { version_1: true, ..EncodeOptions::default() };
+        Fixture {
+            set,
+            tables: OwnedDecodeTables::new(&set).unwrap(),
+            encoder: Encoder::new(&set).unwrap(),
+            encoders: [Encoder::new(&set).unwrap(), with(pairs), with(v1)],
+            n_states,
+        }
     }
 
     /// The fixtures: order-0, context model with default parameters, context model
@@ -90,14 +103,22 @@ impl Fixture {
     }
 
     /// A stream whose header is valid for this fixture (right table-set id, state
-    /// count, payload length) around an arbitrary `payload`, claiming `frames` frames.
-    pub fn forge_stream(&self, frames: u32, payload: &[u8]) -> Vec<u8> {
+    /// count, payload length) around an arbitrary `payload`, claiming `frames` frames;
+    /// `check` (from the input) picks container format 1 (`0`) or format 2 with groups
+    /// of 1, 5 or 20 frames.
+    pub fn forge_stream(&self, frames: u32, check: u8, payload: &[u8]) -> Vec<u8> {
+        let check = match check % 4 {
+            0 => Check::WholeStream { tokens_crc: 0 },
+            1 => Check::Groups { group_frames: 1 },
+            2 => Check::Groups { group_frames: 5 },
+            _ => Check::Groups { group_frames: 20 },
+        };
         let header = vqtans::container::Header {
             n_states: self.n_states,
             frames,
             table_set_id: self.set.id(),
             payload_len: payload.len() as u32,
-            tokens_crc: 0,
+            check,
         };
         let mut stream = header.to_bytes().to_vec();
         stream.extend_from_slice(payload);
@@ -107,5 +128,11 @@ impl Fixture {
     /// Decodes `stream`; the tokens if it decoded and verified.
     pub fn decode(&self, stream: &[u8]) -> Option<Vec<u16>> {
         vqtans::segment::decode(stream, &self.set, self.tables.view()).ok()
+    }
+
+    /// The encoder for stream kind `kind % 3`: container format 2 with groups of 20
+    /// frames (the default) or of 2 frames, or container format 1.
+    pub fn encoder_for(&self, kind: u8) -> &Encoder<'static> {
+        &self.encoders[kind as usize % 3]
     }
 }

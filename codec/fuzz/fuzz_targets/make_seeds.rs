@@ -1,6 +1,6 @@
 //! Writes the seed inputs kept in `seeds/`: valid streams for every fixture (with the
 //! selector byte `decode_stream` expects), inputs of `simd_matches_scalar` for every
-//! fixture, and table sets of every model kind (order-0, the context model with
+//! fixture and of `stream_matches_frames`, and table sets of every model kind (order-0, the context model with
 //! default and other parameters, and, as a postcard part without its checksum, a kind
 //! this build does not know), each checked to
 //! code `load_table_set`'s probe tokens so that the fuzzer starts from sets that
@@ -35,6 +35,21 @@ fn main() {
             .unwrap();
         std::fs::write(format!("seeds/simd_matches_scalar/model{i}-damaged"), [i, 41, 100, 0, 200, 2]).unwrap();
     }
+
+    // stream_matches_frames: [mode, seed, ...]. Mode bits 0-1 pick the fixture, bits 2-3
+    // the case (0 forged header, 1 damaged valid stream, 2 raw bytes), bits 4-7 the
+    // frame count; the seed picks chunk sizes and the container format / group size.
+    std::fs::create_dir_all("seeds/stream_matches_frames").unwrap();
+    for (name, mode, seed) in [("forged-v2", 0xF1u8, 0x43u8), ("damaged-pairs", 0x73, 0x08), ("damaged-v1", 0x89, 0x10)]
+    {
+        let mut input = vec![mode, seed];
+        input.extend((0..64u32).map(|i| (i * 97 + 13) as u8));
+        std::fs::write(format!("seeds/stream_matches_frames/{name}"), input).unwrap();
+    }
+    let stream = fixtures[1].encoder.encode(&common::synthetic_tokens(25, 3)).unwrap();
+    let mut raw = vec![0x0Au8, 0x02];
+    raw.extend_from_slice(&stream);
+    std::fs::write("seeds/stream_matches_frames/raw-valid", raw).unwrap();
 
     // load_table_set: a model kind this build does not know loads (the tANS core
     // does not need it). The seed is the postcard part without the checksum:

@@ -31,12 +31,13 @@ fuzz_target!(|data: &[u8]| {
     if mode & 1 == 0 {
         // Arbitrary payload behind a valid header.
         let frames = 1 + (mode as u32 >> 1) % 64;
-        both_paths_agree(fixture, &fixture.forge_stream(frames, rest));
+        both_paths_agree(fixture, &fixture.forge_stream(frames, mode >> 6, rest));
     } else {
         // A valid stream of up to 40 frames, damaged at the places the input names.
         let frames = 1 + (mode as usize >> 1) % 40;
         let tokens = common::synthetic_tokens(frames, rest.len() as u64 + 3);
-        let mut stream = fixture.encoder.encode(&tokens).unwrap();
+        // Container format 2 with groups of 20 or 2 frames, or format 1.
+        let mut stream = fixture.encoder_for(rest.len() as u8).encode(&tokens).unwrap();
         both_paths_agree(fixture, &stream);
         for pair in rest.chunks(2).take(8) {
             let at = pair[0] as usize * stream.len() / 256;

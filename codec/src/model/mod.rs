@@ -131,17 +131,15 @@ impl<'a> ModelEncoder<'a> {
         }
     }
 
-    /// The operations coding `tokens` (validated, whole frames) and the model part
-    /// each belongs to.
-    pub fn ops(
-        &self,
-        tokens: &[u16],
-    ) -> (alloc::vec::Vec<crate::tans::encoder::Op>, alloc::vec::Vec<context::encode::Part>) {
+    /// The operations coding `tokens` (validated, whole frames), the model part each
+    /// belongs to and where each frame ends.
+    pub fn ops(&self, tokens: &[u16]) -> context::encode::ModelOps {
         match self {
             ModelEncoder::Order0(m) => {
                 let ops = m.ops(tokens);
                 let parts = alloc::vec![context::encode::Part::Order0; ops.len()];
-                (ops, parts)
+                let frame_ends = (1..=tokens.len() / FRAME_TOKENS).map(|f| f * FRAME_TOKENS).collect();
+                context::encode::ModelOps { ops, parts, frame_ends }
             }
             ModelEncoder::Context(m, index) => context::encode::ops(m, index, tokens),
         }

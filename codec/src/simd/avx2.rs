@@ -109,7 +109,9 @@ impl<'a> Kernel<'a> {
 
     /// Decodes one frame into `out` (frame 0 of the stream if `first`), or returns
     /// `NoRoom` without changing anything if the payload has fewer than
-    /// [`FRAME_MARGIN`] bytes from the current position on.
+    /// [`FRAME_MARGIN`] bytes from the current position on, plus room for the
+    /// `then_bits` bits that follow the frame (a group checksum): after `Done`, at
+    /// least `then_bits` bits of the payload follow the new position.
     ///
     /// # Safety
     /// The CPU must support AVX2.
@@ -120,9 +122,11 @@ impl<'a> Kernel<'a> {
         payload: &[u8],
         out: &mut [u16; FRAME_TOKENS],
         first: bool,
+        then_bits: usize,
     ) -> FrameResult {
         let start = ks.bit / 8;
-        if start.checked_add(FRAME_MARGIN).map_or(true, |end| end > payload.len()) {
+        let room = FRAME_MARGIN + then_bits.div_ceil(8);
+        if start.checked_add(room).map_or(true, |end| end > payload.len()) {
             return FrameResult::NoRoom;
         }
         if first {

@@ -142,11 +142,12 @@ pub struct SimdReport {
     pub bytes_left_at_handover: usize,
 }
 
-/// Payload bytes the AVX2 kernel needs from a frame's first byte on to decode that
-/// frame (the most a frame can read, and a margin): the frames that start later
-/// are the stream's tail, which the scalar code decodes.
+/// Payload bytes the AVX2 kernel needs at most from a frame's first byte on to
+/// decode that frame (the most a frame can read, a margin, and a group checksum
+/// after the frame): the frames that start later are the stream's tail, which the
+/// scalar code decodes.
 #[cfg(target_arch = "x86_64")]
-pub const KERNEL_ROOM: usize = avx2::FRAME_MARGIN;
+pub const KERNEL_ROOM: usize = avx2::FRAME_MARGIN + crate::container::GROUP_CHECK_BITS as usize / 8;
 /// No AVX2 kernel on this target: the scalar code decodes everything.
 #[cfg(not(target_arch = "x86_64"))]
 pub const KERNEL_ROOM: usize = usize::MAX;
@@ -183,8 +184,9 @@ pub fn decode_into_simd_frames(
 }
 
 /// The AVX2 path: the same checks in the same order as `SegmentDecoder` and
-/// `decode_into`, the kernel for the frames that have room, the scalar model for the
-/// rest, then the same end checks.
+/// `decode_into`, the kernel for the frames that have room (a group's last frame
+/// needs room for the group checksum after it too), the scalar model for the rest,
+/// then the same end checks.
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 fn decode_into_avx2(
@@ -194,8 +196,11 @@ fn decode_into_avx2(
     out: &mut [u16],
     max_simd_frames: u32,
 ) -> Result<(usize, SimdReport)> {
+    use crate::container::GROUP_CHECK_BITS;
+    use crate::groups::GroupCheck;
     use crate::model::context::ContextState;
     use crate::model::Model;
+    use crate::tans::bits::BitReader;
     use crate::tans::decoder::TansDecoder;
     use crate::Error;
 
@@ -210,6 +215,7 @@ fn decode_into_avx2(
     let Model::Context(cm) = model else {
         return decode_into_scalar(stream, set, tables, out);
     };
+    let mut check = GroupCheck::new(&header);
 
     // Frames decoded by the kernel, and the model state to hand over after them.
     let mut done = 0usize;
@@ -221,12 +227,22 @@ fn decode_into_avx2(
         let limit = frames.min(max_simd_frames as usize);
         for frame in out.chunks_exact_mut(FRAME_TOKENS).take(limit) {
             let frame: &mut [u16; FRAME_TOKENS] = frame.try_into().map_err(|_| Error::BadShape)?;
+            let then_bits = if check.next_ends_group() { GROUP_CHECK_BITS as usize } else { 0 };
             // SAFETY: the CPU has AVX2 (checked with `avx2_available()` just above).
-            match unsafe { kernel.frame(&mut ks, payload, frame, done == 0) } {
-                avx2::FrameResult::Done => done += 1,
+            match unsafe { kernel.frame(&mut ks, payload, frame, done == 0, then_bits) } {
+                avx2::FrameResult::Done => {}
                 avx2::FrameResult::ModelCorrupt => return Err(Error::ModelCorrupt),
                 avx2::FrameResult::NoRoom => break,
             }
+            // The kernel had room for the checksum bits after the frame, so reading
+            // them never runs past the payload.
+            check.frame_done(frame, || {
+                let mut reader = BitReader::at_bit(payload, ks.bit);
+                let value = reader.read(16) | reader.read(16) << 16;
+                ks.bit += GROUP_CHECK_BITS as usize;
+                Ok(value)
+            })?;
+            done += 1;
         }
         if done > 0 {
             handover_bit = ks.bit;
@@ -246,11 +262,10 @@ fn decode_into_avx2(
         if coder.overran() {
             return Err(Error::Truncated);
         }
+        check.frame_done(frame, || coder.read_u32())?;
     }
     coder.finish()?;
-    if crate::container::tokens_crc(out) != header.tokens_crc {
-        return Err(Error::ChecksumMismatch);
-    }
+    check.finish()?;
     Ok((n, report))
 }
 

@@ -78,10 +78,11 @@ impl<'a> BitReader<'a> {
     /// of `data`, it is a reader that has read up to 64 zero bits beyond the end (which
     /// is all `finish` and `overran` can tell apart).
     pub(crate) fn at_bit(data: &'a [u8], bit: usize) -> Self {
-        let total = 8 * data.len();
-        let mut r = BitReader::new(data.get(bit.min(total) / 8..).unwrap_or(&[]));
-        r.read((bit.min(total) % 8) as u32);
-        let mut beyond = bit.saturating_sub(total).min(64);
+        let start = bit.min(8 * data.len());
+        let mut r = BitReader { data, pos: start / 8, buffer: 0, available: 0, invented: 0 };
+        r.refill();
+        r.read((start % 8) as u32);
+        let mut beyond = bit.saturating_sub(8 * data.len()).min(64);
         while beyond > 0 {
             let n = beyond.min(16);
             r.read(n as u32);

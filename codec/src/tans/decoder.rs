@@ -38,8 +38,8 @@ impl<'a> TansDecoder<'a> {
     /// Continues decoding `payload` at bit `bit` (`<= 8 * payload.len()`) with the
     /// given states (`states.len()` interleaved states), as if a decoder made by
     /// [`TansDecoder::new`] had consumed `bit` bits and ended in `states`. Used to hand
-    /// a stream over from another decoding path.
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    /// a stream over from another decoding path, or to go on decoding a stream that
+    /// arrives piece by piece (`payload` is then the part of it in a buffer).
     pub(crate) fn resume(payload: &'a [u8], bit: usize, states: &[u32], state_log: u8) -> Result<Self> {
         let n_states = states.len();
         if n_states == 0 || n_states > MAX_STATES {
@@ -54,13 +54,11 @@ impl<'a> TansDecoder<'a> {
     }
 
     /// The interleaved states.
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
     pub(crate) fn states(&self) -> &[u32] {
         &self.states[..self.n_states]
     }
 
     /// Number of payload bits consumed so far (counting zero bits read past its end).
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
     pub(crate) fn consumed_bits(&self) -> usize {
         self.reader.consumed_bits()
     }
@@ -88,6 +86,17 @@ impl<'a> TansDecoder<'a> {
     #[inline(always)]
     pub fn read_raw(&mut self, nb: u32) -> u16 {
         self.reader.read(nb) as u16
+    }
+
+    /// Reads a 32-bit value written as two 16-bit raw operations, low half first (a
+    /// group checksum). `Truncated` if that reads past the end of the payload.
+    pub fn read_u32(&mut self) -> Result<u32> {
+        let low = self.reader.read(16);
+        let high = self.reader.read(16);
+        if self.reader.overran() {
+            return Err(Error::Truncated);
+        }
+        Ok(low | high << 16)
     }
 
     /// True once the decoder has read past the end of the payload (the stream is

@@ -14,11 +14,14 @@
 //!
 //! Outputs are never written over an input or the tables (see `io::output`).
 
+use std::num::NonZeroU16;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use rayon::iter::{ParallelBridge, ParallelIterator};
+use vqtans::container::DEFAULT_GROUP_FRAMES;
+use vqtans::segment::EncodeOptions;
 
 use crate::io::sources::npy_key;
 use crate::io::{
@@ -44,6 +47,11 @@ pub struct Args {
     /// INPUT.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
+    /// Frames per checksum group (1..=65535): a decoder verifies the stream group
+    /// by group, 4 bytes per group.
+    #[arg(long, value_name = "G", default_value_t = DEFAULT_GROUP_FRAMES,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub group_frames: u16,
     /// A `.npy` file (`-` for standard input), a folder of `.npy` files, or a
     /// webdataset shard.
     #[arg(value_name = "INPUT")]
@@ -72,7 +80,8 @@ impl Totals {
 pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let start = Instant::now();
     let tables = TableFile::load(&args.tables)?;
-    let encoder = tables.encoder()?;
+    let group_frames = NonZeroU16::new(args.group_frames).context("--group-frames must be at least 1")?;
+    let encoder = tables.encoder_with(EncodeOptions { group_frames, ..EncodeOptions::default() })?;
     let mut inputs = InputSet::new();
     inputs.add(&args.tables);
     let (totals, destination, on_stdout) = match InputKind::of(&args.input)? {
@@ -80,7 +89,7 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
         InputKind::Folder | InputKind::Shard => encode_folder(args, &encoder, &mut inputs, workers)?,
     };
     let summary = format!(
-        "encoded {} segment{}, {} tokens -> {} bytes in {} (rate {:.3}, {:.4} bits/token, tables {}), {:.2} s\n",
+        "encoded {} segment{}, {} tokens -> {} bytes in {} (rate {:.3}, {:.4} bits/token, tables {}, groups of {} frames), {:.2} s\n",
         totals.segments,
         if totals.segments == 1 { "" } else { "s" },
         totals.tokens,
@@ -89,6 +98,7 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
         totals.tokens as f64 * 10.0 / (totals.bytes as f64 * 8.0),
         totals.bytes as f64 * 8.0 / totals.tokens as f64,
         tables.id_hex(),
+        args.group_frames,
         start.elapsed().as_secs_f64()
     );
     super::print_summary(&summary, on_stdout);

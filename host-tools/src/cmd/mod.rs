@@ -4,6 +4,7 @@ pub mod args;
 pub mod build_tables;
 pub mod decode;
 pub mod encode;
+pub mod groups;
 pub mod stats;
 pub mod verify;
 

@@ -66,7 +66,10 @@ pub fn run(args: &Args) -> Result<Verdict> {
     let mut frame = [0u16; TOKENS_PER_FRAME];
     for f in 0..frames {
         if let Err(e) = decoder.next_frame(&mut frame) {
-            problems.push(format!("{stream_name}: decode error at frame {f} (frames 0..{f} match): {e}"));
+            problems.push(format!(
+                "{stream_name}: decode error at frame {f} in checksum group {} (frames 0..{f} match): {e}",
+                decoder.current_group()
+            ));
             return Ok(Verdict::Differs(problems));
         }
         if f < original.frames {
@@ -77,7 +80,10 @@ pub fn run(args: &Args) -> Result<Verdict> {
         }
     }
     if let Err(e) = decoder.finish() {
-        problems.push(format!("{stream_name}: stream check failed after the last frame: {e}"));
+        problems.push(format!(
+            "{stream_name}: stream check failed after the last frame (checksum group {}): {e}",
+            decoder.current_group()
+        ));
     }
     if !problems.is_empty() {
         return Ok(Verdict::Differs(problems));

@@ -28,6 +28,8 @@ pub enum Part {
     FirstFrame,
     /// A token coded by the order-0 model.
     Order0,
+    /// The checksum after a group of frames (container format 2).
+    GroupCheck,
 }
 
 impl Part {
@@ -42,6 +44,7 @@ impl Part {
             Part::EscapeToken => "escape-token",
             Part::FirstFrame => "first-frame",
             Part::Order0 => "order0",
+            Part::GroupCheck => "group-check",
         }
     }
 }
@@ -78,12 +81,13 @@ struct Coded {
 }
 
 /// Produces the operations coding `tokens` (whole frames, values <= 1023), with the
-/// model part of each operation.
-pub fn ops(model: &ContextModel<'_>, index: &SuccessorIndex, tokens: &[u16]) -> (Vec<Op>, Vec<Part>) {
+/// model part of each operation and where each frame's operations end.
+pub fn ops(model: &ContextModel<'_>, index: &SuccessorIndex, tokens: &[u16]) -> ModelOps {
     let classes = model.classes();
     let mut state = ContextState::default();
     let mut ops = Vec::with_capacity(tokens.len() * 5 / 4);
     let mut parts = Vec::with_capacity(tokens.len() * 5 / 4);
+    let mut frame_ends = Vec::with_capacity(tokens.len() / FRAME_TOKENS);
     for (f, frame) in tokens.chunks_exact(FRAME_TOKENS).enumerate() {
         if f == 0 {
             for (pos, &t) in frame.iter().enumerate() {
@@ -135,6 +139,18 @@ pub fn ops(model: &ContextModel<'_>, index: &SuccessorIndex, tokens: &[u16]) -> 
         }
         state.kinds.next_frame();
         state.frame += 1;
+        frame_ends.push(ops.len());
     }
-    (ops, parts)
+    ModelOps { ops, parts, frame_ends }
+}
+
+/// What a model makes of a segment's tokens, in decode order.
+#[derive(Debug, Clone, Default)]
+pub struct ModelOps {
+    /// The operations.
+    pub ops: Vec<Op>,
+    /// The model part of each operation.
+    pub parts: Vec<Part>,
+    /// For each frame, the index in `ops` after its last operation.
+    pub frame_ends: Vec<usize>,
 }

@@ -1,0 +1,299 @@
+//! Streaming mode: streams arrive over UART0, verified tokens go back out of it.
+//!
+//! Only table sets (and their compiled images) are in flash
+//! (`VQTANS_FW_LINK_TABLES`). The host sends streams back to back; for each,
+//! the firmware reads the header, picks the table set by the header's
+//! table-set id, and decodes with `vqtans::stream::StreamDecoder`, which pulls
+//! the payload through its 1 KiB input buffer and hands out a group of frames
+//! only once the group's checksum (and, for the last group, the end of the
+//! payload) has been checked. Each verified group goes out of UART0 as `u16`
+//! LE tokens. On the first failure the firmware logs the stream, the group and
+//! the error, sends nothing more, and fails the run.
+//!
+//! Timeout: a read fails when no byte arrives for [`TIMEOUT_TICKS`] SysTick
+//! ticks. Inside a stream that is a link failure; before a stream's first
+//! byte it means the host has no more streams, and the session ends.
+//!
+//! Nothing here uses a heap: the decoder, the held frames and the output
+//! buffer are locals of [`stream_one`], whose stack peak is the streaming
+//! path's RAM.
+
+use core::mem::size_of;
+
+use embedded_io::Write;
+use vqtans::container::{Header, FRAME_TOKENS};
+use vqtans::stream::{read_header, Frame, StreamDecoder, StreamError, INPUT_BYTES};
+use vqtans::table_set::TableSetRef;
+use vqtans::tans::decode_table::DecodeTables;
+
+use crate::measure::{Calibration, Clock};
+use crate::segments::{image_words, LINK_TABLES};
+use crate::uart::{self, RxCounts, Uart, WaitCost};
+use crate::{decode::Per, memory};
+
+/// Frames held back per group (the encoder's default group size); a stream
+/// with larger groups is refused before decoding.
+pub const HELD_FRAMES: usize = 20;
+/// Most RAM the streaming path may use: decoder state, input buffer, held
+/// frames and stack peak.
+pub const RAM_BUDGET: usize = 16 * 1024;
+/// Link timeout: 12,500,000 ticks = 500 ms of virtual time = 500 M guest
+/// instructions under `-icount shift=0` (1 ns each).
+///
+/// Why it is safe there: waiting is a busy poll, so virtual time advances only
+/// as fast as QEMU executes the wait loop (about 120 M instructions per
+/// second on the test machine), and this timeout is about 4 s of real silence
+/// on the link. The host program queues the whole stream in the socket before
+/// the firmware needs it, so the gaps the firmware sees are QEMU's own
+/// per-byte delivery (one byte per I/O-thread round, microseconds); only a
+/// host stall of seconds, or a link that stopped, looks like a timeout. On a
+/// real device the same value is 500 ms of wall time, more than 5,000 byte
+/// times at 115,200 baud.
+pub const TIMEOUT_TICKS: u64 = 12_500_000;
+/// Most table sets in flash.
+const MAX_SETS: usize = 4;
+
+/// Why the session failed.
+#[derive(defmt::Format)]
+pub enum Failure {
+    /// More table sets in flash than [`MAX_SETS`].
+    TooManySets,
+    /// A table set in flash did not load or its image did not verify.
+    Tables {
+        name: &'static str,
+        #[defmt(Display2Format)]
+        error: vqtans::Error,
+    },
+    /// A stream's header could not be read or is bad.
+    Header {
+        stream: u32,
+        #[defmt(Display2Format)]
+        error: StreamError<uart::Error>,
+    },
+    /// No table set in flash has the stream's table-set id.
+    NoTables { stream: u32, id: u64 },
+    /// The stream cannot be decoded here (e.g. groups larger than
+    /// [`HELD_FRAMES`]).
+    Refused {
+        stream: u32,
+        #[defmt(Display2Format)]
+        error: vqtans::Error,
+    },
+    /// Decoding failed in group `group`, after `verified` frames had been
+    /// verified and sent.
+    Stream {
+        stream: u32,
+        group: u32,
+        verified: u32,
+        #[defmt(Display2Format)]
+        error: StreamError<uart::Error>,
+    },
+    /// Sending tokens failed.
+    Uart(uart::Error),
+    /// The streaming path used more RAM than [`RAM_BUDGET`].
+    RamBudget { bytes: usize },
+}
+
+/// A table set in flash, loaded and verified.
+#[derive(Clone, Copy)]
+struct Loaded {
+    name: &'static str,
+    set: TableSetRef<'static>,
+    tables: DecodeTables<'static>,
+}
+
+/// What one stream cost.
+#[derive(Default)]
+struct StreamStats {
+    frames: u32,
+    groups: u32,
+    /// Ticks in `next_group` (reading included).
+    decode_ticks: u64,
+    /// Of which in the UART receiver.
+    rx_ticks: u64,
+    /// Ticks sending tokens.
+    tx_ticks: u64,
+    rx_bytes: u64,
+    rx_waits: u64,
+    rx_wait_polls: u64,
+}
+
+/// Runs a session: streams until the link goes quiet between two streams.
+/// Returns the number of tokens sent.
+pub fn run(uart: &mut Uart, clock: &Clock, cal: &Calibration) -> Result<u64, Failure> {
+    let mut sets = [None; MAX_SETS];
+    if LINK_TABLES.len() > MAX_SETS {
+        return Err(Failure::TooManySets);
+    }
+    for (slot, blob) in sets.iter_mut().zip(LINK_TABLES) {
+        let fail = |error| Failure::Tables { name: blob.name, error };
+        let set = TableSetRef::from_bytes(blob.tables).map_err(fail)?;
+        let words = image_words(blob.image).ok_or(fail(vqtans::Error::CompiledTablesMismatch))?;
+        let tables = set.verify_compiled(words).map_err(fail)?;
+        defmt::info!("link: table set {=str} {=u64:016x} in flash, compiled image verified", blob.name, set.id());
+        *slot = Some(Loaded { name: blob.name, set, tables });
+    }
+
+    // What waiting for a byte costs, measured on UART1 (nothing arrives
+    // there), to tell the receiver's waiting from its work below.
+    let wait = match Uart::take_uart1(crate::BAUD) {
+        Some(mut idle) => idle.calibrate_wait(clock, cal, 250_000),
+        None => WaitCost::default(),
+    };
+    defmt::info!(
+        "link: timeout {=u64} ticks ({=u64} instructions); receiver waiting: {=u64}.{=u64:03} instructions per poll, \
+         {=u64}.{=u64:03} per wait",
+        TIMEOUT_TICKS,
+        cal.instructions_for(TIMEOUT_TICKS),
+        wait.per_poll_milli / 1000,
+        wait.per_poll_milli % 1000,
+        wait.per_wait_milli / 1000,
+        wait.per_wait_milli % 1000
+    );
+
+    let mut tokens = 0u64;
+    let mut stream = 0u32;
+    loop {
+        let before = uart.rx_counts();
+        let header = match read_header(&mut uart.receiver(clock, TIMEOUT_TICKS)) {
+            Ok(h) => h,
+            Err(StreamError::Link { error: uart::Error::RxTimeout, .. })
+                if uart.rx_counts().bytes == before.bytes && stream > 0 =>
+            {
+                defmt::info!(
+                    "link: quiet for {=u64} ticks after stream {=u32}: session over",
+                    TIMEOUT_TICKS,
+                    stream - 1
+                );
+                return Ok(tokens);
+            }
+            Err(error) => return Err(Failure::Header { stream, error }),
+        };
+        let Some(loaded) = sets.iter().flatten().find(|s| s.set.id() == header.table_set_id) else {
+            defmt::error!("stream {=u32}: no table set {=u64:016x} in flash", stream, header.table_set_id);
+            return Err(Failure::NoTables { stream, id: header.table_set_id });
+        };
+        defmt::info!(
+            "stream {=u32}: table set {=str} {=u64:016x}, container format {=u8}, {=u32} frames in {=u32} groups of {=u32}, payload {=u32} B",
+            stream,
+            loaded.name,
+            header.table_set_id,
+            header.version(),
+            header.frames,
+            header.groups(),
+            header.group_frames(),
+            header.payload_len
+        );
+        let (result, stack) = memory::measure_stack(|| stream_one(stream, header, loaded, uart, clock));
+        let stats = result?;
+        report(stream, &stats, stack, &wait, cal)?;
+        tokens += u64::from(stats.frames) * FRAME_TOKENS as u64;
+        stream += 1;
+    }
+}
+
+/// Decodes one stream whose header was read, sending each verified group.
+#[inline(never)]
+fn stream_one(
+    stream: u32,
+    header: Header,
+    loaded: &Loaded,
+    uart: &mut Uart,
+    clock: &Clock,
+) -> Result<StreamStats, Failure> {
+    let mut held: [Frame; HELD_FRAMES] = [[0; FRAME_TOKENS]; HELD_FRAMES];
+    let mut decoder = StreamDecoder::new(header, &loaded.set, loaded.tables, &mut held)
+        .map_err(|error| Failure::Refused { stream, error })?;
+    let mut bytes = [0u8; 2 * FRAME_TOKENS];
+    let mut stats = StreamStats::default();
+    // The payload's input (the header's 32 bytes were read before).
+    let rx_start = uart.rx_counts();
+    loop {
+        let (group, ticks) = clock.measure(|| decoder.next_group(&mut uart.receiver(clock, TIMEOUT_TICKS)));
+        stats.decode_ticks += ticks;
+        let rx = uart.rx_counts();
+        stats.rx_ticks = rx.ticks - rx_start.ticks;
+        stats.rx_bytes = rx.bytes - rx_start.bytes;
+        stats.rx_waits = rx.waits - rx_start.waits;
+        stats.rx_wait_polls = rx.wait_polls - rx_start.wait_polls;
+        let group = match group {
+            Ok(Some(group)) => group,
+            Ok(None) => {
+                uart.flush().map_err(Failure::Uart)?;
+                return Ok(stats);
+            }
+            Err(error) => {
+                let group = error.group().unwrap_or(0);
+                return Err(Failure::Stream { stream, group, verified: stats.frames, error });
+            }
+        };
+        let start = clock.now();
+        for frame in group.frames {
+            for (pair, token) in bytes.chunks_exact_mut(2).zip(frame) {
+                pair.copy_from_slice(&token.to_le_bytes());
+            }
+            uart.write_all(&bytes).map_err(Failure::Uart)?;
+        }
+        stats.tx_ticks += clock.now() - start;
+        stats.frames += group.frames.len() as u32;
+        stats.groups += 1;
+    }
+}
+
+/// Logs what a stream cost and checks the RAM budget.
+fn report(stream: u32, stats: &StreamStats, stack: usize, wait: &WaitCost, cal: &Calibration) -> Result<(), Failure> {
+    let tokens = u64::from(stats.frames) * FRAME_TOKENS as u64;
+    defmt::info!(
+        "stream {=u32}: decoded and sent {=u32} frames ({=u64} tokens) in {=u32} groups, each verified before it was sent",
+        stream,
+        stats.frames,
+        tokens,
+        stats.groups
+    );
+    let decode = cal.instructions_for(stats.decode_ticks - stats.rx_ticks);
+    defmt::info!(
+        "stream {=u32}: decode {} instructions/token (model, group checks, input buffer, hold-back; UART excluded)",
+        stream,
+        Per(decode, tokens)
+    );
+    let rx_all = cal.instructions_for(stats.rx_ticks);
+    let waiting =
+        wait.waiting(&RxCounts { waits: stats.rx_waits, wait_polls: stats.rx_wait_polls, ..RxCounts::default() });
+    let rx_work = rx_all.saturating_sub(waiting);
+    defmt::info!(
+        "stream {=u32}: UART input (payload) {=u64} B ({} B/token): {} instructions/token ({} per byte) besides \
+         waiting; {=u64} waits with {=u64} polls ({=u64} instructions)",
+        stream,
+        stats.rx_bytes,
+        Per(stats.rx_bytes, tokens),
+        Per(rx_work, tokens),
+        Per(rx_work, stats.rx_bytes),
+        stats.rx_waits,
+        stats.rx_wait_polls,
+        waiting
+    );
+    defmt::info!(
+        "stream {=u32}: decode + UART input {} instructions/token; UART output {} instructions/token",
+        stream,
+        Per(decode + rx_work, tokens),
+        Per(cal.instructions_for(stats.tx_ticks), tokens)
+    );
+    let state = size_of::<StreamDecoder<'static, 'static>>();
+    let held = HELD_FRAMES * size_of::<Frame>();
+    defmt::info!(
+        "stream {=u32}: RAM: StreamDecoder {=usize} B (of which input buffer {=usize} B) + held frames {=usize} B + \
+         output frame {=usize} B; stack peak {=usize} B (includes all of them), budget {=usize} B: {=str}",
+        stream,
+        state,
+        INPUT_BYTES,
+        held,
+        2 * FRAME_TOKENS,
+        stack,
+        RAM_BUDGET,
+        if stack <= RAM_BUDGET { "ok" } else { "EXCEEDED" }
+    );
+    if stack > RAM_BUDGET {
+        return Err(Failure::RamBudget { bytes: stack });
+    }
+    Ok(())
+}

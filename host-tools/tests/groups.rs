@@ -1,0 +1,134 @@
+//! Checksum groups on the command line: `encode --group-frames`, `groups`,
+//! `decode --salvage` (the verified groups before the damage, byte-exact), and
+//! streams of container format 1 from earlier builds.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use predicates::prelude::*;
+use predicates::str::contains;
+
+/// `(group, first byte, end byte)` of every group, from `host-tools groups`.
+fn group_bytes(tables: &Path, stream: &Path) -> Vec<(u32, usize, usize)> {
+    let out = run_ok(&[&"groups", &"--tables", &tables, &stream]);
+    out.lines()
+        .filter(|l| l.starts_with("group "))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let (a, b) = w[7].split_once("..").unwrap();
+            (w[1].parse().unwrap(), a.parse().unwrap(), b.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn salvage_returns_every_frame_before_damage_in_the_last_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let tables = tables_from(1);
+    let stream = dir.path().join("seg0.vqt");
+    run_ok(&[&"encode", &"--tables", &tables, &"-o", &stream, &real(0)]);
+    let groups = group_bytes(&tables, &stream);
+    assert_eq!(groups.len(), 60, "1200 frames in groups of 20");
+    // One byte in the middle of the last group (the last second of video).
+    let (last, start, end) = groups[59];
+    let mut bytes = std::fs::read(&stream).unwrap();
+    bytes[(start + end) / 2] ^= 0x08;
+    let damaged = dir.path().join("damaged.vqt");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let out = dir.path().join("out.npy");
+
+    // Without --salvage: an error, nothing written.
+    host_tools()
+        .args(["decode", "--tables"])
+        .arg(&tables)
+        .arg("-o")
+        .arg(&out)
+        .arg(&damaged)
+        .assert()
+        .code(1)
+        .stderr(contains("damaged.vqt").and(contains("panicked").not()));
+    assert!(!out.exists());
+
+    // With --salvage: the 1180 frames before group 59, byte-exact, and still a failure
+    // naming the group.
+    host_tools()
+        .args(["decode", "--salvage", "--tables"])
+        .arg(&tables)
+        .arg("-o")
+        .arg(&out)
+        .arg(&damaged)
+        .assert()
+        .code(1)
+        .stderr(contains(format!("first bad group {last} (frames 1180..1200)")).and(contains("1180 verified frames")));
+    assert!(std::fs::read(&out).unwrap() == first_frames(0, 1180), "salvaged frames differ from the original's");
+
+    // Damage in group 0: nothing verified, nothing written.
+    let mut bytes = std::fs::read(&stream).unwrap();
+    bytes[(groups[0].1 + groups[0].2) / 2] ^= 0x01;
+    std::fs::write(&damaged, &bytes).unwrap();
+    let none = dir.path().join("none.npy");
+    host_tools()
+        .args(["decode", "--salvage", "--tables"])
+        .arg(&tables)
+        .arg("-o")
+        .arg(&none)
+        .arg(&damaged)
+        .assert()
+        .code(1)
+        .stderr(contains("first bad group 0 (frames 0..20)").and(contains("no frame before it")));
+    assert!(!none.exists());
+
+    // An intact stream decodes the same with or without --salvage.
+    run_ok(&[&"decode", &"--salvage", &"--tables", &tables, &"-o", &out, &stream]);
+    assert!(std::fs::read(&out).unwrap() == std::fs::read(real(0)).unwrap());
+}
+
+#[test]
+fn group_frames_sets_the_group_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let tables = tables_from(0);
+    let npy = dir.path().join("fifty.npy");
+    std::fs::write(&npy, first_frames(1, 50)).unwrap();
+    let mut sizes = Vec::new();
+    for g in ["1", "7", "20", "65535"] {
+        let stream = dir.path().join(format!("g{g}.vqt"));
+        run_ok(&[&"encode", &"--group-frames", &g, &"--tables", &tables, &"-o", &stream, &npy]);
+        let groups = group_bytes(&tables, &stream);
+        assert_eq!(groups.len(), 50usize.div_ceil(g.parse::<usize>().unwrap().min(50)), "G {g}");
+        let out = dir.path().join(format!("g{g}.npy"));
+        run_ok(&[&"decode", &"--tables", &tables, &"-o", &out, &stream]);
+        assert!(std::fs::read(&out).unwrap() == std::fs::read(&npy).unwrap(), "G {g}");
+        run_ok(&[&"verify", &"--tables", &tables, &stream, &npy]);
+        sizes.push(std::fs::metadata(&stream).unwrap().len());
+    }
+    // 4 bytes per group (give or take the last byte's padding).
+    assert!((sizes[0] as i64 - sizes[3] as i64 - 4 * 49).abs() <= 1, "{sizes:?}");
+    for bad in ["0", "65536", "x"] {
+        host_tools()
+            .args(["encode", "--group-frames", bad, "--tables"])
+            .arg(&tables)
+            .arg("-o")
+            .arg(dir.path().join("bad.vqt"))
+            .arg(&npy)
+            .assert()
+            .code(2)
+            .stderr(contains("--group-frames"));
+    }
+}
+
+#[test]
+fn format_1_streams_of_earlier_builds_decode() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../codec/tests/data");
+    let (tables, stream) = (data.join("v1-k4.tables"), data.join("v1-commaai-50.vqt"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.npy");
+    run_ok(&[&"decode", &"--tables", &tables, &"-o", &out, &stream]);
+    assert!(std::fs::read(&out).unwrap() == first_frames(0, 50));
+    let npy = dir.path().join("fifty.npy");
+    std::fs::write(&npy, first_frames(0, 50)).unwrap();
+    run_ok(&[&"verify", &"--tables", &tables, &stream, &npy]);
+    let groups = run_ok(&[&"groups", &"--tables", &tables, &stream]);
+    assert!(groups.contains("container format 1, 50 frames in 1 group(s) of 50 frames"), "{groups}");
+}
