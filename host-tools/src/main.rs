@@ -10,26 +10,13 @@
 //! 129), after removing the run's temporary files. A failed or interrupted
 //! run leaves no output behind and never modifies an input.
 
-#[cfg(not(unix))]
-compile_error!("host-tools needs a Unix system (file identities, FIFOs, signals)");
-
-mod cmd;
-mod diff;
-// A general I/O API: a few items are not used by the commands.
-#[allow(dead_code)]
-mod io;
-mod message;
-mod pass;
-mod progress;
-mod tables;
-mod workers;
-
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use cmd::verify::Verdict;
-use workers::{Workers, MAX_THREADS};
+use host_tools::cmd::verify::Verdict;
+use host_tools::workers::{Workers, MAX_THREADS};
+use host_tools::{cmd, io, message};
 
 /// Lossless compression of commaVQ driving-video tokens with vqtans.
 #[derive(Debug, Parser)]

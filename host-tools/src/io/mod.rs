@@ -34,17 +34,10 @@ pub mod tokens;
 #[cfg(test)]
 pub(crate) mod test_support;
 
-// Convenience re-exports; allowed unused because a binary crate warns about
-// every re-export it does not use.
-#[allow(unused_imports)]
+// Convenience re-exports.
 pub use error::IoError;
-#[allow(unused_imports)]
 pub use input::{is_dash, read_capped, InputSet};
-#[allow(unused_imports)]
 pub use name::show;
-#[allow(unused_imports)]
 pub use output::{FolderOutput, Output};
-#[allow(unused_imports)]
 pub use sources::{read_npy_file, InputKind, Segments, Selection};
-#[allow(unused_imports)]
 pub use tokens::{read_segment, write_npy_i16, Segment};

@@ -1,0 +1,21 @@
+//! The library behind `host-tools` (and the Python package in `python/`):
+//! reading segments from `.npy` files, folders and webdataset shards
+//! ([`io`]), table-set files ([`tables`]), the passes that train tables and
+//! measure streams ([`pass`], [`cmd`]), and the commands themselves ([`cmd`]),
+//! which the `host-tools` binary dispatches to.
+//!
+//! Everything here reports failures as values naming the file, member and
+//! problem; nothing writes an output except through [`io::output`] (atomic,
+//! never over an input).
+
+#[cfg(not(unix))]
+compile_error!("host-tools needs a Unix system (file identities, FIFOs, signals)");
+
+pub mod cmd;
+pub mod diff;
+pub mod io;
+pub mod message;
+pub mod pass;
+pub mod progress;
+pub mod tables;
+pub mod workers;
