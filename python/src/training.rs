@@ -59,11 +59,17 @@ enum Item {
 pub fn build_tables(
     py: Python<'_>,
     segments: &Bound<'_, PyAny>,
-    k: Option<usize>,
+    k: Option<i64>,
     threads: Option<i64>,
 ) -> PyResult<Tables> {
-    let k = k.unwrap_or_else(train::default_k);
-    train::check_k(k).map_err(|e| PyValueError::new_err(format!("k={k}: {e}")))?;
+    let k = match k {
+        None => train::default_k(),
+        Some(given) => {
+            let k = usize::try_from(given).unwrap_or(0); // negative: as invalid as 0
+            train::check_k(k).map_err(|e| PyValueError::new_err(format!("k={given}: {e}")))?;
+            k
+        }
+    };
     let workers = match threads {
         None => Workers::new(None),
         Some(n) => Workers::new(Some(

@@ -142,7 +142,7 @@ def test_build_tables_bad_arguments(real_arrays, real_paths, tmp_path):
     empty.mkdir()
     with pytest.raises(ValueError, match="no segment in the inputs"):
         vqtans.build_tables([empty])
-    for k in (0, 7, 1000):
+    for k in (0, 7, 1000, -4):
         with pytest.raises(ValueError, match=f"k={k}: the successor list length must be one of 4, 6"):
             vqtans.build_tables([a], k=k)
     for threads in (0, -1, 257):
