@@ -52,7 +52,10 @@ pub fn read_bytes<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Cow<'a,
 /// group by group, 4 bytes per group.
 ///
 /// Returns the stream: the same bytes `host-tools encode` writes for the same
-/// tokens, tables and group size. The GIL is released while encoding.
+/// tokens, tables and group size. The tokens are checked and read once, in
+/// logical order, into the codec's frames; then the GIL is released while
+/// encoding (other threads may use `tokens` meanwhile without affecting the
+/// stream).
 ///
 /// Errors: `TypeError` when `tokens` is not a numpy array or its dtype is not
 /// an integer; `ValueError` for a wrong shape, no frames or too many, or a
