@@ -2,7 +2,10 @@
 # Installs what the tests need beyond the Rust toolchain, if missing: the Cortex-M
 # target, qemu-system-arm (and bc and addr2line, used by the firmware test),
 # defmt-print and flip-link, and for fuzzing the nightly pinned in
-# codec/fuzz/rust-toolchain.toml (with rustfmt) and cargo-fuzz $CARGO_FUZZ_VERSION.
+# codec/fuzz/rust-toolchain.toml (with rustfmt) and cargo-fuzz $CARGO_FUZZ_VERSION;
+# and for the Python package the virtual environment .venv/ (never the system
+# Python) with the pinned packages of python/requirements-dev.txt and the package
+# built from python/ (rebuilt only when its sources or the codec's changed).
 # Idempotent; safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,4 +38,23 @@ if ! rustup run "$fuzz_toolchain" rustfmt --version >/dev/null 2>&1; then
 fi
 if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
     cargo install --locked "cargo-fuzz@$CARGO_FUZZ_VERSION"
+fi
+
+# Python: .venv/ with the pinned packages, then `pip install ./python` into it
+# (one release cargo build, in python/target), skipped when nothing it is built
+# from changed since the last install.
+[ -x .venv/bin/python ] || python3 -m venv .venv
+if ! cmp -s python/requirements-dev.txt .venv/requirements-dev.installed; then
+    .venv/bin/pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt
+    cp python/requirements-dev.txt .venv/requirements-dev.installed
+fi
+python_sources=$( { rustc --version
+    find python/Cargo.toml python/Cargo.lock python/pyproject.toml python/src python/vqtans \
+        codec/Cargo.toml codec/src host-tools/Cargo.toml host-tools/src -type f -print0 | sort -z | xargs -0 sha256sum
+} | sha256sum | cut -d' ' -f1)
+if [ "$(cat .venv/vqtans-python.installed 2>/dev/null)" != "$python_sources" ]; then
+    # --no-build-isolation: build with the pinned maturin (the backend runs it from PATH).
+    PATH="$PWD/.venv/bin:$PATH" .venv/bin/pip install --quiet --disable-pip-version-check \
+        --no-build-isolation --no-deps --force-reinstall ./python
+    echo "$python_sources" > .venv/vqtans-python.installed
 fi

@@ -2,11 +2,14 @@
 # Runs every test of the project: formatting, the workspace's unit, property and
 # integration tests (release mode: they run the codec on the real segments; every
 # test binary runs even if one fails), the no_std build of the codec for
-# thumbv7em-none-eabihf, the firmware under QEMU, and a 20-second fuzz run per
-# target (scripts/setup.sh installs the pinned nightly and cargo-fuzz it needs).
+# thumbv7em-none-eabihf, the Python package's pytest suite (in the virtual
+# environment .venv/ that scripts/setup.sh makes and installs the package into),
+# the firmware under QEMU, and a 20-second fuzz run per target (scripts/setup.sh
+# installs the pinned nightly and cargo-fuzz it needs).
 #
-# Counts: each test a step's output reports (cargo's `test result:` lines, the
-# closing `N passed, M failed` of the QEMU tests and `fuzz: N passed, M failed`), and
+# Counts: each test a step's output reports (cargo's `test result:` lines, pytest's
+# closing `N passed, M failed, ...` line (errors count as failures), the closing
+# `N passed, M failed` of the QEMU tests and `fuzz: N passed, M failed`), and
 # one failure for each test binary that ended without reporting (a crash) and for
 # each step that failed without a counted test failure (a build error, formatting).
 # Ends with one line `total: N passed, M failed`.
@@ -45,6 +48,14 @@ step() {
     if [ "${failed_targets:-0}" -gt "$reported" ]; then
         f=$((f + failed_targets - reported))
     fi
+    # pytest's closing line, e.g. `== 1 failed, 88 passed, 2 skipped in 9.1s ==`
+    # (no line at all when it collected no test: exit status 5, a failure).
+    local pytest_line
+    pytest_line=$(grep -E '^=* ?[0-9]+ (passed|failed|errors?|skipped|deselected|xfailed|xpassed|warnings?)\b.* in [0-9.]+s' "$out" | tail -n 1)
+    if [ -n "$pytest_line" ]; then
+        p=$((p + $(echo "$pytest_line" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')))
+        f=$((f + $(echo "$pytest_line" | grep -Eo '[0-9]+ (failed|errors?)' | awk '{s+=$1} END {print s+0}')))
+    fi
     # The QEMU tests' and the fuzz run's closing lines.
     p=$((p + $(sum_of '^(fuzz: )?[0-9]+ passed, [0-9]+ failed$' passed "$out")))
     f=$((f + $(sum_of '^(fuzz: )?[0-9]+ passed, [0-9]+ failed$' failed "$out")))
@@ -58,7 +69,9 @@ step() {
 }
 
 step cargo fmt --all --check
+step cargo fmt --manifest-path python/Cargo.toml --check
 step cargo test --release --workspace --locked --no-fail-fast
+step .venv/bin/pytest -p no:cacheprovider python/tests
 step cargo build --release -p vqtans --no-default-features --target thumbv7em-none-eabihf --locked
 step bash firmware/qemu-test.sh
 step bash scripts/fuzz-smoke.sh 20

@@ -1,7 +1,8 @@
 //! The library behind `host-tools` (and the Python package in `python/`):
 //! reading segments from `.npy` files, folders and webdataset shards
 //! ([`io`]), table-set files ([`tables`]), the passes that train tables and
-//! measure streams ([`pass`], [`cmd`]), and the commands themselves ([`cmd`]),
+//! measure streams ([`pass`], [`cmd`]), the training of table sets shared by
+//! every front end ([`train`]), and the commands themselves ([`cmd`]),
 //! which the `host-tools` binary dispatches to.
 //!
 //! Everything here reports failures as values naming the file, member and
@@ -18,4 +19,5 @@ pub mod message;
 pub mod pass;
 pub mod progress;
 pub mod tables;
+pub mod train;
 pub mod workers;

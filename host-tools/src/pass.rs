@@ -1,7 +1,8 @@
 //! Feeding segments to the workers, and one parallel pass over them summing
 //! per-segment statistics.
 //!
-//! [`Feed`] takes the segments from [`Segments`] in input order and deals with
+//! [`Feed`] takes the segments from [`Segments`] (or any other stream of
+//! segments, e.g. arrays handed over by the Python package) in input order and deals with
 //! bad ones there, sequentially, before any worker sees them: so the error a
 //! command reports is always the first bad input in input order, whatever the
 //! number of threads, and a damaged shard stops every command (its segments
@@ -57,10 +58,11 @@ impl AddAssign for Tally {
     }
 }
 
-/// The good segments of [`Segments`], numbered in input order, as an iterator
-/// that stops at the first error it must not skip (kept for [`Feed::finish`]).
-pub struct Feed<'a> {
-    segments: &'a mut Segments,
+/// The good segments of [`Segments`] (or of another stream `S` of segments),
+/// numbered in input order, as an iterator that stops at the first error it
+/// must not skip (kept for [`Feed::finish`]).
+pub struct Feed<'a, S = Segments> {
+    segments: &'a mut S,
     on_bad: OnBad,
     bar: &'a ProgressBar,
     error: Option<IoError>,
@@ -69,16 +71,16 @@ pub struct Feed<'a> {
     unique: Option<(PathBuf, HashSet<String>)>,
 }
 
-impl<'a> Feed<'a> {
+impl<'a, S: Iterator<Item = Result<Segment, IoError>>> Feed<'a, S> {
     /// Feeds `segments`; bad ones are handled as `on_bad` says and advance
     /// `bar`.
-    pub fn new(segments: &'a mut Segments, on_bad: OnBad, bar: &'a ProgressBar) -> Feed<'a> {
+    pub fn new(segments: &'a mut S, on_bad: OnBad, bar: &'a ProgressBar) -> Feed<'a, S> {
         Feed { segments, on_bad, bar, error: None, bad: 0, next_index: 0, unique: None }
     }
 
     /// Also stops with [`IoError::DuplicateKey`] (naming `input`) at a key
     /// seen before.
-    pub fn unique_keys(mut self, input: &Path) -> Feed<'a> {
+    pub fn unique_keys(mut self, input: &Path) -> Feed<'a, S> {
         self.unique = Some((input.to_path_buf(), HashSet::new()));
         self
     }
@@ -94,7 +96,7 @@ impl<'a> Feed<'a> {
     }
 }
 
-impl Iterator for Feed<'_> {
+impl<S: Iterator<Item = Result<Segment, IoError>>> Iterator for Feed<'_, S> {
     type Item = (usize, Segment);
 
     fn next(&mut self) -> Option<(usize, Segment)> {
@@ -136,14 +138,15 @@ impl Iterator for Feed<'_> {
 /// by one per segment.
 ///
 /// Errors: the error that stopped the feed ([`Feed::finish`]).
-pub fn reduce<A, I, F, M>(
-    mut feed: Feed<'_>,
+pub fn reduce<S, A, I, F, M>(
+    mut feed: Feed<'_, S>,
     bar: &ProgressBar,
     init: I,
     add: F,
     merge: M,
 ) -> Result<(A, Tally), IoError>
 where
+    S: Iterator<Item = Result<Segment, IoError>> + Send,
     A: Send,
     I: Fn() -> A + Sync + Send,
     F: Fn(&mut A, &Segment) + Sync + Send,

@@ -1,0 +1,23 @@
+"""The exception raised for a stream or table set that does not decode."""
+
+from __future__ import annotations
+
+
+class DecodeError(ValueError):
+    """A vqtans stream or table set could not be decoded: it is damaged,
+    truncated, of an unknown format, or (for a stream) was encoded with other
+    tables. Nothing was returned.
+
+    ``kind`` is the codec's error kind, the name of the Rust ``vqtans::Error``
+    variant, e.g. ``"Truncated"``, ``"TableSetMismatch"``, ``"GroupChecksum"``,
+    ``"PayloadCorrupt"``, ``"BadMagic"``, ``"TableSetDamaged"``.
+    """
+
+    kind: str
+
+    def __init__(self, message: str, kind: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    def __reduce__(self):  # keeps `kind` through pickling (multiprocessing)
+        return (type(self), (str(self), self.kind))
