@@ -64,8 +64,13 @@ for target in "${TARGETS[@]}"; do
     log="target/smoke-$target.log"
     min_runs=$((MIN_RUNS_PER_SECOND[$target] * (seconds > STARTUP_SECONDS ? seconds - STARTUP_SECONDS : 1)))
     status=0
+    # -timeout: seconds one input may take before libFuzzer calls it a hang. A
+    # target's first input also builds its fixtures (context-model tables trained
+    # under the sanitizer: a few seconds, and over 10 on a loaded machine), so the
+    # limit is generous; every decode is bounded by the frame count, so a real hang
+    # still shows up.
     cargo "+$toolchain" fuzz run "$target" "$corpus" -- \
-        -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=10 >"$log" 2>&1 || status=$?
+        -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=60 >"$log" 2>&1 || status=$?
     runs=$(sed -n 's/^Done \([0-9][0-9]*\) runs in .*/\1/p' "$log" | tail -n 1)
     problem=""
     if [ "$status" -ne 0 ]; then
