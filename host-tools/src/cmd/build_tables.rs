@@ -68,20 +68,36 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let start = Instant::now();
     let selection = args.selection.selection()?;
     let segments = Segments::open(&args.inputs, &selection)?;
-    if segments.reads_stdin() {
-        bail!("build-tables reads its inputs twice, so `-` (standard input) cannot be one of them");
-    }
     let mut inputs = InputSet::new();
     inputs.extend(segments.files());
     let output = Output::plan(&args.output, &inputs)?;
-    let run = Run { args, selection, workers };
-    let built = if args.order0 { build_order0(&run, segments)? } else { build_context(&run, segments)? };
-    let blob = built.set.to_bytes().context("cannot serialise the table set")?;
+    let (blob, built) = build(args, selection, segments, workers)?;
     let on_stdout = output.is_stdout();
     let shown = output.shown();
     output.write(&blob, &inputs)?;
     super::print_summary(&summary(&built, &blob, &shown, start.elapsed()), on_stdout);
     Ok(())
+}
+
+/// Trains a table set from the inputs of `args` as `build-tables` does (its
+/// `output` is not used) and returns the serialised set and a one-line
+/// description (`context model, K = 192, from N segments`). `pack --train`
+/// uses this.
+pub fn train(args: &Args, workers: &Workers) -> Result<(Vec<u8>, String)> {
+    let selection = args.selection.selection()?;
+    let segments = Segments::open(&args.inputs, &selection)?;
+    let (blob, built) = build(args, selection, segments, workers)?;
+    Ok((blob, format!("{} trained on {} segments", built.model, built.tally.segments)))
+}
+
+fn build(args: &Args, selection: Selection, segments: Segments, workers: &Workers) -> Result<(Vec<u8>, Built)> {
+    if segments.reads_stdin() {
+        bail!("build-tables reads its inputs twice, so `-` (standard input) cannot be one of them");
+    }
+    let run = Run { args, selection, workers };
+    let built = if args.order0 { build_order0(&run, segments)? } else { build_context(&run, segments)? };
+    let blob = built.set.to_bytes().context("cannot serialise the table set")?;
+    Ok((blob, built))
 }
 
 /// What every pass needs.
