@@ -80,7 +80,7 @@ fn main() -> ExitCode {
         Command::Get(args) => cmd::get::run(args),
         Command::Unpack(args) => cmd::unpack::run(args, &workers),
         Command::Verify(args) => {
-            return match cmd::verify::run(args) {
+            return match cmd::verify::run(args, &workers) {
                 Ok(Verdict::Identical) => ExitCode::SUCCESS,
                 Ok(Verdict::Differs(problems)) => {
                     eprintln!("verify FAILED: {}", message::escape_controls(&problems.join("; ")));
