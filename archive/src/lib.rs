@@ -26,5 +26,5 @@ pub mod write;
 
 pub use error::{ArchiveError, Problem};
 pub use format::Entry;
-pub use read::{Archive, Tables};
+pub use read::{Archive, Reader, Tables};
 pub use write::{ArchiveWriter, NewEntry};

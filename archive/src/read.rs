@@ -177,21 +177,52 @@ impl Archive {
         Ok(stream)
     }
 
+    /// Reads and decodes segment `i` ([`Reader::decode`]) with a reader made for
+    /// this one call; for many segments, make one [`Reader`] per thread.
+    pub fn decode(&self, i: usize) -> Result<Vec<u16>, ArchiveError> {
+        self.reader().decode(i)
+    }
+
+    /// [`Reader::decode_frames`] with a reader made for this one call.
+    pub fn decode_frames(&self, i: usize, start: u32, end: u32) -> Result<Vec<u16>, ArchiveError> {
+        self.reader().decode_frames(i, start, end)
+    }
+
+    /// A decoder of this archive's segments. Making one parses the table set
+    /// (about a millisecond for a context-model set), so a thread decoding many
+    /// segments makes one and keeps it.
+    pub fn reader(&self) -> Reader<'_> {
+        Reader { archive: self, set: self.tables.set() }
+    }
+}
+
+/// Decodes the segments of an [`Archive`] (one per thread; see
+/// [`Archive::reader`]).
+pub struct Reader<'a> {
+    archive: &'a Archive,
+    set: TableSetRef<'a>,
+}
+
+impl Reader<'_> {
+    fn fail(&self, i: usize, problem: Problem) -> ArchiveError {
+        self.archive.fail(i, problem)
+    }
+
     /// Reads and decodes segment `i`: all its frames, verified by the codec
     /// (every group checksum, the end of the payload) and against the index
     /// (frames, token CRC-32).
     pub fn decode(&self, i: usize) -> Result<Vec<u16>, ArchiveError> {
-        let stream = self.read_stream(i)?;
+        let stream = self.archive.read_stream(i)?;
         self.decode_stream(i, &stream)
     }
 
     /// Decodes `stream`, read for segment `i`, as [`Archive::decode`] does.
     pub fn decode_stream(&self, i: usize, stream: &[u8]) -> Result<Vec<u16>, ArchiveError> {
         self.check_stream_header(i, stream)?;
-        let tokens = vqtans::segment::decode_simd(stream, &self.tables.set(), self.tables.decode_tables())
+        let tokens = vqtans::segment::decode_simd(stream, &self.set, self.archive.tables.decode_tables())
             .map_err(|e| self.fail(i, codec_problem(e)))?;
         let decoded = tokens_crc(&tokens);
-        let indexed = self.entries[i].tokens_crc;
+        let indexed = self.archive.entries[i].tokens_crc;
         if decoded != indexed {
             return Err(self.fail(i, Problem::TokensCrcMismatch { decoded, indexed }));
         }
@@ -207,7 +238,7 @@ impl Archive {
     /// Errors: `BadFrameRange` when `start >= end` or `end > frames`, otherwise
     /// those of [`Archive::decode`].
     pub fn decode_frames(&self, i: usize, start: u32, end: u32) -> Result<Vec<u16>, ArchiveError> {
-        let frames = self.entries[i].frames;
+        let frames = self.archive.entries[i].frames;
         if start >= end {
             return Err(self.fail(
                 i,
@@ -222,13 +253,12 @@ impl Archive {
                 )),
             ));
         }
-        let stream = self.read_stream(i)?;
+        let stream = self.archive.read_stream(i)?;
         if start == 0 && end == frames {
             return self.decode_stream(i, &stream);
         }
         let header = self.check_stream_header(i, &stream)?;
-        let set = self.tables.set();
-        let mut decoder = SegmentDecoder::new(&stream, &set, self.tables.decode_tables())
+        let mut decoder = SegmentDecoder::new(&stream, &self.set, self.archive.tables.decode_tables())
             .map_err(|e| self.fail(i, codec_problem(e)))?;
         let g = header.group_frames();
         let through = ((end - 1) / g + 1).saturating_mul(g).min(frames);
@@ -246,7 +276,7 @@ impl Archive {
         }
         if let Some(all) = all {
             decoder.finish().map_err(|e| self.fail(i, codec_problem(e)))?;
-            let (decoded, indexed) = (all.finalize(), self.entries[i].tokens_crc);
+            let (decoded, indexed) = (all.finalize(), self.archive.entries[i].tokens_crc);
             if decoded != indexed {
                 return Err(self.fail(i, Problem::TokensCrcMismatch { decoded, indexed }));
             }
@@ -256,12 +286,12 @@ impl Archive {
 
     fn check_stream_header(&self, i: usize, stream: &[u8]) -> Result<StreamHeader, ArchiveError> {
         let (header, _) = StreamHeader::parse(stream).map_err(|e| self.fail(i, Problem::StreamDamaged(e)))?;
-        if header.frames != self.entries[i].frames {
+        if header.frames != self.archive.entries[i].frames {
             return Err(self.fail(
                 i,
                 Problem::StreamMismatch(format!(
                     "its header says {} frames, the index {}",
-                    header.frames, self.entries[i].frames
+                    header.frames, self.archive.entries[i].frames
                 )),
             ));
         }

@@ -85,6 +85,7 @@ fn run(archive_path: &Path, out_dir: &Path, threads: usize) -> Result<(), String
             return Err(format!("{}: segment {} would be written over the archive itself", archive.name(), e.key));
         }
     }
+    let reader = archive.reader();
     let next = AtomicUsize::new(0);
     let temps = Temps(Mutex::new(Vec::with_capacity(entries.len())));
     let failures = Mutex::new(Vec::new());
@@ -98,7 +99,7 @@ fn run(archive_path: &Path, out_dir: &Path, threads: usize) -> Result<(), String
                 }
                 let temp = out_dir.join(format!(".vqtans-unpack-{pid}-{i}.tmp"));
                 let target = out_dir.join(entries[i].output_name());
-                let written = archive.decode(i).map_err(|e| e.to_string()).and_then(|tokens| {
+                let written = reader.decode(i).map_err(|e| e.to_string()).and_then(|tokens| {
                     let bytes = npy::write_i16(&tokens, entries[i].frames as usize);
                     temps.0.lock().expect("no panics while held").push((temp.clone(), target.clone()));
                     File::create_new(&temp)

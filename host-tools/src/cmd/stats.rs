@@ -262,9 +262,10 @@ fn archive_stats(args: &Args, path: &Path, workers: &Workers) -> Result<()> {
     for key in &selection.only {
         archive.find(key)?;
     }
+    let reader = archive.reader();
     let decode_start = Instant::now();
     let results: Vec<Result<(), vqtans_archive::ArchiveError>> = workers
-        .run(Some(wanted.len()), || wanted.clone().into_par_iter().map(|i| archive.decode(i).map(drop)).collect())?;
+        .run(Some(wanted.len()), || wanted.clone().into_par_iter().map(|i| reader.decode(i).map(drop)).collect())?;
     let decode_secs = decode_start.elapsed().as_secs_f64();
     let failures: Vec<String> = results.into_iter().filter_map(|r| r.err().map(|e| e.to_string())).collect();
     if !failures.is_empty() {

@@ -26,7 +26,7 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 use flate2::write::GzEncoder;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
-use vqtans_archive::{Archive, ArchiveError};
+use vqtans_archive::{Archive, ArchiveError, Reader};
 
 use crate::archives::open;
 use crate::io::{show, write_npy_i16, FolderOutput, InputSet, IoError};
@@ -142,8 +142,8 @@ pub fn shard_name(i: usize) -> String {
 }
 
 /// Segment `i` decoded and verified, as `.npy` bytes.
-fn npy_of(archive: &Archive, i: usize) -> Result<Vec<u8>, ArchiveError> {
-    let tokens = archive.decode(i)?;
+fn npy_of(reader: &Reader<'_>, archive: &Archive, i: usize) -> Result<Vec<u8>, ArchiveError> {
+    let tokens = reader.decode(i)?;
     Ok(write_npy_i16(&tokens, archive.entries()[i].frames as usize))
 }
 
@@ -156,11 +156,12 @@ fn write_npy_files(
     bar: &indicatif::ProgressBar,
 ) -> Result<Vec<Failure>> {
     let n = archive.entries().len();
+    let reader = archive.reader();
     let results: Vec<Result<Option<Failure>, IoError>> = workers.run(Some(n), || {
         (0..n)
             .into_par_iter()
             .map(|i| {
-                let result = match npy_of(archive, i) {
+                let result = match npy_of(&reader, archive, i) {
                     Ok(npy) => out.write(&archive.entries()[i].output_name(), &npy).map(|()| None),
                     Err(e) => Ok(Some(Failure { index: i, error: e.into() })),
                 };
@@ -189,6 +190,7 @@ fn write_shards(
 ) -> Result<Vec<Failure>> {
     let pool = workers.pool(Some(archive.entries().len()))?;
     let window = 2 * pool.current_num_threads() + 2;
+    let reader = archive.reader();
     let mut failures = Vec::new();
     let mut shard: Option<(String, tar::Builder<GzEncoder<std::fs::File>>)> = None;
     let io_error =
@@ -197,7 +199,7 @@ fn write_shards(
         &pool,
         0..archive.entries().len(),
         window,
-        |i| (i, npy_of(archive, i)),
+        |i| (i, npy_of(&reader, archive, i)),
         |(i, npy)| -> Result<()> {
             bar.inc(1);
             if i % shard_size == 0 {

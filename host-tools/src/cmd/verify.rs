@@ -138,6 +138,7 @@ fn verify_archive(args: &Args, workers: &Workers) -> Result<Verdict> {
     let archive = open(&args.stream)?;
     let name = show(&args.stream);
     let n = archive.entries().len();
+    let reader = archive.reader();
     let mut compared = vec![false; n];
     let mut problems = Vec::new();
     if !args.original.is_empty() {
@@ -151,7 +152,7 @@ fn verify_archive(args: &Args, workers: &Workers) -> Result<Verdict> {
                 .map(|(order, seg)| {
                     let result = match archive.find(&seg.key) {
                         Err(e) => Err(e.to_string()),
-                        Ok(i) => match archive.decode(i) {
+                        Ok(i) => match reader.decode(i) {
                             Err(e) => Err(e.to_string()),
                             Ok(tokens) if tokens.len() != seg.tokens.len() => Err(format!(
                                 "{name}: segment {} holds {} frames, the original {}",
@@ -185,7 +186,7 @@ fn verify_archive(args: &Args, workers: &Workers) -> Result<Verdict> {
     // The segments no INPUT held: decoded and checked against the index.
     let rest: Vec<usize> = (0..n).filter(|&i| !compared[i]).collect();
     let mut failures: Vec<(usize, String)> = workers.run(Some(rest.len()), || {
-        rest.into_par_iter().filter_map(|i| archive.decode(i).err().map(|e| (i, e.to_string()))).collect()
+        rest.into_par_iter().filter_map(|i| reader.decode(i).err().map(|e| (i, e.to_string()))).collect()
     })?;
     failures.sort_by_key(|(i, _)| *i);
     problems.extend(failures.into_iter().map(|(_, problem)| problem));

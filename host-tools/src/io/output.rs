@@ -22,7 +22,7 @@
 //! symlinks, hard links and other spellings) is refused, when planning and
 //! again just before writing.
 //!
-//! A folder output (encode of a folder or shard) is staged: every file goes
+//! A folder output (encode of a folder or shard, unpack) is staged: every file goes
 //! to a temporary folder beside the output (inside it when the output folder
 //! already exists), and only when all of them are written are they moved into
 //! place, by one rename of the whole folder (new output folder) or one rename
@@ -309,6 +309,18 @@ impl OutputStream {
     }
 }
 
+/// `syncfs` of the filesystem holding `folder`: every file written there is on
+/// disk when this returns (one call for all the files of a folder output).
+fn sync_filesystem(folder: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let dir = File::open(folder)?;
+    // SAFETY: `dir` is an open file descriptor for the duration of the call.
+    if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// `fsync`s a folder, so that renames in it are durable.
 fn sync_folder(folder: &Path) -> io::Result<()> {
     File::open(folder)?.sync_all()
@@ -394,16 +406,18 @@ impl FolderOutput {
     }
 
     /// Writes file `name` (a plain file name, each written once) into the
-    /// staging folder and `fsync`s it. Safe to call from several threads.
+    /// staging folder (made durable, with the whole filesystem, by one
+    /// `syncfs` in [`FolderOutput::commit`]: one sync instead of one per file).
+    /// Safe to call from several threads.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), IoError> {
         let final_path = self.final_path(name);
         let mut file = self.create(name)?;
-        file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| write_err(&final_path, e))
+        file.write_all(bytes).map_err(|e| write_err(&final_path, e))
     }
 
     /// Creates file `name` (a plain file name, each created once) in the
-    /// staging folder, for a file written piece by piece; the caller `fsync`s
-    /// it when done. Safe to call from several threads.
+    /// staging folder, for a file written piece by piece (made durable by
+    /// [`FolderOutput::commit`]). Safe to call from several threads.
     pub fn create(&self, name: &str) -> Result<File, IoError> {
         let path = self.staging.path().join(name);
         create_inside(|| File::create_new(&path)).map_err(|e| write_err(&self.final_path(name), e))
@@ -416,6 +430,7 @@ impl FolderOutput {
     /// moves waits for them to finish.
     pub fn commit(self, names: &[String], inputs: &InputSet) -> Result<(), IoError> {
         let named = self.named.clone();
+        sync_filesystem(self.staging.path()).map_err(|e| write_err(&named, e))?;
         match &self.place {
             Place::New { target } => {
                 let target = target.clone();
