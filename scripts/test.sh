@@ -58,6 +58,8 @@ step() {
 }
 
 step cargo fmt --all --check
+# The static decoder that host-tools/tests/archive.rs ships in a challenge submission.
+step cargo build --locked --profile challenge --target x86_64-unknown-linux-musl -p vqtans-unpack
 step cargo test --release --workspace --locked --no-fail-fast
 step cargo build --release -p vqtans --no-default-features --target thumbv7em-none-eabihf --locked
 step bash firmware/qemu-test.sh
