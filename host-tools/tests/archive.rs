@@ -358,6 +358,14 @@ fn path_like_names_never_leave_the_output_folder() {
         assert_fails(&run(&[&"pack", &"-o", &out, &"--tables", &tables_from(0), &shard]), &["segment k_1", needle]);
         assert!(!out.exists());
     }
+    // A .json too large to keep.
+    let shard = dir.path().join("s.tar.gz");
+    let big = format!("{{\"file_name\": \"k_1.npy\", \"pad\": \"{}\"}}", "x".repeat(70_000)).into_bytes();
+    write_shard(&shard, &[("k_1.token.npy".to_string(), npy.clone()), ("k_1.json".to_string(), big)]);
+    assert_fails(
+        &run(&[&"pack", &"-o", &out, &"--tables", &tables_from(0), &shard]),
+        &["k_1.json", "more than the 65536 bytes"],
+    );
     // Keys with a backslash; a file_name that is not a string.
     let shard = dir.path().join("s.tar.gz");
     write_shard(&shard, &[("a\\b.token.npy".to_string(), npy.clone())]);

@@ -251,6 +251,9 @@ impl<R: BufRead> Read for GzipMembers<R> {
     }
 }
 
+/// The bytes of a `.json` member, or why it was not kept.
+type JsonMember = Result<Vec<u8>, IoError>;
+
 /// Pairs token members with the `.json` of the same key (the same member name
 /// before the suffix) right before or after them, other members of any kind in
 /// between: a token member is held until the next `.json` or token member (or
@@ -260,7 +263,7 @@ impl<R: BufRead> Read for GzipMembers<R> {
 struct Pairing {
     /// A `.json` read just before: its member name minus `.json`, and its bytes
     /// (or the error of a `.json` too large).
-    before: Option<(Vec<u8>, Result<Vec<u8>, IoError>)>,
+    before: Option<(Vec<u8>, JsonMember)>,
     /// A token member not sent yet: its name minus `.token.npy`, key, segment.
     held: Option<(Vec<u8>, String, Result<Segment, IoError>)>,
 }
@@ -280,7 +283,7 @@ impl Pairing {
     /// A `.json` member (`json` is `None` when its key is not wanted): it goes to
     /// the held token member of its key, or waits for the next member. Returns
     /// `false` if nobody listens any more.
-    fn json(&mut self, stem: &[u8], json: Option<Result<Vec<u8>, IoError>>, tx: &SyncSender<ShardItem>) -> bool {
+    fn json(&mut self, stem: &[u8], json: Option<JsonMember>, tx: &SyncSender<ShardItem>) -> bool {
         if let Some((held_stem, _, result)) = &mut self.held {
             if held_stem == stem {
                 if let Some(json) = json {
@@ -314,7 +317,7 @@ impl Pairing {
 }
 
 /// Gives a segment its `.json`, or makes it that `.json`'s error.
-fn attach(result: &mut Result<Segment, IoError>, json: Result<Vec<u8>, IoError>) {
+fn attach(result: &mut Result<Segment, IoError>, json: JsonMember) {
     match (result.as_mut(), json) {
         (Ok(segment), Ok(json)) => segment.json = Some(json),
         (Ok(_), Err(e)) => *result = Err(e),
