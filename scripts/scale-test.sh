@@ -46,32 +46,41 @@ for first in range(0, n, per_shard):
 PY
 }
 
-# timed LABEL CMD...: runs CMD under /usr/bin/time -v; prints wall seconds and peak RSS in MiB.
+# timed CMD...: runs CMD under /usr/bin/time -v; prints wall seconds, CPU seconds
+# (user + system: what the work cost, whatever else shares the machine) and peak
+# RSS in MiB.
 timed() {
     local log="$work/time.log"
     /usr/bin/time -v "$@" >"$work/out.log" 2>"$log" || { cat "$work/out.log" "$log" >&2; exit 1; }
-    local wall rss
+    local wall rss cpu
+    cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$log")
     wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$log" | awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }')
     rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$log")
-    echo "$wall $((rss / 1024))"
+    echo "$wall $cpu $((rss / 1024))"
 }
 
-printf '%-6s %-7s %-12s %9s %9s %14s\n' N threads step "wall s" "RSS MiB" "M tokens/s"
+# row N THREADS STEP WALL CPU RSS TOKENS
+row() {
+    printf '%-6s %-7s %-12s %8s %8s %8s %12.1f %16.1f\n' "$1" "$2" "$3" "$4" "$5" "$6" \
+        "$(echo "$7 / $4 / 1000000" | bc -l)" "$(echo "$7 / $5 / 1000000" | bc -l)"
+}
+
+printf '%-6s %-7s %-12s %8s %8s %8s %12s %16s\n' N threads step "wall s" "CPU s" "RSS MiB" "M tok/s wall" "M tok/CPU-s"
 for n in "${sizes[@]}"; do
     dir="$work/n$n"
     mkdir -p "$dir/shards"
     make_shards "$n" "$dir/shards"
     tokens=$((n * 1200 * 128))
     for threads in 1 2; do
-        read -r wall rss < <(timed "$HT" --threads "$threads" build-tables -o "$dir/t.vqtt" "$dir"/shards/*.tar.gz)
-        printf '%-6s %-7s %-12s %9s %9s %14.1f\n' "$n" "$threads" build-tables "$wall" "$rss" "$(echo "$tokens / $wall / 1000000" | bc -l)"
-        read -r wall rss < <(timed "$HT" --threads "$threads" pack -o "$dir/s.vqa" --tables "$dir/t.vqtt" "$dir"/shards/*.tar.gz)
-        printf '%-6s %-7s %-12s %9s %9s %14.1f\n' "$n" "$threads" pack "$wall" "$rss" "$(echo "$tokens / $wall / 1000000" | bc -l)"
+        read -r wall cpu rss < <(timed "$HT" --threads "$threads" build-tables -o "$dir/t.vqtt" "$dir"/shards/*.tar.gz)
+        row "$n" "$threads" build-tables "$wall" "$cpu" "$rss" "$tokens"
+        read -r wall cpu rss < <(timed "$HT" --threads "$threads" pack -o "$dir/s.vqa" --tables "$dir/t.vqtt" "$dir"/shards/*.tar.gz)
+        row "$n" "$threads" pack "$wall" "$cpu" "$rss" "$tokens"
         rm -rf "$dir/out"
-        read -r wall rss < <(timed "$HT" --threads "$threads" unpack "$dir/s.vqa" -o "$dir/out")
-        printf '%-6s %-7s %-12s %9s %9s %14.1f\n' "$n" "$threads" unpack "$wall" "$rss" "$(echo "$tokens / $wall / 1000000" | bc -l)"
+        read -r wall cpu rss < <(timed "$HT" --threads "$threads" unpack "$dir/s.vqa" -o "$dir/out")
+        row "$n" "$threads" unpack "$wall" "$cpu" "$rss" "$tokens"
         rm -rf "$dir/out"
     done
-    echo "archive of $n segments: $(stat -c %s "$dir/s.vqa") bytes"
+    echo "archive of $n segments: $(stat -c %s "$dir/s.vqa") bytes; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
     rm -rf "$dir"
 done
