@@ -126,6 +126,7 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let encoder = tables.encoder_with(EncodeOptions { group_frames, ..EncodeOptions::default() })?;
     let job = Job { args, encoder: &encoder, workers, keep_json: !args.challenge };
 
+    let on_stdout = output.is_stdout();
     let mut stream = output.stream(&inputs)?;
     let shown = stream.shown();
     let summary = if let Some(decoder) = decoder {
@@ -159,7 +160,6 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
             rate(packed.tokens, packed.stream_bytes),
         )
     };
-    let on_stdout = Output::plan(&args.output, &InputSet::new()).is_ok_and(|o| o.is_stdout());
     super::print_summary(&summary, on_stdout);
     super::print_summary(
         &format!(

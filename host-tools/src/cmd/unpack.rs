@@ -80,7 +80,11 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     bar.finish_and_clear();
     let tokens: u64 = archive.entries().iter().map(|e| u64::from(e.frames) * 128).sum();
     let shown = out.shown();
-    let what = if args.shards { format!("{} shards", names.len()) } else { "files".to_string() };
+    let what = match names.len() {
+        1 if args.shards => "1 shard".to_string(),
+        shards if args.shards => format!("{shards} shards"),
+        _ => ".npy files".to_string(),
+    };
     if failures.is_empty() {
         out.commit(&names, &inputs)?;
         let secs = start.elapsed().as_secs_f64();
