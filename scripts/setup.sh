@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain, if missing: the Cortex-M
-# target, qemu-system-arm (and bc and addr2line, used by the firmware test),
+# target, the x86_64-unknown-linux-musl target (the static decoder of challenge
+# submissions), qemu-system-arm (and bc and addr2line, used by the firmware test),
 # defmt-print and flip-link, and for fuzzing the nightly pinned in
 # codec/fuzz/rust-toolchain.toml (with rustfmt) and cargo-fuzz $CARGO_FUZZ_VERSION;
 # and for the Python package the virtual environment .venv/ (never the system
@@ -13,6 +14,10 @@ CARGO_FUZZ_VERSION=0.13.2
 
 if ! rustup target list --installed | grep -qx thumbv7em-none-eabihf; then
     rustup target add thumbv7em-none-eabihf
+fi
+# The static decoder shipped in commaVQ challenge submissions (vqtans-unpack).
+if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
+    rustup target add x86_64-unknown-linux-musl
 fi
 missing=()
 command -v qemu-system-arm >/dev/null 2>&1 || missing+=(qemu-system-arm)

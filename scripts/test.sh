@@ -70,6 +70,8 @@ step() {
 
 step cargo fmt --all --check
 step cargo fmt --manifest-path python/Cargo.toml --check
+# The static decoder that host-tools/tests/archive.rs ships in a challenge submission.
+step cargo build --locked --profile challenge --target x86_64-unknown-linux-musl -p vqtans-unpack
 step cargo test --release --workspace --locked --no-fail-fast
 step .venv/bin/pytest -p no:cacheprovider python/tests
 step cargo build --release -p vqtans --no-default-features --target thumbv7em-none-eabihf --locked

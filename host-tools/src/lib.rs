@@ -12,6 +12,7 @@
 #[cfg(not(unix))]
 compile_error!("host-tools needs a Unix system (file identities, FIFOs, signals)");
 
+pub mod archives;
 pub mod cmd;
 pub mod diff;
 pub mod io;

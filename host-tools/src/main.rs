@@ -46,6 +46,15 @@ enum Command {
     /// Print where each checksum group of a stream lies (frames, payload bits,
     /// file bytes).
     Groups(cmd::groups::Args),
+    /// Encode segments into one archive (.vqa) with its table set and an index,
+    /// or with --challenge into a commaVQ compression-challenge submission zip.
+    Pack(cmd::pack::Args),
+    /// List the segments of an archive (from its index).
+    Ls(cmd::ls::Args),
+    /// Write one segment of an archive, or frames A..B of it, as a .npy file.
+    Get(cmd::get::Args),
+    /// Write every segment of an archive as .npy files (or webdataset shards).
+    Unpack(cmd::unpack::Args),
 }
 
 /// Exit status for a failed command or a stream that does not verify.
@@ -66,8 +75,12 @@ fn main() -> ExitCode {
         Command::Decode(args) => cmd::decode::run(args),
         Command::Stats(args) => cmd::stats::run(args, &workers),
         Command::Groups(args) => cmd::groups::run(args),
+        Command::Pack(args) => cmd::pack::run(args, &workers),
+        Command::Ls(args) => cmd::ls::run(args),
+        Command::Get(args) => cmd::get::run(args),
+        Command::Unpack(args) => cmd::unpack::run(args, &workers),
         Command::Verify(args) => {
-            return match cmd::verify::run(args) {
+            return match cmd::verify::run(args, &workers) {
                 Ok(Verdict::Identical) => ExitCode::SUCCESS,
                 Ok(Verdict::Differs(problems)) => {
                     eprintln!("verify FAILED: {}", message::escape_controls(&problems.join("; ")));

@@ -39,6 +39,12 @@ impl TableFile {
             anyhow::bail!("--tables -: the table set must be a file, not standard input");
         }
         let blob = read_capped(path, MAX_TABLES_BYTES, "table-set file")?;
+        TableFile::from_blob(blob, path)
+    }
+
+    /// Validates `blob` as [`TableFile::load`] does; `path` names it in messages
+    /// (e.g. the archive it is embedded in, or the tables just trained).
+    pub fn from_blob(blob: Vec<u8>, path: &Path) -> Result<TableFile> {
         let set = TableSetRef::from_bytes(&blob)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("{}: not a valid vqtans table set", show(path)))?;
@@ -67,6 +73,11 @@ impl TableFile {
     /// The table-set id (CRC-64/XZ of the blob) as 16 hex digits.
     pub fn id_hex(&self) -> String {
         format!("{:016x}", self.id)
+    }
+
+    /// The serialised table set.
+    pub fn blob(&self) -> &[u8] {
+        &self.blob
     }
 
     /// The validated set, borrowed from the blob.

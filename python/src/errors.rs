@@ -62,6 +62,7 @@ pub fn io_error_with_message(err: &IoError, message: String) -> PyErr {
         | IoError::NotAFile { .. }
         | IoError::UnusableName { .. }
         | IoError::DuplicateKey { .. }
+        | IoError::JsonTooLarge { .. }
         | IoError::UnsupportedInput { .. } => PyValueError::new_err(message),
     }
 }

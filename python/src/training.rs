@@ -226,7 +226,7 @@ impl Iterator for PyPass {
                     let what = format!("segments[{index}]");
                     let tokens = Python::attach(|py| read_tokens(array.bind(py), &what));
                     return Some(match tokens {
-                        Ok(t) => Ok(Segment { key: what, frames: t.frames, tokens: t.values }),
+                        Ok(t) => Ok(Segment { key: what, frames: t.frames, tokens: t.values, json: None }),
                         Err(e) => Err(e.into_io(&what)),
                     });
                 }

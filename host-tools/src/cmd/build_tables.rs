@@ -51,10 +51,6 @@ pub struct Args {
 /// Runs `build-tables`.
 pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let start = Instant::now();
-    let model = if args.order0 { ModelKind::Order0 } else { ModelKind::Context { k: args.k } };
-    if !args.order0 {
-        train::check_k(args.k).map_err(|e| anyhow!("--k {}: {e}", args.k))?;
-    }
     let inputs = CliInputs { args, selection: args.selection.selection()? };
     let segments = inputs.open()?;
     if segments.reads_stdin() {
@@ -64,14 +60,39 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     files.extend(segments.files());
     drop(segments);
     let output = Output::plan(&args.output, &files)?;
-    let options = TrainOptions { model, skip_bad: args.skip_bad, progress: true };
-    let built = train::train(&inputs, &options, workers)?;
-    let blob = built.set.to_bytes().context("cannot serialise the table set")?;
+    let (blob, built) = build(&inputs, true, workers)?;
     let on_stdout = output.is_stdout();
     let shown = output.shown();
     output.write(&blob, &files)?;
     super::print_summary(&summary(&built, &blob, &shown, start.elapsed()), on_stdout);
     Ok(())
+}
+
+/// Trains a table set from the inputs of `args` as `build-tables` does (its
+/// `output` is not used) and returns the serialised set and a one-line
+/// description (`context model, K = 192 trained on N segments`). `pack
+/// --train` uses this.
+pub fn train(args: &Args, workers: &Workers) -> Result<(Vec<u8>, String)> {
+    let inputs = CliInputs { args, selection: args.selection.selection()? };
+    if inputs.open()?.reads_stdin() {
+        bail!("training reads its inputs twice, so `-` (standard input) cannot be one of them");
+    }
+    let (blob, built) = build(&inputs, false, workers)?;
+    Ok((blob, format!("{} trained on {} segments", built.model, built.tally.segments)))
+}
+
+/// The training of `build-tables` over `inputs` ([`train::train`]), and the
+/// serialised set.
+fn build(inputs: &CliInputs<'_>, progress: bool, workers: &Workers) -> Result<(Vec<u8>, Trained)> {
+    let args = inputs.args;
+    let model = if args.order0 { ModelKind::Order0 } else { ModelKind::Context { k: args.k } };
+    if !args.order0 {
+        train::check_k(args.k).map_err(|e| anyhow!("--k {}: {e}", args.k))?;
+    }
+    let options = TrainOptions { model, skip_bad: args.skip_bad, progress };
+    let built = train::train(inputs, &options, workers)?;
+    let blob = built.set.to_bytes().context("cannot serialise the table set")?;
+    Ok((blob, built))
 }
 
 /// The INPUT arguments with `--limit/--exclude/--only`, opened once per pass.

@@ -2,10 +2,15 @@
 
 pub mod args;
 pub mod build_tables;
+pub mod challenge;
 pub mod decode;
 pub mod encode;
+pub mod get;
 pub mod groups;
+pub mod ls;
+pub mod pack;
 pub mod stats;
+pub mod unpack;
 pub mod verify;
 
 /// Prints a command's summary `text` (complete lines): on stdout, or on stderr

@@ -8,6 +8,13 @@
 //! by model part. The part `overhead` is what no model part accounts for:
 //! the header, the coder's initial states and the final byte padding, so the
 //! parts add up to the total.
+//!
+//! `stats SPLIT.vqa` measures an archive instead (told apart by its first
+//! bytes; it holds its own tables): every segment is decoded in parallel and
+//! verified, and the report gives per segment and in total the frames, tokens,
+//! stream bytes, rate and bits per token, the whole archive's rate (table set
+//! and index included) and the decode speed. Per-part figures need the
+//! encoder's view and are only given for segments encoded by `stats` itself.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +26,7 @@ use serde_json::json;
 use vqtans::model::context::encode::Part;
 
 use super::args::SelectionArgs;
+use crate::archives::{is_archive, open};
 use crate::diff::first_difference;
 use crate::io::{show, Segments};
 use crate::pass::{Feed, OnBad};
@@ -29,16 +37,16 @@ use crate::workers::Workers;
 /// Options of `stats`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Table set to measure.
+    /// Table set to measure (not for an archive, which holds its own).
     #[arg(long, value_name = "TABLES")]
-    pub tables: PathBuf,
+    pub tables: Option<PathBuf>,
     #[command(flatten)]
     pub selection: SelectionArgs,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
     /// Input `.npy` files (`-` for one on standard input), folders of `.npy`
-    /// files, or webdataset shards.
+    /// files, or webdataset shards; or one archive.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 }
@@ -103,8 +111,19 @@ impl Figures {
 /// (every shard checked) and every segment round-tripped.
 pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let start = Instant::now();
+    if let [archive] = &args.inputs[..] {
+        if is_archive(archive) {
+            if args.tables.is_some() {
+                bail!("{}: an archive holds its own table set; leave out --tables", show(archive));
+            }
+            return archive_stats(args, archive, workers);
+        }
+    }
+    let Some(tables_path) = &args.tables else {
+        bail!("stats needs --tables for segments (only an archive holds its own table set)");
+    };
     let selection = args.selection.selection()?;
-    let tables = TableFile::load(&args.tables)?;
+    let tables = TableFile::load(tables_path)?;
     let encoder = tables.encoder()?;
     let mut segments = Segments::open(&args.inputs, &selection)?;
     let bar = progress::segments_bar("stats", segments.len_hint());
@@ -221,4 +240,102 @@ fn print_table(tables: &TableFile, rows: &[Figures], total: &Figures) {
         println!("{line}");
     }
     println!("(part columns are bits per token; they add up to bits/tok)");
+}
+
+/// `stats SPLIT.vqa`: every segment decoded and verified; figures from the index.
+fn archive_stats(args: &Args, path: &Path, workers: &Workers) -> Result<()> {
+    use rayon::iter::IntoParallelIterator;
+    let start = Instant::now();
+    let archive = open(path)?;
+    let tables = TableFile::from_blob(archive.tables().blob().to_vec(), path)?;
+    let selection = args.selection.selection()?;
+    let wanted: Vec<usize> = archive
+        .entries()
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            !selection.exclude.contains(&e.key) && (selection.only.is_empty() || selection.only.contains(&e.key))
+        })
+        .map(|(i, _)| i)
+        .take(selection.limit.unwrap_or(usize::MAX))
+        .collect();
+    for key in &selection.only {
+        archive.find(key)?;
+    }
+    let reader = archive.reader();
+    let decode_start = Instant::now();
+    let results: Vec<Result<(), vqtans_archive::ArchiveError>> = workers
+        .run(Some(wanted.len()), || wanted.clone().into_par_iter().map(|i| reader.decode(i).map(drop)).collect())?;
+    let decode_secs = decode_start.elapsed().as_secs_f64();
+    let failures: Vec<String> = results.into_iter().filter_map(|r| r.err().map(|e| e.to_string())).collect();
+    if !failures.is_empty() {
+        bail!("{} segment(s) did not verify: {}", failures.len(), failures.join("; "));
+    }
+    let rows: Vec<Figures> = wanted
+        .iter()
+        .map(|&i| {
+            let e = &archive.entries()[i];
+            Figures {
+                key: e.key.clone(),
+                segments: 1,
+                frames: u64::from(e.frames),
+                tokens: u64::from(e.frames) * 128,
+                bytes: u64::from(e.length),
+                parts: BTreeMap::new(),
+            }
+        })
+        .collect();
+    let mut total = Figures { key: "TOTAL".to_string(), ..Figures::default() };
+    rows.iter().for_each(|r| total.add(r));
+    let whole_rate = total.tokens as f64 * 10.0 / (archive.size() as f64 * 8.0);
+    let speed = total.tokens as f64 / decode_secs / 1e6;
+    if args.json {
+        let strip = |f: &Figures| {
+            let mut v = f.to_json();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("parts");
+            }
+            v
+        };
+        let doc = json!({
+            "archive": { "path": show(path), "bytes": archive.size(), "rate": whole_rate },
+            "tables": { "id": tables.id_hex(), "model": tables.model_name(), "bytes": tables.blob().len() },
+            "segments": rows.iter().map(strip).collect::<Vec<_>>(),
+            "total": strip(&total),
+            "decode_m_tokens_per_s": speed,
+            "lossless_verified": true,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    println!("archive {} ({} bytes), tables {} ({})", show(path), archive.size(), tables.id_hex(), tables.model_name());
+    let key_width = rows.iter().map(|r| r.key.len()).chain([5]).max().unwrap_or(5);
+    let header = format!(
+        "{:<key_width$} {:>7} {:>10} {:>10} {:>7} {:>8}",
+        "key", "frames", "tokens", "bytes", "rate", "bits/tok"
+    );
+    println!("{header}");
+    for (i, row) in rows.iter().chain([&total]).enumerate() {
+        if i == rows.len() {
+            println!("{}", "-".repeat(header.len()));
+        }
+        println!(
+            "{:<key_width$} {:>7} {:>10} {:>10} {:>7.3} {:>8.4}",
+            vqtans_archive::error::escape(&row.key),
+            row.frames,
+            row.tokens,
+            row.bytes,
+            row.rate(),
+            row.per_token(row.bits())
+        );
+    }
+    println!("whole archive (table set, index and headers included): rate {whole_rate:.3}");
+    println!(
+        "{} segment{} decoded and verified ({speed:.0} M tokens/s on {} threads; {:.2} s in all)",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" },
+        workers.count(Some(rows.len())),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

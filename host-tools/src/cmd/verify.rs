@@ -7,28 +7,49 @@
 //! count, a damaged stream: a decode, header or checksum error); 2 when the
 //! check could not be made (the tables, the original or the stream cannot be
 //! read or are invalid, or the stream was coded with other tables).
+//!
+//! `verify SPLIT.vqa [INPUT...]` checks an archive (told apart from a stream by
+//! its first bytes): every segment is decoded (in parallel) and verified
+//! (group checksums, end of stream, the index's token CRC-32); with INPUTs
+//! (`.npy` files, folders, shards), each of their segments is also compared
+//! with the archive's segment of the same key, and one missing from the archive
+//! is a difference. A damaged segment never stops the others: each is named.
+//! Exit status as above (2 when the archive's header, tables or index cannot be
+//! read, or an INPUT cannot).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
+use super::args::SelectionArgs;
+use crate::archives::{is_archive, open};
 use crate::diff::first_difference;
 use crate::io::sources::STDIN_NAME;
+use crate::io::Segments;
 use crate::io::{is_dash, read_npy_file, show, tokens::TOKENS_PER_FRAME};
+use crate::pass::{Feed, OnBad};
+use crate::progress;
 use crate::tables::{read_stream, TableFile};
+use crate::workers::Workers;
+use rayon::iter::{IntoParallelIterator, ParallelBridge, ParallelIterator};
 
 /// Options of `verify`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Table set the stream was encoded with.
+    /// Table set the stream was encoded with (not for an archive, which holds
+    /// its own).
     #[arg(long, value_name = "TABLES")]
-    pub tables: PathBuf,
-    /// The stream to check (`-` for standard input).
-    #[arg(value_name = "STREAM")]
+    pub tables: Option<PathBuf>,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// The stream to check (`-` for standard input), or an archive.
+    #[arg(value_name = "STREAM|SPLIT.vqa")]
     pub stream: PathBuf,
-    /// The `.npy` file it should decode to (`-` for standard input).
-    #[arg(value_name = "ORIGINAL.npy")]
-    pub original: PathBuf,
+    /// For a stream: the `.npy` file it should decode to (`-` for standard
+    /// input). For an archive: optional INPUTs (`.npy` files, folders, shards)
+    /// whose segments it should hold.
+    #[arg(value_name = "ORIGINAL")]
+    pub original: Vec<PathBuf>,
 }
 
 /// The outcome of a check that could be made.
@@ -41,16 +62,32 @@ pub enum Verdict {
 }
 
 /// Runs `verify`. `Err` means the check could not be made (exit status 2).
-pub fn run(args: &Args) -> Result<Verdict> {
-    if is_dash(&args.stream) && is_dash(&args.original) {
+pub fn run(args: &Args, workers: &Workers) -> Result<Verdict> {
+    if is_archive(&args.stream) {
+        if args.tables.is_some() {
+            bail!("{}: an archive holds its own table set; leave out --tables", show(&args.stream));
+        }
+        return verify_archive(args, workers);
+    }
+    let [original] = &args.original[..] else {
+        bail!("verify STREAM takes exactly one ORIGINAL.npy (several INPUTs are for an archive)");
+    };
+    if !args.selection.only.is_empty() || !args.selection.exclude.is_empty() || args.selection.limit.is_some() {
+        bail!("--only, --exclude and --limit are for an archive's INPUTs, not for a stream");
+    }
+    let Some(tables_path) = &args.tables else {
+        bail!("verify STREAM needs --tables (the table set the stream was encoded with)");
+    };
+    if is_dash(&args.stream) && is_dash(original) {
         bail!("STREAM and ORIGINAL cannot both be `-` (standard input)");
     }
-    let tables = TableFile::load(&args.tables)?;
-    let original = read_npy_file(&args.original)?;
+    let tables = TableFile::load(tables_path)?;
+    let original_path = original;
+    let original = read_npy_file(original_path)?;
     let stream = read_stream(&args.stream)?;
     let named = |p: &Path| if is_dash(p) { STDIN_NAME.to_string() } else { show(p) };
     let stream_name = named(&args.stream);
-    let original_name = named(&args.original);
+    let original_name = named(original_path);
 
     let mut decoder = match tables.decoder(&stream) {
         Ok(d) => d,
@@ -92,6 +129,74 @@ pub fn run(args: &Args) -> Result<Verdict> {
         "OK: {stream_name} decodes to exactly {original_name} ({frames} frames, {} bytes, table set {})",
         stream.len(),
         tables.id_hex()
+    );
+    Ok(Verdict::Identical)
+}
+
+/// `verify SPLIT.vqa [INPUT...]`.
+fn verify_archive(args: &Args, workers: &Workers) -> Result<Verdict> {
+    let archive = open(&args.stream)?;
+    let name = show(&args.stream);
+    let n = archive.entries().len();
+    let reader = archive.reader();
+    let mut compared = vec![false; n];
+    let mut problems = Vec::new();
+    if !args.original.is_empty() {
+        let selection = args.selection.selection()?;
+        let mut segments = Segments::open(&args.original, &selection)?;
+        let bar = progress::segments_bar("verify", segments.len_hint());
+        let mut feed = Feed::new(&mut segments, OnBad::Abort, &bar);
+        let results: Vec<(usize, Result<usize, String>)> = workers.run(None, || {
+            feed.by_ref()
+                .par_bridge()
+                .map(|(order, seg)| {
+                    let result = match archive.find(&seg.key) {
+                        Err(e) => Err(e.to_string()),
+                        Ok(i) => match reader.decode(i) {
+                            Err(e) => Err(e.to_string()),
+                            Ok(tokens) if tokens.len() != seg.tokens.len() => Err(format!(
+                                "{name}: segment {} holds {} frames, the original {}",
+                                seg.key,
+                                tokens.len() / TOKENS_PER_FRAME,
+                                seg.frames
+                            )),
+                            Ok(tokens) => match first_difference(&tokens, &seg.tokens, 0) {
+                                Some(d) => Err(format!("{name}: segment {} differs from the original: {d}", seg.key)),
+                                None => Ok(i),
+                            },
+                        },
+                    };
+                    bar.inc(1);
+                    (order, result)
+                })
+                .collect()
+        })?;
+        bar.finish_and_clear();
+        feed.finish()?;
+        args.selection.check_only_matched(&segments)?;
+        let mut results = results;
+        results.sort_by_key(|(order, _)| *order);
+        for (_, result) in results {
+            match result {
+                Ok(i) => compared[i] = true,
+                Err(problem) => problems.push(problem),
+            }
+        }
+    }
+    // The segments no INPUT held: decoded and checked against the index.
+    let rest: Vec<usize> = (0..n).filter(|&i| !compared[i]).collect();
+    let mut failures: Vec<(usize, String)> = workers.run(Some(rest.len()), || {
+        rest.into_par_iter().filter_map(|i| reader.decode(i).err().map(|e| (i, e.to_string()))).collect()
+    })?;
+    failures.sort_by_key(|(i, _)| *i);
+    problems.extend(failures.into_iter().map(|(_, problem)| problem));
+    if !problems.is_empty() {
+        return Ok(Verdict::Differs(problems));
+    }
+    let with = compared.iter().filter(|&&c| c).count();
+    println!(
+        "OK: {name}: all {n} segments decode and verify{}",
+        if args.original.is_empty() { String::new() } else { format!(", {with} of them identical to the originals") }
     );
     Ok(Verdict::Identical)
 }

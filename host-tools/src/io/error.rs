@@ -171,6 +171,17 @@ pub enum IoError {
         key: String,
     },
 
+    /// A shard member `<key>.json` is larger than the reader keeps.
+    #[error("{}: the .json member is {size} bytes, more than the {max} bytes kept for a segment", show(file))]
+    JsonTooLarge {
+        /// The member (shard path joined with the member name).
+        file: PathBuf,
+        /// Its size.
+        size: u64,
+        /// The limit ([`super::shard::MAX_JSON_BYTES`]).
+        max: u64,
+    },
+
     /// An INPUT argument is neither a folder, a `.npy` file nor a
     /// `.tar`/`.tar.gz`/`.tgz` shard.
     #[error(

@@ -22,7 +22,7 @@
 //! symlinks, hard links and other spellings) is refused, when planning and
 //! again just before writing.
 //!
-//! A folder output (encode of a folder or shard) is staged: every file goes
+//! A folder output (encode of a folder or shard, unpack) is staged: every file goes
 //! to a temporary folder beside the output (inside it when the output folder
 //! already exists), and only when all of them are written are they moved into
 //! place, by one rename of the whole folder (new output folder) or one rename
@@ -197,6 +197,130 @@ impl Output {
     }
 }
 
+impl Output {
+    /// Starts writing the output piece by piece, for outputs too large to hold
+    /// in memory: to standard output or through the device or FIFO as it comes
+    /// (as [`Output::write`] does), or to a temporary file in the destination's
+    /// folder that [`OutputStream::commit`] renames over it. Dropping the
+    /// stream without committing removes the temporary: nothing appears.
+    ///
+    /// Errors: [`IoError::WouldOverwriteInput`] or [`IoError::Write`].
+    pub fn stream(self, inputs: &InputSet) -> Result<OutputStream, IoError> {
+        let named = self.named.clone();
+        let sink = match &self.dest {
+            Dest::Stdout => Sink::Stdout(io::stdout()),
+            Dest::Through(path) => {
+                Sink::Through(std::fs::OpenOptions::new().write(true).open(path).map_err(|e| write_err(&named, e))?)
+            }
+            Dest::Replace { target } => {
+                inputs.refuse(&named, target)?;
+                Sink::Temp(TempFile::new_in(folder_of(target)).map_err(|e| write_err(&named, e))?)
+            }
+        };
+        Ok(OutputStream { output: self, sink: io::BufWriter::with_capacity(1 << 20, sink) })
+    }
+}
+
+/// Where an [`OutputStream`] writes.
+enum Sink {
+    Stdout(io::Stdout),
+    Through(File),
+    Temp(TempFile),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Stdout(out) => out.write(buf),
+            Sink::Through(file) => file.write(buf),
+            Sink::Temp(temp) => temp.as_file().write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Stdout(out) => out.flush(),
+            Sink::Through(file) => file.flush(),
+            Sink::Temp(temp) => temp.as_file().flush(),
+        }
+    }
+}
+
+impl io::Seek for Sink {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        match self {
+            Sink::Temp(temp) => temp.as_file().seek(pos),
+            _ => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this output cannot seek (standard output, a device or a FIFO); give a file name",
+            )),
+        }
+    }
+}
+
+impl io::Seek for OutputStream {
+    /// Seeks within a regular-file output (its temporary); other outputs refuse.
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        self.sink.seek(pos)
+    }
+}
+
+/// An output being written piece by piece ([`Output::stream`]); `Write` errors
+/// are the operating system's, [`OutputStream::commit`] names the output.
+pub struct OutputStream {
+    output: Output,
+    sink: io::BufWriter<Sink>,
+}
+
+impl Write for OutputStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.sink.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.sink.flush()
+    }
+}
+
+impl OutputStream {
+    /// The output for messages (see [`Output::shown`]).
+    pub fn shown(&self) -> String {
+        self.output.shown()
+    }
+
+    /// A `Write` error of this stream as the output's error.
+    pub fn error(&self, source: io::Error) -> IoError {
+        write_err(&self.output.named, source)
+    }
+
+    /// Finishes the output: flushes it, and for a regular file `fsync`s the
+    /// temporary and renames it over the destination (after checking again that
+    /// it is none of `inputs`).
+    pub fn commit(self, inputs: &InputSet) -> Result<(), IoError> {
+        let named = self.output.named.clone();
+        let sink = self.sink.into_inner().map_err(|e| write_err(&named, e.into_error()))?;
+        match (sink, &self.output.dest) {
+            (Sink::Temp(temp), Dest::Replace { target }) => {
+                inputs.refuse(&named, target)?;
+                temp.as_file().sync_all().map_err(|e| write_err(&named, e))?;
+                temp.persist(target).map_err(|e| write_err(&named, e))?;
+                sync_folder(folder_of(target)).map_err(|e| write_err(&named, e))
+            }
+            (mut sink, _) => sink.flush().map_err(|e| write_err(&named, e)),
+        }
+    }
+}
+
+/// `syncfs` of the filesystem holding `folder`: every file written there is on
+/// disk when this returns (one call for all the files of a folder output).
+fn sync_filesystem(folder: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let dir = File::open(folder)?;
+    // SAFETY: `dir` is an open file descriptor for the duration of the call.
+    if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// `fsync`s a folder, so that renames in it are durable.
 fn sync_folder(folder: &Path) -> io::Result<()> {
     File::open(folder)?.sync_all()
@@ -282,12 +406,21 @@ impl FolderOutput {
     }
 
     /// Writes file `name` (a plain file name, each written once) into the
-    /// staging folder and `fsync`s it. Safe to call from several threads.
+    /// staging folder (made durable, with the whole filesystem, by one
+    /// `syncfs` in [`FolderOutput::commit`]: one sync instead of one per file).
+    /// Safe to call from several threads.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), IoError> {
         let final_path = self.final_path(name);
+        let mut file = self.create(name)?;
+        file.write_all(bytes).map_err(|e| write_err(&final_path, e))
+    }
+
+    /// Creates file `name` (a plain file name, each created once) in the
+    /// staging folder, for a file written piece by piece (made durable by
+    /// [`FolderOutput::commit`]). Safe to call from several threads.
+    pub fn create(&self, name: &str) -> Result<File, IoError> {
         let path = self.staging.path().join(name);
-        let mut file = create_inside(|| File::create_new(&path)).map_err(|e| write_err(&final_path, e))?;
-        file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| write_err(&final_path, e))
+        create_inside(|| File::create_new(&path)).map_err(|e| write_err(&self.final_path(name), e))
     }
 
     /// Moves the files `names` (all that were written) into place: checks
@@ -297,6 +430,7 @@ impl FolderOutput {
     /// moves waits for them to finish.
     pub fn commit(self, names: &[String], inputs: &InputSet) -> Result<(), IoError> {
         let named = self.named.clone();
+        sync_filesystem(self.staging.path()).map_err(|e| write_err(&named, e))?;
         match &self.place {
             Place::New { target } => {
                 let target = target.clone();

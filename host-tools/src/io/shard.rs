@@ -20,6 +20,11 @@
 //!   member, after which nothing more comes from the shard.
 //! * A bad `.npy` member (wrong shape, bad value, ...) is that member's error
 //!   and the shard goes on.
+//! * A segment's `<key>.json` member (webdataset keeps the members of a key
+//!   next to each other, in any order) is paired with its `<key>.token.npy`
+//!   ([`Segment::json`]), when it is directly before or after it; a `.json` of
+//!   more than [`MAX_JSON_BYTES`] makes that segment an error. A token member is
+//!   sent once the next member (or the end) shows whether its `.json` follows.
 //! * Memory is bounded whatever the shard holds: members are read as streams
 //!   (a `.npy` member through [`read_segment`], which checks its shape before
 //!   reading data), and the tar extensions that the `tar` crate would read
@@ -53,6 +58,12 @@ const READ_AHEAD: usize = 4;
 
 /// Longest member name taken from a GNU long-name entry (Linux's `PATH_MAX`).
 pub const MAX_NAME_BYTES: u64 = 4096;
+
+/// Suffix of a segment's metadata member.
+pub const JSON_SUFFIX: &[u8] = b".json";
+
+/// Largest `.json` member kept with a segment (the hub's are about 60 bytes).
+pub const MAX_JSON_BYTES: u64 = 64 << 10;
 
 /// Largest PAX extended header or GNU long link name read.
 pub const MAX_EXTENSION_BYTES: u64 = 64 << 10;
@@ -240,6 +251,80 @@ impl<R: BufRead> Read for GzipMembers<R> {
     }
 }
 
+/// The bytes of a `.json` member, or why it was not kept.
+type JsonMember = Result<Vec<u8>, IoError>;
+
+/// Pairs token members with the `.json` of the same key (the same member name
+/// before the suffix) right before or after them, other members of any kind in
+/// between: a token member is held until the next `.json` or token member (or
+/// the end) shows whether its `.json` follows. Memory: one segment and one
+/// `.json` at most.
+#[derive(Default)]
+struct Pairing {
+    /// A `.json` read just before: its member name minus `.json`, and its bytes
+    /// (or the error of a `.json` too large).
+    before: Option<(Vec<u8>, JsonMember)>,
+    /// A token member not sent yet: its name minus `.token.npy`, key, segment.
+    held: Option<(Vec<u8>, String, Result<Segment, IoError>)>,
+}
+
+impl Pairing {
+    /// A token member was read (after [`Pairing::send_held`]): it takes the
+    /// `.json` read before it if that is its own, and waits.
+    fn token(&mut self, stem: Vec<u8>, key: String, mut result: Result<Segment, IoError>) {
+        if let Some((json_stem, json)) = self.before.take() {
+            if json_stem == stem {
+                attach(&mut result, json);
+            }
+        }
+        self.held = Some((stem, key, result));
+    }
+
+    /// A `.json` member (`json` is `None` when its key is not wanted): it goes to
+    /// the held token member of its key, or waits for the next member. Returns
+    /// `false` if nobody listens any more.
+    fn json(&mut self, stem: &[u8], json: Option<JsonMember>, tx: &SyncSender<ShardItem>) -> bool {
+        if let Some((held_stem, _, result)) = &mut self.held {
+            if held_stem == stem {
+                if let Some(json) = json {
+                    attach(result, json);
+                }
+                return self.flush(tx);
+            }
+        }
+        if !self.flush(tx) {
+            return false;
+        }
+        self.before = json.map(|json| (stem.to_vec(), json));
+        true
+    }
+
+    /// Sends the held token member, if any, and forgets a `.json` read before.
+    /// Returns `false` if nobody listens any more.
+    fn flush(&mut self, tx: &SyncSender<ShardItem>) -> bool {
+        self.before = None;
+        self.send_held(tx)
+    }
+
+    /// Sends the held token member, if any. Returns `false` if nobody listens
+    /// any more.
+    fn send_held(&mut self, tx: &SyncSender<ShardItem>) -> bool {
+        match self.held.take() {
+            Some((_, key, result)) => tx.send(ShardItem::Member { key: Some(key), result }).is_ok(),
+            None => true,
+        }
+    }
+}
+
+/// Gives a segment its `.json`, or makes it that `.json`'s error.
+fn attach(result: &mut Result<Segment, IoError>, json: JsonMember) {
+    match (result.as_mut(), json) {
+        (Ok(segment), Ok(json)) => segment.json = Some(json),
+        (Ok(_), Err(e)) => *result = Err(e),
+        (Err(_), _) => {}
+    }
+}
+
 /// Counts the bytes read through it.
 struct Counted<R> {
     inner: R,
@@ -295,6 +380,7 @@ fn read_shard(path: &Path, wants: &dyn Fn(&str) -> bool, flags: &Flags, tx: &Syn
         Err(e) => return explain(e, &None),
     };
     let mut member: Option<String> = None;
+    let mut pairing = Pairing::default();
     // From a GNU long-name entry or a PAX header, for the next member.
     let mut next_name: Option<Vec<u8>> = None;
     let mut next_size: Option<u64> = None;
@@ -375,10 +461,33 @@ fn read_shard(path: &Path, wants: &dyn Fn(&str) -> bool, flags: &Flags, tx: &Syn
             continue;
         }
         let member_file = path.join(OsStr::from_bytes(&name));
+        if let Some(stem) = name.strip_suffix(JSON_SUFFIX) {
+            // A `.json`: for the token member before it, or the one after it.
+            let wanted = member_key(&[stem, TOKEN_SUFFIX].concat(), &member_file)
+                .is_some_and(|key| key.is_ok_and(|key| wants(&key)));
+            let json = if !wanted {
+                None
+            } else if size > MAX_JSON_BYTES {
+                Some(Err(IoError::JsonTooLarge { file: member_file, size, max: MAX_JSON_BYTES }))
+            } else {
+                let mut data = Vec::with_capacity(size as usize);
+                match entry.read_to_end(&mut data) {
+                    Err(e) => return explain(e, &member),
+                    Ok(n) if (n as u64) < size => {
+                        return explain(io::Error::from(io::ErrorKind::UnexpectedEof), &member)
+                    }
+                    Ok(_) => Some(Ok(data)),
+                }
+            };
+            if !pairing.json(stem, json, tx) {
+                return ShardItem::End;
+            }
+            continue;
+        }
         let key = match member_key(&name, &member_file) {
             None => continue,
             Some(Err(e)) => {
-                if tx.send(ShardItem::Member { key: None, result: Err(e) }).is_err() {
+                if !pairing.send_held(tx) || tx.send(ShardItem::Member { key: None, result: Err(e) }).is_err() {
                     return ShardItem::End;
                 }
                 continue;
@@ -386,6 +495,9 @@ fn read_shard(path: &Path, wants: &dyn Fn(&str) -> bool, flags: &Flags, tx: &Syn
             Some(Ok(key)) if !wants(&key) => continue,
             Some(Ok(key)) => key,
         };
+        if !pairing.send_held(tx) {
+            return ShardItem::End;
+        }
         let mut counted = Counted { inner: entry, count: 0 };
         let result = read_segment(&mut counted, key.clone(), &member_file);
         match result {
@@ -396,11 +508,13 @@ fn read_shard(path: &Path, wants: &dyn Fn(&str) -> bool, flags: &Flags, tx: &Syn
                 return explain(io::Error::from(io::ErrorKind::UnexpectedEof), &member)
             }
             result => {
-                if tx.send(ShardItem::Member { key: Some(key), result }).is_err() {
-                    return ShardItem::End;
-                }
+                let stem = name.strip_suffix(TOKEN_SUFFIX).unwrap_or(&name).to_vec();
+                pairing.token(stem, key, result);
             }
         }
+    }
+    if !pairing.flush(tx) {
+        return ShardItem::End;
     }
     if next_name.is_some() || next_size.is_some() {
         return ShardItem::Damaged(damaged(path, "a GNU long name or PAX header describes no member (truncated?)"));

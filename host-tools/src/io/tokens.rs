@@ -37,6 +37,10 @@ pub struct Segment {
     pub frames: usize,
     /// `frames * 128` tokens, frame-major then row-major.
     pub tokens: Vec<u16>,
+    /// The bytes of the segment's `<key>.json` member, for a segment read from a
+    /// shard that has one next to its `<key>.token.npy` (at most
+    /// [`super::shard::MAX_JSON_BYTES`]); `None` otherwise.
+    pub json: Option<Vec<u8>>,
 }
 
 impl Segment {
@@ -46,6 +50,22 @@ impl Segment {
     /// If `f >= self.frames`.
     pub fn frame(&self, f: usize) -> &[u16] {
         &self.tokens[f * TOKENS_PER_FRAME..(f + 1) * TOKENS_PER_FRAME]
+    }
+
+    /// The `file_name` of the segment's `.json` (what the commaVQ challenge
+    /// names its output files by): `Ok(None)` without a `.json` or without that
+    /// field; `Err` (saying why) for a `.json` that is not a JSON object or whose
+    /// `file_name` is not a string.
+    pub fn file_name(&self) -> Result<Option<String>, String> {
+        let Some(json) = &self.json else { return Ok(None) };
+        let value: serde_json::Value =
+            serde_json::from_slice(json).map_err(|e| format!("its .json member is not valid JSON ({e})"))?;
+        let object = value.as_object().ok_or("its .json member is not a JSON object")?;
+        match object.get("file_name") {
+            None => Ok(None),
+            Some(serde_json::Value::String(name)) => Ok(Some(name.clone())),
+            Some(_) => Err("the file_name of its .json member is not a string".into()),
+        }
     }
 
     /// The segment as int16 `(frames, 8, 16)` `.npy` bytes; see
@@ -109,7 +129,7 @@ pub fn read_segment<R: Read>(mut reader: R, key: impl Into<String>, file: &Path)
         Order::C => stored,
         Order::Fortran => layout.to_c_order(&stored),
     };
-    Ok(Segment { key: key.into(), frames: layout.frames, tokens })
+    Ok(Segment { key: key.into(), frames: layout.frames, tokens, json: None })
 }
 
 /// Reads into `buf` until it is full or the reader ends; returns the bytes read.
@@ -244,42 +264,7 @@ fn read_values<R: Read>(reader: &mut R, layout: &Layout, file: &Path) -> Result<
 /// If `tokens.len() != frames * 128` or a token is above 1023 (neither can
 /// happen for a [`Segment`] produced by [`read_segment`]).
 pub fn write_npy_i16(tokens: &[u16], frames: usize) -> Vec<u8> {
-    assert_eq!(
-        Some(tokens.len()),
-        frames.checked_mul(TOKENS_PER_FRAME),
-        "write_npy_i16: {} tokens is not {frames} frames of {TOKENS_PER_FRAME}",
-        tokens.len()
-    );
-    let mut out = npy_header_i16(frames);
-    out.reserve(tokens.len() * 2);
-    for &t in tokens {
-        assert!(t <= MAX_TOKEN, "write_npy_i16: token {t} is above {MAX_TOKEN}");
-        // 0..=1023 has the same bytes as i16 and as u16.
-        out.extend_from_slice(&t.to_le_bytes());
-    }
-    out
-}
-
-/// numpy's `np.lib.format` header for an int16 `(frames, 8, 16)` C array.
-fn npy_header_i16(frames: usize) -> Vec<u8> {
-    const MAGIC_LEN: usize = 8; // "\x93NUMPY" + major + minor
-    const ARRAY_ALIGN: usize = 64;
-    const GROWTH_AXIS_MAX_DIGITS: usize = 21;
-    let first = frames.to_string();
-    let mut dict = format!("{{'descr': '<i2', 'fortran_order': False, 'shape': ({first}, {ROWS}, {COLS}), }}");
-    // numpy leaves room for the growing axis (axis 0 in C order) to reach
-    // 21 digits, so that the header can be rewritten in place.
-    dict.push_str(&" ".repeat(GROWTH_AXIS_MAX_DIGITS.saturating_sub(first.len())));
-    let hlen = dict.len() + 1; // + '\n'
-    let padlen = ARRAY_ALIGN - (MAGIC_LEN + 2 + hlen) % ARRAY_ALIGN;
-    let header_len = u16::try_from(hlen + padlen).expect("npy v1.0 header fits in u16");
-    let mut out = Vec::with_capacity(MAGIC_LEN + 2 + hlen + padlen);
-    out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    out.extend_from_slice(&header_len.to_le_bytes());
-    out.extend_from_slice(dict.as_bytes());
-    out.resize(out.len() + padlen, b' ');
-    out.push(b'\n');
-    out
+    vqtans_archive::npy::write_i16(tokens, frames)
 }
 
 /// Validated geometry and dtype of an array, derived from its header.
@@ -431,7 +416,7 @@ mod tests {
     #[test]
     fn header_matches_numpy_layout() {
         for frames in [1usize, 10, 1200, 99_999, 123_456_789_012] {
-            let h = npy_header_i16(frames);
+            let h = vqtans_archive::npy::header_i16(frames);
             assert_eq!(h.len() % 64, 0);
             assert_eq!(h.len(), 128, "numpy uses 128 bytes for these");
             assert_eq!(*h.last().unwrap(), b'\n');

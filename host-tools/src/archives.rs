@@ -1,0 +1,37 @@
+//! Archives (`.vqa`) as host-tools commands see them: opened with the inputs'
+//! rules (a regular file, never a FIFO) and named as the user gave them.
+
+use std::path::Path;
+
+use anyhow::Result;
+use vqtans_archive::format::MAGIC;
+use vqtans_archive::Archive;
+
+use crate::io::input::open_regular;
+use crate::io::show;
+
+/// File extension of archives.
+pub const ARCHIVE_EXT: &str = "vqa";
+
+/// Whether `path` is a regular file that starts with the archive magic `VQAR`
+/// (how `verify` and `stats` tell an archive from a stream or a segment).
+pub fn is_archive(path: &Path) -> bool {
+    use std::io::Read;
+    if crate::io::is_dash(path) || !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == MAGIC
+}
+
+/// Opens and checks the archive at `path` ([`Archive::from_file`]): errors name
+/// it as given.
+pub fn open(path: &Path) -> Result<Archive> {
+    let (file, _) = open_regular(path)?;
+    Ok(Archive::from_file(file, &show(path))?)
+}
+
+/// `tokens * 10 / (bytes * 8)`: the compression rate against 10-bit tokens.
+pub fn rate(tokens: u64, bytes: u64) -> f64 {
+    tokens as f64 * 10.0 / (bytes as f64 * 8.0)
+}
