@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
+use super::args::RemoteArgs;
 use crate::diff::first_difference;
 use crate::io::sources::STDIN_NAME;
-use crate::io::{is_dash, read_npy_file, show, tokens::TOKENS_PER_FRAME};
+use crate::io::{is_dash, read_npy_input, show, tokens::TOKENS_PER_FRAME};
 use crate::tables::{read_stream, TableFile};
 
 /// Options of `verify`.
@@ -26,9 +27,12 @@ pub struct Args {
     /// The stream to check (`-` for standard input).
     #[arg(value_name = "STREAM")]
     pub stream: PathBuf,
-    /// The `.npy` file it should decode to (`-` for standard input).
+    /// The `.npy` file it should decode to (`-` for standard input; or an
+    /// http://, https:// or hf:// URL).
     #[arg(value_name = "ORIGINAL.npy")]
     pub original: PathBuf,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// The outcome of a check that could be made.
@@ -46,7 +50,7 @@ pub fn run(args: &Args) -> Result<Verdict> {
         bail!("STREAM and ORIGINAL cannot both be `-` (standard input)");
     }
     let tables = TableFile::load(&args.tables)?;
-    let original = read_npy_file(&args.original)?;
+    let original = read_npy_input(&args.original, &args.remote.fetch())?;
     let stream = read_stream(&args.stream)?;
     let named = |p: &Path| if is_dash(p) { STDIN_NAME.to_string() } else { show(p) };
     let stream_name = named(&args.stream);
