@@ -244,6 +244,11 @@ fn server_errors_are_retried() {
     let (log, stderr) = same_tables_despite(Faults { status: Some((500, 2)), ..Faults::default() }, &[]);
     assert_eq!(log.iter().map(|r| r.status).collect::<Vec<_>>(), [500, 500, 200, 200]);
     assert!(stderr.contains("500 Internal Server Error"), "{stderr}");
+    // The waits double from 0.25 s.
+    assert!(stderr.contains("retrying in 0.25 s (1/5)") && stderr.contains("retrying in 0.50 s (2/5)"), "{stderr}");
+    // 429 Too Many Requests is retried too.
+    let (log, _) = same_tables_despite(Faults { status: Some((429, 1)), ..Faults::default() }, &[]);
+    assert_eq!(log.iter().map(|r| r.status).collect::<Vec<_>>(), [429, 200, 200]);
     // More failures in a row than --retries allows: an error naming the status.
     let (_, log) = fails_with(
         one_shard(),
@@ -301,6 +306,14 @@ fn a_corrupted_body_is_an_error_naming_the_url_and_the_member() {
     bytes[middle] ^= 0x20;
     let bad = HashMap::from([("data-0000.tar.gz".to_string(), Resource::new(bytes))]);
     fails_with(bad, Faults::default(), &[], &["damaged shard", "member seg_"]);
+
+    // A wrong gzip CRC-32 at the very end: found also when --limit 1 needs
+    // only the first segment, since the shard is downloaded to its end.
+    let mut bytes = shard_bytes();
+    let crc = bytes.len() - 8;
+    bytes[crc] ^= 1;
+    let bad = HashMap::from([("data-0000.tar.gz".to_string(), Resource::new(bytes))]);
+    fails_with(bad, Faults::default(), &["--limit", "1"], &["damaged shard", "checksum"]);
 }
 
 #[test]
@@ -310,7 +323,21 @@ fn a_file_that_changes_while_read_is_an_error() {
     let replaced =
         HashMap::from([("data-0000.tar.gz".to_string(), Resource { body: other, etag: Some("\"v2\"".to_string()) })]);
     let faults = Faults { drop_after: Some((100_000, 1)), replaced: Some(replaced), ..Faults::default() };
-    fails_with(one_shard(), faults, &[], &["changed on the server", "at byte 100000"]);
+    fails_with(one_shard(), faults, &[], &["changed on the server", "ETag", "at byte 100000"]);
+
+    // The same ETag (or none) but another length.
+    let mut other = shard_bytes();
+    other.truncate(other.len() - 100);
+    for etag in [Some("\"v1\"".to_string()), None] {
+        let replaced = HashMap::from([("data-0000.tar.gz".to_string(), Resource { body: other.clone(), etag })]);
+        let faults = Faults { drop_after: Some((100_000, 1)), replaced: Some(replaced), ..Faults::default() };
+        let len = shard_bytes().len();
+        fails_with(one_shard(), faults, &[], &["changed on the server", &format!("{len} bytes, now {}", len - 100)]);
+    }
+
+    // A resumed answer that does not start at the byte asked for.
+    let faults = Faults { drop_after: Some((100_000, 1)), misplaced_range: true, ..Faults::default() };
+    fails_with(one_shard(), faults, &[], &["asked for the bytes from 100000, the server sent them from 99999"]);
 }
 
 #[test]
@@ -354,6 +381,83 @@ fn hub_paths_resolve_against_hf_endpoint_and_send_hf_token() {
         assert!(!outcome.stderr.contains("hf_wrong_token_91c2") && !outcome.stderr.contains(secret));
         assert!(!out.exists());
     }
+}
+
+#[test]
+fn redirects_are_followed_and_resumed_through() {
+    // As the hub does: the file's URL redirects to its storage, which drops
+    // the connection; every resume goes through the redirect again.
+    let faults = Faults {
+        redirect: Some(("data-0000.tar.gz".into(), "storage/abc".into())),
+        drop_after: Some((90_000, 4)),
+        ..Faults::default()
+    };
+    let files = HashMap::from([("storage/abc".to_string(), Resource::new(shard_bytes()))]);
+    let server = Server::start(files, faults);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t.vqtt");
+    let (outcome, id) = build(&out, &[], &[&server.url("data-0000.tar.gz")]);
+    assert!(outcome.ok, "{}", outcome.stderr);
+    assert_eq!(id.as_deref(), Some(local_id()));
+    let log = server.log();
+    let hops: Vec<(&str, Option<u64>, u16)> = log.iter().map(|r| (r.path.as_str(), r.range, r.status)).collect();
+    assert_eq!(
+        hops[..4],
+        [
+            ("data-0000.tar.gz", None, 302),
+            ("storage/abc", None, 200),
+            ("data-0000.tar.gz", Some(90_000), 302),
+            ("storage/abc", Some(90_000), 206),
+        ],
+        "{log:?}"
+    );
+    // Requests 0, 2 (drops at 90,000 and 180,000) and 4 (the rest) of pass 1, then pass 2.
+    assert_eq!(log.len(), 8, "{log:?}");
+    assert_eq!(log[5].range, Some(180_000), "{log:?}");
+}
+
+#[test]
+fn the_hub_token_goes_to_the_hub_only() {
+    // The hub redirects to its storage under another host name (`127.1` is
+    // 127.0.0.1 spelled otherwise), which drops the connection twice: the
+    // token goes with every request to the hub, never to the storage.
+    let path = "datasets/commaai/commavq/resolve/main/data-0000.tar.gz";
+    let files = HashMap::from([("storage/abc".to_string(), Resource::new(shard_bytes()))]);
+    let faults = Faults {
+        token: Some("hf_tok_55".into()),
+        redirect: Some((path.into(), "http://127.1:{port}/storage/abc".into())),
+        drop_after: Some((100_000, 4)),
+        ..Faults::default()
+    };
+    let server = Server::start(files, faults);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t.vqtt");
+    let outcome = run(cmd()
+        .env("HF_ENDPOINT", server.endpoint())
+        .env("HF_TOKEN", "hf_tok_55")
+        .args(["build-tables", "--cache"])
+        .arg(dir.path().join("cache"))
+        .arg("-o")
+        .arg(&out)
+        .arg("hf://datasets/commaai/commavq/data-0000.tar.gz"));
+    assert!(outcome.ok, "{}", outcome.stderr);
+    assert_eq!(table_id(&out), local_id());
+    let log = server.log();
+    assert_eq!(log.len(), 6, "{log:?}");
+    for r in &log {
+        let sent = r.authorization.as_deref() == Some("Bearer hf_tok_55");
+        assert_eq!(sent, r.path == path, "{log:?}");
+    }
+
+    // A plain URL never gets the token.
+    let server = Server::start(one_shard(), Faults::default());
+    let outcome = run(cmd()
+        .env("HF_TOKEN", "hf_tok_55")
+        .args(["stats", "--tables"])
+        .arg(tables_from(0))
+        .arg(server.url("data-0000.tar.gz")));
+    assert!(outcome.ok, "{}", outcome.stderr);
+    assert!(server.log().iter().all(|r| r.authorization.is_none()));
 }
 
 #[test]
@@ -432,6 +536,16 @@ fn the_cache_keeps_verified_downloads_only_and_is_read_next_time() {
     let outcome = run(cmd().arg("build-tables").arg("-o").arg(&entries[0]).args(["--cache", cache_arg, &url]));
     assert!(!outcome.ok && outcome.stderr.contains("it is the input file"), "{}", outcome.stderr);
     assert!(std::fs::read(&entries[0]).unwrap() == shard_bytes());
+
+    // A cached copy damaged since is checked as any shard, and named.
+    let mut bytes = shard_bytes();
+    bytes[5000] ^= 4;
+    std::fs::write(&entries[0], bytes).unwrap();
+    let (outcome, _) = build(&out, &["--cache", cache_arg], &[&url]);
+    assert!(!outcome.ok);
+    let line = error_line(&outcome.stderr);
+    assert!(line.contains(entries[0].to_str().unwrap()), "{line}");
+    assert_eq!(server.log().len(), 2);
 
     // A corrupted or cut download is never kept, and leaves no temporary.
     let mut bytes = shard_bytes();

@@ -112,3 +112,37 @@ impl SelectionArgs {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        selection: SelectionArgs,
+    }
+
+    #[test]
+    fn command_line_defaults_are_the_library_defaults() {
+        let cli = Cli::try_parse_from(["x"]).unwrap();
+        assert_eq!(cli.selection.selection().unwrap(), Selection::default());
+        assert_eq!(cli.selection.remote.fetch(), RemoteArgs::default().fetch());
+    }
+
+    #[test]
+    fn shards_and_remote_options_are_parsed() {
+        let cli =
+            Cli::try_parse_from(["x", "--shards", "3..5", "--retries", "0", "--http-timeout", "0.5", "--cache", "c"])
+                .unwrap();
+        let selection = cli.selection.selection().unwrap();
+        assert_eq!(selection.shards, Some(3..5));
+        assert_eq!(selection.fetch.http, Fetch { retries: 0, timeout: Duration::from_millis(500) });
+        assert_eq!(selection.fetch.cache.as_deref(), Some(std::path::Path::new("c")));
+        for bad in [&["--shards", "5..3"][..], &["--http-timeout", "0"], &["--http-timeout", "x"], &["--retries", "-1"]]
+        {
+            assert!(Cli::try_parse_from(["x"].iter().chain(bad)).is_err(), "{bad:?}");
+        }
+    }
+}

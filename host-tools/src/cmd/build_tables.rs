@@ -15,7 +15,8 @@
 //! out. A damaged shard always aborts (what was read from it cannot be
 //! trusted). Every input is read to its end, and every shard checked, in both
 //! passes before the tables are written. Segments hold 1..=65536 frames, as
-//! for `encode`.
+//! for `encode`. Remote inputs are downloaded in each pass, unless `--cache`
+//! keeps them after the first.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ use vqtans::model::context::train::{
 use vqtans::table_set::{table_set_id, TableSet};
 
 use super::args::SelectionArgs;
+use crate::io::remote::is_remote;
 use crate::io::{InputSet, Output, Segments, Selection};
 use crate::pass::{self, Feed, OnBad, Tally};
 use crate::progress;
@@ -58,7 +60,8 @@ pub struct Args {
     #[arg(long)]
     pub skip_bad: bool,
     /// Input `.npy` files, folders of `.npy` files, or webdataset shards
-    /// (`.tar`, `.tar.gz`, `.tgz`).
+    /// (`.tar`, `.tar.gz`, `.tgz`); or http://, https:// or hf:// URLs of
+    /// `.npy` files or shards (bases ending in `/` with --shards).
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 }
@@ -70,6 +73,9 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let segments = Segments::open(&args.inputs, &selection)?;
     if segments.reads_stdin() {
         bail!("build-tables reads its inputs twice, so `-` (standard input) cannot be one of them");
+    }
+    if selection.fetch.cache.is_none() && args.inputs.iter().any(|input| is_remote(input)) {
+        eprintln!("note: build-tables reads its inputs twice: without --cache DIR, remote inputs are downloaded twice");
     }
     let mut inputs = InputSet::new();
     inputs.extend(segments.files());

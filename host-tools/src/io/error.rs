@@ -204,7 +204,7 @@ pub enum IoError {
     /// `.tar`/`.tar.gz`/`.tgz` shard.
     #[error(
         "{}: unsupported input: expected a .npy file, a folder of .npy files, \
-         or a .tar/.tar.gz/.tgz webdataset shard",
+         or a .tar/.tar.gz/.tgz webdataset shard (or an http://, https:// or hf:// URL of one)",
         show(file)
     )]
     UnsupportedInput {

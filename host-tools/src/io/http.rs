@@ -52,8 +52,8 @@ pub struct Fetch {
     pub timeout: Duration,
 }
 
-/// What to download.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What to download. Its `Debug` form leaves the token out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Target {
     /// The input as the user named it (`hf://...` or the URL), for messages.
     pub shown: String,
@@ -63,6 +63,17 @@ pub struct Target {
     pub bearer: Option<String>,
     /// What to add to a `401`/`403` message (e.g. how to give a token).
     pub auth_hint: Option<String>,
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Target")
+            .field("shown", &self.shown)
+            .field("url", &self.url)
+            .field("bearer", &self.bearer.as_ref().map(|_| "(hidden)"))
+            .field("auth_hint", &self.auth_hint)
+            .finish()
+    }
 }
 
 /// A download that failed: the input, the URL, the byte reached and why.
@@ -451,6 +462,17 @@ mod tests {
         assert_eq!(range("bytes 100-200/200"), None);
         assert_eq!(range("items 1-2/3"), None);
         assert_eq!(range("bytes 1-x/3"), None);
+    }
+
+    #[test]
+    fn the_token_is_never_shown() {
+        let target = Target {
+            shown: "hf://x".into(),
+            url: "https://h/x".into(),
+            bearer: Some("hf_secret".into()),
+            auth_hint: None,
+        };
+        assert!(!format!("{target:?}").contains("hf_secret"));
     }
 
     #[test]

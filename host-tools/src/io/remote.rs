@@ -449,7 +449,7 @@ pub fn locate(arg: &Path, fetch: &FetchOptions) -> Result<(PathBuf, Opener), IoE
     }
     let input = RemoteInput::parse(arg)?;
     if let Some(entry) = cached(&input, fetch) {
-        note(&format!("{}: reading the cached copy {}", input.shown, entry.display()));
+        note(&format!("{}: reading the cached copy {} (delete it to download again)", input.shown, entry.display()));
         return Ok((entry.clone(), local(entry)));
     }
     let fetch = fetch.clone();

@@ -4,7 +4,12 @@
 //! A shard is read as a stream by a background thread (a tar stream borrows
 //! its archive, so a thread plus a bounded channel is what turns it into an
 //! owned iterator), never extracted nor loaded whole. Gzip is detected from
-//! the magic bytes, not the name.
+//! the magic bytes, not the name. The bytes come from a file or, for a
+//! remote shard, from a download as it arrives ([`super::remote`]): the
+//! reader is the same, and so are its checks; a download that fails is
+//! reported as [`IoError::Download`] (naming the URL, the byte reached and
+//! the member), and a download kept for the cache is committed only once the
+//! shard passed every check.
 //!
 //! What the reader guarantees:
 //! * Every shard is read to its very end, also when a command needs only some

@@ -46,11 +46,13 @@ use super::remote::{self, is_remote, FetchOptions, RemoteInput};
 use super::shard::{ShardItem, ShardStream};
 use super::tokens::{read_segment, Segment};
 
-/// Which segments to yield.
+/// Which shards and segments to yield, and how remote inputs are fetched.
 ///
 /// A segment is wanted when its key is not in `exclude` and, if `only` is
 /// non-empty, is in `only`. `limit` caps the number of items yielded
-/// overall (errors included).
+/// overall (errors included). `shards` turns the inputs into bases of
+/// shards. The default reads every segment of the inputs as given, and
+/// downloads with [`FetchOptions::default`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
     /// Yield at most this many items in total.

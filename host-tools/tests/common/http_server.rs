@@ -37,6 +37,8 @@ pub struct Faults {
     pub drop_after: Option<(usize, usize)>,
     /// Answer every request with `200` and the whole file.
     pub ignore_range: bool,
+    /// Answer a range request with the bytes from one before the start.
+    pub misplaced_range: bool,
     /// `(code, N)`: the first N requests get this status.
     pub status: Option<(u16, usize)>,
     /// `(K, N)`: the first N responses stall for good (until the server
@@ -49,6 +51,11 @@ pub struct Faults {
     pub replaced: Option<HashMap<String, Resource>>,
     /// Requests must carry `Authorization: Bearer <token>` (else `401`).
     pub token: Option<String>,
+    /// `(FROM, TO)`: requests for path FROM are answered `302 Found`,
+    /// `Location: TO` (`/TO` unless TO is a URL; `{port}` in it is replaced
+    /// by the server's port). With a redirect, the token is required for
+    /// FROM only, as a hub redirecting to signed storage URLs does.
+    pub redirect: Option<(String, String)>,
 }
 
 /// One request as received.
@@ -63,6 +70,7 @@ pub struct Logged {
 }
 
 struct Shared {
+    port: u16,
     files: HashMap<String, Resource>,
     faults: Faults,
     log: Mutex<Vec<Logged>>,
@@ -84,6 +92,7 @@ impl Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Shared {
+            port,
             files,
             faults,
             log: Mutex::new(Vec::new()),
@@ -178,11 +187,23 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
         let _ = stream.shutdown(Shutdown::Both);
     };
 
+    let redirected = faults.redirect.as_ref().filter(|(from, _)| &path == from).map(|(_, to)| to);
     if let Some(token) = &faults.token {
-        if authorization.as_deref() != Some(&format!("Bearer {token}")) {
+        let needed = redirected.is_some() || faults.redirect.is_none();
+        if needed && authorization.as_deref() != Some(&format!("Bearer {token}")) {
             log(401);
             return respond_status(&mut stream, 401);
         }
+    }
+    if let Some(to) = redirected {
+        log(302);
+        let to = to.replace("{port}", &shared.port.to_string());
+        let location = if to.starts_with("http") { to } else { format!("/{to}") };
+        let head =
+            format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.shutdown(Shutdown::Both);
+        return;
     }
     if let Some((code, times)) = faults.status {
         if n < times {
@@ -206,6 +227,7 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
     }
     let len = resource.body.len();
     let start = match range {
+        Some(start) if faults.misplaced_range => start.saturating_sub(1) as usize,
         Some(start) if !faults.ignore_range => start as usize,
         _ => 0,
     };
