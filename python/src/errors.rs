@@ -50,6 +50,9 @@ pub fn io_error_with_message(err: &IoError, message: String) -> PyErr {
             _ => PyOSError::new_err(message),
         },
         IoError::OutputRefused { .. } | IoError::WouldOverwriteInput { .. } => PyOSError::new_err(message),
+        // A remote input that could not be downloaded (refused, unreachable,
+        // changed on the server): an OSError, as urllib's errors are.
+        IoError::Download(_) => PyOSError::new_err(message),
         IoError::BadHeader { .. }
         | IoError::TruncatedHeader { .. }
         | IoError::TruncatedData { .. }
@@ -63,6 +66,8 @@ pub fn io_error_with_message(err: &IoError, message: String) -> PyErr {
         | IoError::UnusableName { .. }
         | IoError::DuplicateKey { .. }
         | IoError::JsonTooLarge { .. }
+        | IoError::BadUrl { .. }
+        | IoError::NotABase { .. }
         | IoError::UnsupportedInput { .. } => PyValueError::new_err(message),
     }
 }

@@ -1,10 +1,64 @@
 //! Command-line options shared by several subcommands.
 
+use std::ops::Range;
+use std::path::PathBuf;
+use std::time::Duration;
+
 use anyhow::{bail, Result};
 
-use crate::io::{Segments, Selection};
+use crate::io::http::Fetch;
+use crate::io::remote::{parse_shard_range, DEFAULT_RETRIES};
+use crate::io::{FetchOptions, Segments, Selection};
 
-/// Which segments of the inputs to use (`--limit`, `--exclude`, `--only`).
+/// How remote inputs (`http://`, `https://`, `hf://`) are downloaded
+/// (`--cache`, `--retries`, `--http-timeout`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RemoteArgs {
+    /// Keep each remote input in DIR once it was read completely and passed
+    /// every check, and read it from there in later runs (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Retries of a download that fails (dropped connection, timeout, 5xx)
+    /// without getting any further, before giving up; each resumes from the
+    /// byte reached.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_RETRIES)]
+    pub retries: u32,
+    /// Seconds to wait for a connection, and for each read from the server,
+    /// before retrying.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
+    pub http_timeout: Duration,
+}
+
+impl Default for RemoteArgs {
+    /// The command line's defaults: no cache, 5 retries, 30 s.
+    fn default() -> RemoteArgs {
+        let FetchOptions { http, cache } = FetchOptions::default();
+        RemoteArgs { cache, retries: http.retries, http_timeout: http.timeout }
+    }
+}
+
+impl RemoteArgs {
+    /// The options for [`Selection::fetch`].
+    pub fn fetch(&self) -> FetchOptions {
+        FetchOptions { http: Fetch { retries: self.retries, timeout: self.http_timeout }, cache: self.cache.clone() }
+    }
+}
+
+/// A number of seconds, 0.001 to 86400.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if (0.001..=86_400.0).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
+        _ => Err(format!("expected a number of seconds from 0.001 to 86400, not {text:?}")),
+    }
+}
+
+/// `--shards A..B`.
+fn parse_shards(text: &str) -> Result<Range<u32>, String> {
+    parse_shard_range(text)
+}
+
+/// Which shards and segments of the inputs to use (`--shards`, `--limit`,
+/// `--exclude`, `--only`), and how remote inputs are downloaded.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct SelectionArgs {
     /// Use at most N segments (counting bad ones), in input order.
@@ -18,6 +72,14 @@ pub struct SelectionArgs {
     /// input holds is an error, and so is a key also given to --exclude.
     #[arg(long, value_name = "KEY")]
     pub only: Vec<String>,
+    /// Read the shards data-A.tar.gz to data-(B-1).tar.gz (4 digits) of each
+    /// INPUT, which is then a base: a URL or hf:// prefix ending in `/`
+    /// (hf://datasets/commaai/commavq/), or a folder. Half-open: 0..2 is
+    /// shards 0 and 1.
+    #[arg(long, value_name = "A..B", value_parser = parse_shards)]
+    pub shards: Option<Range<u32>>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 impl SelectionArgs {
@@ -31,7 +93,13 @@ impl SelectionArgs {
         if !both.is_empty() {
             bail!("key {} is both selected (--only) and excluded (--exclude); give it to one of them", both.join(", "));
         }
-        Ok(Selection { limit: self.limit, exclude: self.exclude.clone(), only: self.only.clone() })
+        Ok(Selection {
+            limit: self.limit,
+            exclude: self.exclude.clone(),
+            only: self.only.clone(),
+            shards: self.shards.clone(),
+            fetch: self.remote.fetch(),
+        })
     }
     /// After a complete pass over `segments`: fails if some `--only` key
     /// was found in no input (most likely a typing error). Not checked
@@ -42,5 +110,39 @@ impl SelectionArgs {
             bail!("--only: no input holds a segment with key {}", missing.join(", "));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        selection: SelectionArgs,
+    }
+
+    #[test]
+    fn command_line_defaults_are_the_library_defaults() {
+        let cli = Cli::try_parse_from(["x"]).unwrap();
+        assert_eq!(cli.selection.selection().unwrap(), Selection::default());
+        assert_eq!(cli.selection.remote.fetch(), RemoteArgs::default().fetch());
+    }
+
+    #[test]
+    fn shards_and_remote_options_are_parsed() {
+        let cli =
+            Cli::try_parse_from(["x", "--shards", "3..5", "--retries", "0", "--http-timeout", "0.5", "--cache", "c"])
+                .unwrap();
+        let selection = cli.selection.selection().unwrap();
+        assert_eq!(selection.shards, Some(3..5));
+        assert_eq!(selection.fetch.http, Fetch { retries: 0, timeout: Duration::from_millis(500) });
+        assert_eq!(selection.fetch.cache.as_deref(), Some(std::path::Path::new("c")));
+        for bad in [&["--shards", "5..3"][..], &["--http-timeout", "0"], &["--http-timeout", "x"], &["--retries", "-1"]]
+        {
+            assert!(Cli::try_parse_from(["x"].iter().chain(bad)).is_err(), "{bad:?}");
+        }
     }
 }

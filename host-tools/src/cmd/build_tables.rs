@@ -8,7 +8,8 @@
 //! out. A damaged shard always aborts (what was read from it cannot be
 //! trusted). Every input is read to its end, and every shard checked, in both
 //! passes before the tables are written. Segments hold 1..=65536 frames, as
-//! for `encode`.
+//! for `encode`. Remote inputs are downloaded in each pass, unless `--cache`
+//! keeps them after the first.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -18,6 +19,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use vqtans::table_set::table_set_id;
 
 use super::args::SelectionArgs;
+use crate::io::remote::is_remote;
 use crate::io::{InputSet, Output, Segments, Selection};
 use crate::train::{self, ModelKind, TrainOptions, Trained, TrainingInputs};
 use crate::workers::Workers;
@@ -43,7 +45,8 @@ pub struct Args {
     #[arg(long)]
     pub skip_bad: bool,
     /// Input `.npy` files, folders of `.npy` files, or webdataset shards
-    /// (`.tar`, `.tar.gz`, `.tgz`).
+    /// (`.tar`, `.tar.gz`, `.tgz`); or http://, https:// or hf:// URLs of
+    /// `.npy` files or shards (bases ending in `/` with --shards).
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 }
@@ -55,6 +58,9 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let segments = inputs.open()?;
     if segments.reads_stdin() {
         bail!("build-tables reads its inputs twice, so `-` (standard input) cannot be one of them");
+    }
+    if inputs.selection.fetch.cache.is_none() && args.inputs.iter().any(|input| is_remote(input)) {
+        eprintln!("note: build-tables reads its inputs twice: without --cache DIR, remote inputs are downloaded twice");
     }
     let mut files = InputSet::new();
     files.extend(segments.files());

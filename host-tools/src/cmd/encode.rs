@@ -12,9 +12,15 @@
 //! was read and checked (a shard to its gzip trailer): either all streams of
 //! the run appear, or none and no new folder.
 //!
+//! The INPUT may be a URL (`http://`, `https://`, `hf://`) of a `.npy` file
+//! or shard, downloaded as it is read; with `--shards A..B` it is a base and
+//! the streams of all its shards `data-%04d.tar.gz` go to the folder OUT
+//! (keys must differ across them).
+//!
 //! Outputs are never written over an input or the tables (see `io::output`).
 
 use std::num::NonZeroU16;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -23,9 +29,11 @@ use rayon::iter::{ParallelBridge, ParallelIterator};
 use vqtans::container::DEFAULT_GROUP_FRAMES;
 use vqtans::segment::EncodeOptions;
 
+use super::args::RemoteArgs;
+use crate::io::remote::{is_remote, parse_shard_range, RemoteInput};
 use crate::io::sources::npy_key;
 use crate::io::{
-    is_dash, read_npy_file, show, FolderOutput, InputKind, InputSet, Output, Segment, Segments, Selection,
+    is_dash, read_npy_input, show, FolderOutput, InputKind, InputSet, Output, Segment, Segments, Selection,
 };
 use crate::pass::{Feed, OnBad};
 use crate::progress;
@@ -52,8 +60,15 @@ pub struct Args {
     #[arg(long, value_name = "G", default_value_t = DEFAULT_GROUP_FRAMES,
           value_parser = clap::value_parser!(u16).range(1..))]
     pub group_frames: u16,
+    /// Encode the shards data-A.tar.gz to data-(B-1).tar.gz of INPUT, which
+    /// is then a base: a URL or hf:// prefix ending in `/`, or a folder.
+    #[arg(long, value_name = "A..B", value_parser = parse_shard_range)]
+    pub shards: Option<Range<u32>>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
     /// A `.npy` file (`-` for standard input), a folder of `.npy` files, or a
-    /// webdataset shard.
+    /// webdataset shard; or an http://, https:// or hf:// URL of a `.npy`
+    /// file or shard.
     #[arg(value_name = "INPUT")]
     pub input: PathBuf,
 }
@@ -84,7 +99,8 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let encoder = tables.encoder_with(EncodeOptions { group_frames, ..EncodeOptions::default() })?;
     let mut inputs = InputSet::new();
     inputs.add(&args.tables);
-    let (totals, destination, on_stdout) = match InputKind::of(&args.input)? {
+    let kind = if args.shards.is_some() { InputKind::Folder } else { InputKind::of(&args.input)? };
+    let (totals, destination, on_stdout) = match kind {
         InputKind::Npy | InputKind::Stdin => encode_file(args, &encoder, &mut inputs)?,
         InputKind::Folder | InputKind::Shard => encode_folder(args, &encoder, &mut inputs, workers)?,
     };
@@ -115,7 +131,13 @@ fn encode_segment(encoder: &Encoder<'_>, seg: &Segment) -> Result<Vec<u8>> {
 
 /// One `.npy` INPUT to one stream.
 fn encode_file(args: &Args, encoder: &Encoder<'_>, inputs: &mut InputSet) -> Result<(Totals, String, bool)> {
-    inputs.add(&args.input);
+    let fetch = args.remote.fetch();
+    let remote = if is_remote(&args.input) { Some(RemoteInput::parse(&args.input)?) } else { None };
+    match (&remote, &fetch.cache) {
+        (Some(remote), Some(cache)) => inputs.add(&remote.cache_entry(cache)),
+        (Some(_), None) => {}
+        (None, _) => inputs.add(&args.input),
+    }
     let into_folder = !is_dash(&args.output) && args.output.is_dir();
     let out_path = if into_folder {
         if is_dash(&args.input) {
@@ -125,7 +147,11 @@ fn encode_file(args: &Args, encoder: &Encoder<'_>, inputs: &mut InputSet) -> Res
                 show(&args.output)
             );
         }
-        stream_path(&args.output, &npy_key(&args.input)?)
+        let key = match &remote {
+            Some(remote) => remote.key()?,
+            None => npy_key(&args.input)?,
+        };
+        stream_path(&args.output, &key)
     } else {
         args.output.clone()
     };
@@ -133,7 +159,7 @@ fn encode_file(args: &Args, encoder: &Encoder<'_>, inputs: &mut InputSet) -> Res
     if into_folder {
         eprintln!("note: {} is a folder: writing {}", show(&args.output), output.shown());
     }
-    let seg = read_npy_file(&args.input)?;
+    let seg = read_npy_input(&args.input, &fetch)?;
     let stream = encode_segment(encoder, &seg)?;
     let totals = Totals { segments: 1, tokens: seg.tokens.len() as u64, bytes: stream.len() as u64 };
     let (shown, on_stdout) = (output.shown(), output.is_stdout());
@@ -148,7 +174,8 @@ fn encode_folder(
     inputs: &mut InputSet,
     workers: &Workers,
 ) -> Result<(Totals, String, bool)> {
-    let mut segments = Segments::open(&[&args.input], &Selection::default())?;
+    let selection = Selection { shards: args.shards.clone(), fetch: args.remote.fetch(), ..Selection::default() };
+    let mut segments = Segments::open(&[&args.input], &selection)?;
     inputs.extend(segments.files());
     let expected: Vec<String> = segments.known_keys().iter().map(|k| stream_name(k)).collect();
     let out = FolderOutput::plan(&args.output, inputs, &expected)?;

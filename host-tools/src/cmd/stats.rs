@@ -46,7 +46,9 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// Input `.npy` files (`-` for one on standard input), folders of `.npy`
-    /// files, or webdataset shards; or one archive.
+    /// files, or webdataset shards; or http://, https:// or hf:// URLs of
+    /// `.npy` files or shards (bases ending in `/` with --shards); or one
+    /// archive.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 }

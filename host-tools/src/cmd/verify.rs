@@ -26,7 +26,7 @@ use crate::archives::{is_archive, open};
 use crate::diff::first_difference;
 use crate::io::sources::STDIN_NAME;
 use crate::io::Segments;
-use crate::io::{is_dash, read_npy_file, show, tokens::TOKENS_PER_FRAME};
+use crate::io::{is_dash, read_npy_input, show, tokens::TOKENS_PER_FRAME};
 use crate::pass::{Feed, OnBad};
 use crate::progress;
 use crate::tables::{read_stream, TableFile};
@@ -46,8 +46,9 @@ pub struct Args {
     #[arg(value_name = "STREAM|SPLIT.vqa")]
     pub stream: PathBuf,
     /// For a stream: the `.npy` file it should decode to (`-` for standard
-    /// input). For an archive: optional INPUTs (`.npy` files, folders, shards)
-    /// whose segments it should hold.
+    /// input; or an http://, https:// or hf:// URL). For an archive: optional
+    /// INPUTs (`.npy` files, folders, shards, URLs) whose segments it should
+    /// hold.
     #[arg(value_name = "ORIGINAL")]
     pub original: Vec<PathBuf>,
 }
@@ -83,7 +84,7 @@ pub fn run(args: &Args, workers: &Workers) -> Result<Verdict> {
     }
     let tables = TableFile::load(tables_path)?;
     let original_path = original;
-    let original = read_npy_file(original_path)?;
+    let original = read_npy_input(original_path, &args.selection.remote.fetch())?;
     let stream = read_stream(&args.stream)?;
     let named = |p: &Path| if is_dash(p) { STDIN_NAME.to_string() } else { show(p) };
     let stream_name = named(&args.stream);

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::name::show;
+use super::name::{escape_controls, show};
 
 /// Every failure of the I/O layer.
 ///
@@ -182,11 +182,40 @@ pub enum IoError {
         max: u64,
     },
 
+    /// A remote input could not be downloaded: the server refused it (`4xx`),
+    /// could not be reached or kept failing within the retries, or the file
+    /// changed on the server while it was read. Names the input, the URL,
+    /// the byte reached and the problem (and the shard member, where there is
+    /// one). Like [`IoError::Shard`], it spoils what was read from the input.
+    #[error(transparent)]
+    Download(#[from] super::http::DownloadError),
+
+    /// A remote INPUT argument (`http://`, `https://`, `hf://`) that cannot be
+    /// used: not a valid URL, or not naming a `.npy` file or a shard.
+    #[error("{}: {problem}", escape_controls(url))]
+    BadUrl {
+        /// The argument (shown escaped).
+        url: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    /// With `--shards`, an INPUT that is not a base to take shards from.
+    #[error(
+        "{}: with --shards A..B each INPUT must be a base: a URL or hf:// prefix ending in `/`, or a folder \
+         (the shards are its data-NNNN.tar.gz)",
+        show(file)
+    )]
+    NotABase {
+        /// The argument.
+        file: PathBuf,
+    },
+
     /// An INPUT argument is neither a folder, a `.npy` file nor a
     /// `.tar`/`.tar.gz`/`.tgz` shard.
     #[error(
         "{}: unsupported input: expected a .npy file, a folder of .npy files, \
-         or a .tar/.tar.gz/.tgz webdataset shard",
+         or a .tar/.tar.gz/.tgz webdataset shard (or an http://, https:// or hf:// URL of one)",
         show(file)
     )]
     UnsupportedInput {
@@ -228,10 +257,10 @@ pub enum IoError {
 }
 
 impl IoError {
-    /// Whether the error means a whole shard is damaged: everything already
-    /// read from it is suspect, so a command must fail even where it skips bad
-    /// segments (`build-tables --skip-bad`).
+    /// Whether the error means a whole shard is damaged, or an input could not
+    /// be downloaded: everything already read from it is suspect, so a command
+    /// must fail even where it skips bad segments (`build-tables --skip-bad`).
     pub fn spoils_shard(&self) -> bool {
-        matches!(self, IoError::Shard { .. })
+        matches!(self, IoError::Shard { .. } | IoError::Download(_))
     }
 }

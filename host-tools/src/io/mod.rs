@@ -7,6 +7,9 @@
 //!   webdataset shards, `-`) into a lazy stream of segments.
 //! * [`shard`]: the one reader of shards, which checks every shard to its
 //!   end (gzip CRC-32 and length, nothing after the end).
+//! * [`remote`]: inputs on the network (`http(s)://` URLs, the hub's
+//!   `hf://`), `--shards`, and the download cache; [`http`]: one download as
+//!   a `Read` that resumes itself across dropped connections.
 //! * [`input`]: opening inputs without ever blocking on a FIFO, and the
 //!   identities of every file a command reads ([`InputSet`]).
 //! * [`output`]: the one way results are written ([`Output`],
@@ -23,9 +26,11 @@
 //! (`frames * 128` values, each `0..=1023`).
 
 pub mod error;
+pub mod http;
 pub mod input;
 pub mod name;
 pub mod output;
+pub mod remote;
 pub mod shard;
 pub mod sources;
 pub mod temporaries;
@@ -39,5 +44,6 @@ pub use error::IoError;
 pub use input::{is_dash, read_capped, InputSet};
 pub use name::show;
 pub use output::{FolderOutput, Output};
-pub use sources::{read_npy_file, InputKind, Segments, Selection};
+pub use remote::FetchOptions;
+pub use sources::{read_npy_file, read_npy_input, InputKind, Segments, Selection};
 pub use tokens::{read_segment, write_npy_i16, Segment};

@@ -4,7 +4,12 @@
 //! A shard is read as a stream by a background thread (a tar stream borrows
 //! its archive, so a thread plus a bounded channel is what turns it into an
 //! owned iterator), never extracted nor loaded whole. Gzip is detected from
-//! the magic bytes, not the name.
+//! the magic bytes, not the name. The bytes come from a file or, for a
+//! remote shard, from a download as it arrives ([`super::remote`]): the
+//! reader is the same, and so are its checks; a download that fails is
+//! reported as [`IoError::Download`] (naming the URL, the byte reached and
+//! the member), and a download kept for the cache is committed only once the
+//! shard passed every check.
 //!
 //! What the reader guarantees:
 //! * Every shard is read to its very end, also when a command needs only some
@@ -46,8 +51,10 @@ use std::sync::Arc;
 use flate2::bufread::GzDecoder;
 
 use super::error::IoError;
+use super::http::DownloadError;
 use super::input::open_regular;
 use super::name::{key_text, show_bytes};
+use super::remote::{Opened, Opener};
 use super::tokens::{read_segment, Segment};
 
 /// Suffix of the members that hold a segment's tokens.
@@ -102,9 +109,20 @@ pub struct ShardStream {
 }
 
 impl ShardStream {
-    /// Starts reading the shard at `path`, sending the members whose key
-    /// `wants` accepts.
+    /// Starts reading the local shard at `path`, sending the members whose
+    /// key `wants` accepts.
     pub fn spawn(path: PathBuf, wants: Arc<dyn Fn(&str) -> bool + Send + Sync>) -> ShardStream {
+        let file = path.clone();
+        let open: Opener = Box::new(move || open_regular(&file).map(|(file, _)| Opened::file(file)));
+        ShardStream::spawn_from(path, open, wants)
+    }
+
+    /// Starts reading the shard that `open` opens on the reader thread (a
+    /// file, a cached copy or a download, see [`super::remote::locate`]),
+    /// named `path` in messages, sending the members whose key `wants`
+    /// accepts. Once the shard was read to its end and passed every check,
+    /// its [`super::remote::Completion`] is told so.
+    pub fn spawn_from(path: PathBuf, open: Opener, wants: Arc<dyn Fn(&str) -> bool + Send + Sync>) -> ShardStream {
         let (tx, rx) = sync_channel(READ_AHEAD);
         let cancel = Arc::new(AtomicBool::new(false));
         let skip_rest = Arc::new(AtomicBool::new(false));
@@ -113,7 +131,7 @@ impl ShardStream {
             let tx = tx.clone();
             let path = path.clone();
             move || {
-                let last = read_shard(&path, &*wants, &flags, &tx);
+                let last = read_shard(&path, open, &*wants, &flags, &tx);
                 let _ = tx.send(last);
             }
         });
@@ -161,12 +179,30 @@ fn damaged(path: &Path, problem: impl Into<String>) -> IoError {
     IoError::Shard { file: path.to_path_buf(), problem: problem.into() }
 }
 
-/// What the readers under the tar layer saw: the first gzip problem, and
-/// whether the decompressed data ended.
+/// What the readers under the tar layer saw: the download that failed, the
+/// first gzip problem, and whether the decompressed data ended.
 #[derive(Default)]
 struct Seen {
+    download: RefCell<Option<DownloadError>>,
     gzip_problem: RefCell<Option<String>>,
     at_end: Cell<bool>,
+}
+
+/// The shard's bytes as opened, noting a failed download (whatever the
+/// layers above make of the error).
+struct Source {
+    inner: Box<dyn Read>,
+    seen: Rc<Seen>,
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            if let Some(download) = DownloadError::of(e) {
+                self.seen.download.borrow_mut().get_or_insert_with(|| download.clone());
+            }
+        })
+    }
 }
 
 /// The decompressed (or plain) tar data, noting where it ends.
@@ -342,17 +378,27 @@ impl<R: Read> Read for Counted<R> {
 /// Body of the reader thread: sends the wanted members and returns the last
 /// item ([`ShardItem::End`] or [`ShardItem::Damaged`]), or `End` early if
 /// cancelled (nobody listens then).
-fn read_shard(path: &Path, wants: &dyn Fn(&str) -> bool, flags: &Flags, tx: &SyncSender<ShardItem>) -> ShardItem {
-    let file = match open_regular(path) {
-        Ok((file, _)) => file,
+fn read_shard(
+    path: &Path,
+    open: Opener,
+    wants: &dyn Fn(&str) -> bool,
+    flags: &Flags,
+    tx: &SyncSender<ShardItem>,
+) -> ShardItem {
+    let Opened { reader, completion } = match open() {
+        Ok(opened) => opened,
+        Err(e @ IoError::Download(_)) => return ShardItem::Damaged(e),
         Err(e) => return ShardItem::Damaged(damaged(path, e.to_string())),
     };
-    let mut buffered = BufReader::with_capacity(1 << 16, file);
+    let seen = Rc::new(Seen::default());
+    let mut buffered = BufReader::with_capacity(1 << 16, Source { inner: reader, seen: Rc::clone(&seen) });
     let gzip = match buffered.fill_buf() {
         Ok(head) => head.starts_with(&[0x1f, 0x8b]),
-        Err(e) => return ShardItem::Damaged(damaged(path, format!("cannot read: {e}"))),
+        Err(e) => match DownloadError::of(&e) {
+            Some(download) => return ShardItem::Damaged(IoError::Download(download.clone())),
+            None => return ShardItem::Damaged(damaged(path, format!("cannot read: {e}"))),
+        },
     };
-    let seen = Rc::new(Seen::default());
     let data: Box<dyn Read> = if gzip {
         Box::new(GzipMembers { decoder: Some(GzDecoder::new(buffered)), seen: Rc::clone(&seen) })
     } else {
@@ -365,6 +411,12 @@ fn read_shard(path: &Path, wants: &dyn Fn(&str) -> bool, flags: &Flags, tx: &Syn
             Some(m) => format!(" (at member {m})"),
             None => String::new(),
         };
+        if let Some(download) = seen.download.borrow_mut().take() {
+            return ShardItem::Damaged(IoError::Download(DownloadError {
+                problem: download.problem + &place,
+                ..download
+            }));
+        }
         let problem = match seen.gzip_problem.borrow_mut().take() {
             Some(gzip) => gzip,
             None if seen.at_end.get() => "the archive ends early (the file is truncated)".to_string(),
@@ -524,7 +576,10 @@ fn read_shard(path: &Path, wants: &dyn Fn(&str) -> bool, flags: &Flags, tx: &Syn
     let mut buf = vec![0u8; 1 << 16];
     loop {
         match rest.read(&mut buf) {
-            Ok(0) => return ShardItem::End,
+            Ok(0) => {
+                completion.verified();
+                return ShardItem::End;
+            }
             Ok(n) if buf[..n].iter().all(|&b| b == 0) => {}
             Ok(_) => {
                 return ShardItem::Damaged(damaged(

@@ -14,7 +14,14 @@
 //!   `.token.npy` is a segment whose key is the member name minus that suffix
 //!   and minus any directory prefix; other members are skipped. The shard is
 //!   always read to its end and checked (gzip CRC-32 and length, nothing after
-//!   the end), also when `--only`/`--limit` need no more of it.
+//!   the end), also when `--only`/`--limit` need no more of it;
+//! * an `http://` or `https://` URL, or an `hf://` path on the hub, of a
+//!   `.npy` file or a shard (classified by the name at the end of the URL's
+//!   path; see [`super::remote`]): read as it downloads, exactly as the same
+//!   file on disk, including a shard's checks to its end (the rest of a shard
+//!   is downloaded for them). `--shards A..B` replaces each INPUT, then a base
+//!   (a URL or `hf://` prefix ending in `/`, or a folder), by its shards
+//!   `data-%04d.tar.gz` numbered `A` to `B - 1` ([`Selection::shards`]).
 //!
 //! An INPUT that is neither (a FIFO, a device, a socket, another name) is
 //! refused when the inputs are opened, before anything is read. File names
@@ -28,20 +35,24 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::io::BufReader;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::IoError;
 use super::input::{is_dash, kind_of, open_regular};
 use super::name::utf8_name;
+use super::remote::{self, is_remote, FetchOptions, RemoteInput};
 use super::shard::{ShardItem, ShardStream};
 use super::tokens::{read_segment, Segment};
 
-/// Which segments to yield.
+/// Which shards and segments to yield, and how remote inputs are fetched.
 ///
 /// A segment is wanted when its key is not in `exclude` and, if `only` is
 /// non-empty, is in `only`. `limit` caps the number of items yielded
-/// overall (errors included).
+/// overall (errors included). `shards` turns the inputs into bases of
+/// shards. The default reads every segment of the inputs as given, and
+/// downloads with [`FetchOptions::default`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
     /// Yield at most this many items in total.
@@ -52,6 +63,12 @@ pub struct Selection {
     /// yielded, the stream ends early without decoding further input (a
     /// shard in progress is still read to its end and checked).
     pub only: Vec<String>,
+    /// With `Some(a..b)`, every INPUT is a base and stands for its shards
+    /// `data-%04d.tar.gz` numbered `a` to `b - 1` (`--shards`, see
+    /// [`remote::expand_shards`]).
+    pub shards: Option<Range<u32>>,
+    /// How remote inputs are downloaded (retries, timeouts, cache).
+    pub fetch: FetchOptions,
 }
 
 /// The kind of an INPUT argument, as decided by [`InputKind::of`].
@@ -77,15 +94,19 @@ impl InputKind {
     /// Classifies `path`: `-` is [`InputKind::Stdin`]; a directory is a
     /// [`InputKind::Folder`]; a regular file is classified by its name (case
     /// insensitively): `.npy` is [`InputKind::Npy`], `.tar`/`.tar.gz`/`.tgz`
-    /// is [`InputKind::Shard`].
+    /// is [`InputKind::Shard`]. A remote input ([`remote::is_remote`]) is
+    /// classified by the name at the end of its URL, without any request.
     ///
     /// Errors: [`IoError::Read`] if `path` does not exist or cannot be
     /// inspected, [`IoError::NotAFile`] for a FIFO, device or socket (not
     /// opened, so this never blocks), [`IoError::UnsupportedInput`] for any
-    /// other name.
+    /// other name; [`IoError::BadUrl`] for a remote input that is not usable.
     pub fn of(path: &Path) -> Result<InputKind, IoError> {
         if is_dash(path) {
             return Ok(InputKind::Stdin);
+        }
+        if is_remote(path) {
+            return Ok(RemoteInput::parse(path)?.kind);
         }
         let meta = std::fs::metadata(path).map_err(|e| IoError::Read { file: path.to_path_buf(), source: e })?;
         if meta.is_dir() {
@@ -119,13 +140,27 @@ pub fn npy_key(path: &Path) -> Result<String, IoError> {
 }
 
 /// Reads one `.npy` file (or standard input for `-`) as a segment keyed by
-/// [`npy_key`] (or [`STDIN_KEY`]).
+/// [`npy_key`] (or [`STDIN_KEY`]); a remote one is downloaded with the
+/// default [`FetchOptions`] (see [`read_npy_input`]).
 ///
 /// Errors: those of [`open_regular`] and [`npy_key`], otherwise those of
 /// [`read_segment`].
 pub fn read_npy_file(path: &Path) -> Result<Segment, IoError> {
+    read_npy_input(path, &FetchOptions::default())
+}
+
+/// [`read_npy_file`], a remote `.npy` file being downloaded (or read from
+/// the cache) as `fetch` says.
+///
+/// Errors: those of [`read_npy_file`]; [`IoError::BadUrl`] and
+/// [`IoError::Download`] for a remote file.
+pub fn read_npy_input(path: &Path, fetch: &FetchOptions) -> Result<Segment, IoError> {
     if is_dash(path) {
         return read_segment(BufReader::new(std::io::stdin().lock()), STDIN_KEY, Path::new(STDIN_NAME));
+    }
+    if is_remote(path) {
+        let key = RemoteInput::parse(path)?.key()?;
+        return remote::read_npy(path, key, fetch);
     }
     let key = npy_key(path)?;
     let (file, _) = open_regular(path)?;
@@ -184,22 +219,45 @@ pub struct Segments {
     len_hint: Option<usize>,
     files: Vec<PathBuf>,
     has_stdin: bool,
+    fetch: FetchOptions,
 }
 
 impl Segments {
-    /// Classifies every input (see [`InputKind::of`]) and lists folders.
+    /// Expands the bases of `--shards` ([`Selection::shards`]), classifies
+    /// every input (see [`InputKind::of`]) and lists folders. Nothing is
+    /// downloaded here.
     ///
     /// Errors (before anything is read): [`IoError::Read`] for a missing
     /// input or unreadable folder, [`IoError::NotAFile`] for a FIFO, device
     /// or socket, [`IoError::UnsupportedInput`] for an argument of unknown
     /// kind, [`IoError::UnusableName`] for a `.npy` argument whose name is not
-    /// UTF-8.
+    /// UTF-8, [`IoError::BadUrl`] for a remote input that is not usable,
+    /// [`IoError::NotABase`] for an INPUT that is not a base with `--shards`.
     pub fn open<P: AsRef<Path>>(inputs: &[P], selection: &Selection) -> Result<Segments, IoError> {
+        let expanded;
+        let inputs: Vec<&Path> = match &selection.shards {
+            Some(range) => {
+                expanded = remote::expand_shards(inputs, range)?;
+                expanded.iter().map(PathBuf::as_path).collect()
+            }
+            None => inputs.iter().map(AsRef::as_ref).collect(),
+        };
         let mut jobs = VecDeque::new();
         let mut files = Vec::new();
         let mut has_stdin = false;
         for input in inputs {
-            let input = input.as_ref();
+            if is_remote(input) {
+                let remote = RemoteInput::parse(input)?;
+                if let Some(cache) = &selection.fetch.cache {
+                    // A cached copy is read like an input: never an output.
+                    files.push(remote.cache_entry(cache));
+                }
+                jobs.push_back(match remote.kind {
+                    InputKind::Npy => Job::Npy { path: input.to_path_buf(), key: remote.key()? },
+                    _ => Job::Shard { path: input.to_path_buf() },
+                });
+                continue;
+            }
             match InputKind::of(input)? {
                 InputKind::Npy => {
                     jobs.push_back(Job::Npy { path: input.to_path_buf(), key: npy_key(input)? });
@@ -237,13 +295,15 @@ impl Segments {
             len_hint: None,
             files,
             has_stdin,
+            fetch: selection.fetch.clone(),
         };
         segments.len_hint = segments.count_up_front();
         Ok(segments)
     }
 
     /// Every file the iterator may read (`.npy` files, folder members,
-    /// shards), as paths, for [`super::InputSet`].
+    /// shards, the cached copies of remote inputs), as paths, for
+    /// [`super::InputSet`]. URLs are not files and are not listed.
     pub fn files(&self) -> &[PathBuf] {
         &self.files
     }
@@ -344,8 +404,11 @@ impl Iterator for Segments {
             match self.jobs.pop_front()? {
                 Job::Npy { path, key } => {
                     if self.filter.wants(&key) {
-                        let item =
-                            open_regular(&path).and_then(|(f, _)| read_segment(BufReader::new(f), key.clone(), &path));
+                        let item = if is_remote(&path) {
+                            remote::read_npy(&path, key.clone(), &self.fetch)
+                        } else {
+                            open_regular(&path).and_then(|(f, _)| read_segment(BufReader::new(f), key.clone(), &path))
+                        };
                         return Some(self.emit(Some(key), item));
                     }
                 }
@@ -358,7 +421,11 @@ impl Iterator for Segments {
                 Job::Bad(e) => return Some(self.emit(None, Err(e))),
                 Job::Shard { path } => {
                     let filter = Arc::clone(&self.filter);
-                    self.current = Some(ShardStream::spawn(path, Arc::new(move |key: &str| filter.wants(key))));
+                    let wants = Arc::new(move |key: &str| filter.wants(key));
+                    match remote::locate(&path, &self.fetch) {
+                        Ok((name, open)) => self.current = Some(ShardStream::spawn_from(name, open, wants)),
+                        Err(e) => return Some(self.emit(None, Err(e))),
+                    }
                 }
             }
         }
