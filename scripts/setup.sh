@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain, if missing: the Cortex-M
-# target, qemu-system-arm (and bc and addr2line, used by the firmware test),
+# targets (M4F: thumbv7em-none-eabihf, M0: thumbv6m-none-eabi), qemu-system-arm
+# (and bc, addr2line and readelf from binutils, used by the firmware test),
 # defmt-print and flip-link, and for fuzzing the nightly pinned in
 # codec/fuzz/rust-toolchain.toml (with rustfmt) and cargo-fuzz $CARGO_FUZZ_VERSION.
 # Idempotent; safe to re-run.
@@ -8,13 +9,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO_FUZZ_VERSION=0.13.2
 
-if ! rustup target list --installed | grep -qx thumbv7em-none-eabihf; then
-    rustup target add thumbv7em-none-eabihf
-fi
+for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
+    if ! rustup target list --installed | grep -qx "$target"; then
+        rustup target add "$target"
+    fi
+done
 missing=()
 command -v qemu-system-arm >/dev/null 2>&1 || missing+=(qemu-system-arm)
 command -v bc >/dev/null 2>&1 || missing+=(bc)
-command -v addr2line >/dev/null 2>&1 || missing+=(binutils)
+{ command -v addr2line && command -v readelf; } >/dev/null 2>&1 || missing+=(binutils)
 if [ ${#missing[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
