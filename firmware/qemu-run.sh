@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Boots one firmware ELF in QEMU (mps2-an386, Cortex-M4F) and prints its
-# defmt log. Used as the cargo runner (`cargo run --release`) and by
-# qemu-test.sh. Exit status: QEMU's (0 = semihosting success, 1 = failure),
-# 124 if the time limit was hit.
+# Boots one firmware ELF in QEMU and prints its defmt log. Used as the cargo
+# runner (`cargo run --release`) and by qemu-test.sh. The board follows from
+# the ELF's architecture (readelf -A): ARMv7E-M -> mps2-an386 (Cortex-M4F),
+# ARMv6-M -> microbit (nRF51822, Cortex-M0); see src/boards.rs. Exit status:
+# QEMU's (0 = semihosting success, 1 = failure), 124 if the time limit was hit.
 #
 #   qemu-run.sh ELF
 #
@@ -13,7 +14,8 @@
 #   UART_SOCKET   connect UART0 to this Unix socket instead (both directions;
 #                 uart-link.py listens there); UART_OUT is then not written
 #
-# Wiring: UART0 (0x4000_4000) is QEMU's first serial port, serial_hd(0), so
+# Wiring: the link UART (mps2-an386: UART0 at 0x4000_4000; microbit: the
+# nRF51 UART at 0x4000_2000) is QEMU's first serial port, serial_hd(0), so
 # `-serial file:$UART_OUT` captures it byte-exactly (or `-chardev socket`
 # connects it to a host program that sends streams to it). Semihosting console
 # output (the defmt frames) goes to QEMU's stdout, which carries nothing
@@ -32,9 +34,18 @@ else
   serial=(-serial "file:$uart_out")
 fi
 
+case $(readelf -A "$elf" 2>/dev/null | sed -n 's/^ *Tag_CPU_arch: *//p') in
+  v7E-M) machine=(-machine mps2-an386 -cpu cortex-m4) ;;
+  v6S-M | v6-M) machine=(-machine microbit) ;;
+  *)
+    echo "qemu-run.sh: $elf is neither an ARMv7E-M nor an ARMv6-M ELF (readelf -A)" >&2
+    exit 2
+    ;;
+esac
+
 set +e
 timeout "${QEMU_TIMEOUT:-120}" qemu-system-arm \
-  -machine mps2-an386 -cpu cortex-m4 \
+  "${machine[@]}" \
   -nographic -monitor none \
   -semihosting-config enable=on,target=native \
   -icount shift=0 \

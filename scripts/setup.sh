@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain, if missing: the Cortex-M
-# target, the x86_64-unknown-linux-musl target (the static decoder of challenge
-# submissions), qemu-system-arm (and bc and addr2line, used by the firmware test),
+# targets (M4F: thumbv7em-none-eabihf, M0: thumbv6m-none-eabi), the
+# x86_64-unknown-linux-musl target (the static decoder of challenge submissions),
+# qemu-system-arm (and bc, addr2line and readelf from binutils, used by the firmware test),
 # defmt-print and flip-link, and for fuzzing the nightly pinned in
 # codec/fuzz/rust-toolchain.toml (with rustfmt) and cargo-fuzz $CARGO_FUZZ_VERSION;
 # and for the Python package the virtual environment .venv/ (never the system
@@ -12,17 +13,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO_FUZZ_VERSION=0.13.2
 
-if ! rustup target list --installed | grep -qx thumbv7em-none-eabihf; then
-    rustup target add thumbv7em-none-eabihf
-fi
-# The static decoder shipped in commaVQ challenge submissions (vqtans-unpack).
-if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
-    rustup target add x86_64-unknown-linux-musl
-fi
+# Cortex-M4F and M0 targets, and the static decoder shipped in commaVQ challenge
+# submissions (vqtans-unpack).
+for target in thumbv7em-none-eabihf thumbv6m-none-eabi x86_64-unknown-linux-musl; do
+    if ! rustup target list --installed | grep -qx "$target"; then
+        rustup target add "$target"
+    fi
+done
 missing=()
 command -v qemu-system-arm >/dev/null 2>&1 || missing+=(qemu-system-arm)
 command -v bc >/dev/null 2>&1 || missing+=(bc)
-command -v addr2line >/dev/null 2>&1 || missing+=(binutils)
+{ command -v addr2line && command -v readelf; } >/dev/null 2>&1 || missing+=(binutils)
 if [ ${#missing[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"

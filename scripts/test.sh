@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, the workspace's unit, property and
 # integration tests (release mode: they run the codec on the real segments; every
-# test binary runs even if one fails), the no_std build of the codec for
-# thumbv7em-none-eabihf, the Python package's pytest suite (in the virtual
-# environment .venv/ that scripts/setup.sh makes and installs the package into),
-# the firmware under QEMU, and a 20-second fuzz run per target (scripts/setup.sh
-# installs the pinned nightly and cargo-fuzz it needs).
+# test binary runs even if one fails), the static decoder of challenge
+# submissions, the Python package's pytest suite (in the virtual environment
+# .venv/ that scripts/setup.sh makes and installs the package into), the no_std
+# builds of the codec for thumbv7em-none-eabihf (Cortex-M4F) and
+# thumbv6m-none-eabi (Cortex-M0), the firmware under QEMU on both boards, and a
+# 20-second fuzz run per target (scripts/setup.sh installs the pinned nightly and
+# cargo-fuzz it needs).
 #
 # Counts: each test a step's output reports (cargo's `test result:` lines, pytest's
 # closing `N passed, M failed, ...` line (errors count as failures), the closing
@@ -75,6 +77,7 @@ step cargo build --locked --profile challenge --target x86_64-unknown-linux-musl
 step cargo test --release --workspace --locked --no-fail-fast
 step .venv/bin/pytest -p no:cacheprovider python/tests
 step cargo build --release -p vqtans --no-default-features --target thumbv7em-none-eabihf --locked
+step cargo build --release -p vqtans --no-default-features --target thumbv6m-none-eabi --locked
 step bash firmware/qemu-test.sh
 step bash scripts/fuzz-smoke.sh 20
 

@@ -25,6 +25,10 @@ pub(crate) struct GroupCheck {
     group_frames: u32,
     /// Frames decoded (and added to the checksum) so far.
     done: u32,
+    /// Frames left in the current group, the next one included (`1..=group_frames`):
+    /// a count instead of `done % group_frames`, as cores without a divider (ARMv6-M)
+    /// would call a division routine for every frame.
+    group_left: u32,
     /// Frames of the groups that passed their checks.
     verified: u32,
     /// The first failure; nothing is checked after it.
@@ -40,6 +44,7 @@ impl GroupCheck {
             frames: header.frames,
             group_frames: header.group_frames(),
             done: 0,
+            group_left: header.group_frames(),
             verified: 0,
             failed: None,
         }
@@ -75,8 +80,7 @@ impl GroupCheck {
     /// True if the next frame ends a group of a format-2 stream (its checksum follows
     /// it in the payload).
     pub(crate) fn next_ends_group(&self) -> bool {
-        matches!(self.check, Check::Groups { .. })
-            && ((self.done + 1) % self.group_frames == 0 || self.done + 1 == self.frames)
+        matches!(self.check, Check::Groups { .. }) && (self.group_left == 1 || self.done + 1 == self.frames)
     }
 
     /// Adds the next frame's tokens. If that frame ends a group of a format-2 stream,
@@ -94,6 +98,7 @@ impl GroupCheck {
             }
         }
         self.done += 1;
+        self.group_left = if self.group_left > 1 { self.group_left - 1 } else { self.group_frames };
         if ends_group && self.done < self.frames {
             self.verified = self.done;
         }

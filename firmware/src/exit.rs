@@ -31,9 +31,14 @@ fn park() -> ! {
     }
 }
 
-/// Returns true the first time it is called.
+/// Returns true the first time it is called (with interrupts masked: ARMv6-M
+/// has no atomic swap).
 fn first_failure() -> bool {
-    !FAILING.swap(true, Ordering::SeqCst)
+    cortex_m::interrupt::free(|_| {
+        let first = !FAILING.load(Ordering::SeqCst);
+        FAILING.store(true, Ordering::SeqCst);
+        first
+    })
 }
 
 #[panic_handler]
@@ -59,17 +64,29 @@ fn defmt_panic() -> ! {
 #[exception]
 unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
     if first_failure() {
-        defmt::error!(
-            "HardFault: pc={=u32:#010x} lr={=u32:#010x} xpsr={=u32:#010x} hfsr={=u32:#010x} cfsr={=u32:#010x}",
-            frame.pc(),
-            frame.lr(),
-            frame.xpsr(),
-            // SAFETY: plain reads of the SCB fault status registers.
-            unsafe { (*cortex_m::peripheral::SCB::PTR).hfsr.read() },
-            unsafe { (*cortex_m::peripheral::SCB::PTR).cfsr.read() },
-        );
+        log_hard_fault(frame);
     }
     failure()
+}
+
+/// Logs the stacked pc, lr and xpsr and the fault status registers.
+#[cfg(board = "mps2-an386")]
+fn log_hard_fault(frame: &ExceptionFrame) {
+    defmt::error!(
+        "HardFault: pc={=u32:#010x} lr={=u32:#010x} xpsr={=u32:#010x} hfsr={=u32:#010x} cfsr={=u32:#010x}",
+        frame.pc(),
+        frame.lr(),
+        frame.xpsr(),
+        // SAFETY: plain reads of the SCB fault status registers.
+        unsafe { (*cortex_m::peripheral::SCB::PTR).hfsr.read() },
+        unsafe { (*cortex_m::peripheral::SCB::PTR).cfsr.read() },
+    );
+}
+
+/// Logs the stacked pc, lr and xpsr (ARMv6-M has no fault status registers).
+#[cfg(board = "microbit")]
+fn log_hard_fault(frame: &ExceptionFrame) {
+    defmt::error!("HardFault: pc={=u32:#010x} lr={=u32:#010x} xpsr={=u32:#010x}", frame.pc(), frame.lr(), frame.xpsr());
 }
 
 #[exception]

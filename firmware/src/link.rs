@@ -1,7 +1,8 @@
 //! Streaming mode: streams arrive over UART0, verified tokens go back out of it.
 //!
 //! Only table sets (and their compiled images) are in flash
-//! (`VQTANS_FW_LINK_TABLES`). The host sends streams back to back; for each,
+//! (`VQTANS_FW_LINK_TABLES`); at boot they are copied to RAM where the build
+//! reserved room (`resident`). The host sends streams back to back; for each,
 //! the firmware reads the header, picks the table set by the header's
 //! table-set id, and decodes with `vqtans::stream::StreamDecoder`, which pulls
 //! the payload through its 1 KiB input buffer and hands out a group of frames
@@ -17,6 +18,11 @@
 //! Nothing here uses a heap: the decoder, the held frames and the output
 //! buffer are locals of [`stream_one`], whose stack peak is the streaming
 //! path's RAM.
+//!
+//! RAM on the microbit (16 KiB in all): `StreamDecoder` 2,752 B (1 KiB of it
+//! the input buffer) + 20 held frames (5,120 B: one group at the encoder's
+//! default group size) + one output frame (256 B) + the stack of a frame
+//! decode fit with room to spare, so the held frames stay one default group.
 
 use core::mem::size_of;
 
@@ -26,7 +32,10 @@ use vqtans::stream::{read_header, Frame, StreamDecoder, StreamError, INPUT_BYTES
 use vqtans::table_set::TableSetRef;
 use vqtans::tans::decode_table::DecodeTables;
 
+use crate::boards::BOARD;
+use crate::checks::{self, Broken, MAX_LINK_INSTRUCTIONS_PER_TOKEN_X100};
 use crate::measure::{Calibration, Clock};
+use crate::resident::{Place, Resident};
 use crate::segments::{image_words, LINK_TABLES};
 use crate::uart::{self, RxCounts, Uart, WaitCost};
 use crate::{decode::Per, memory};
@@ -36,20 +45,21 @@ use crate::{decode::Per, memory};
 pub const HELD_FRAMES: usize = 20;
 /// Most RAM the streaming path may use: decoder state, input buffer, held
 /// frames and stack peak.
-pub const RAM_BUDGET: usize = 16 * 1024;
-/// Link timeout: 12,500,000 ticks = 500 ms of virtual time = 500 M guest
-/// instructions under `-icount shift=0` (1 ns each).
+pub const RAM_BUDGET: usize = BOARD.link_ram_budget;
+/// Link timeout: 500 ms of virtual time in SysTick ticks (12,500,000 on the
+/// mps2-an386, 8,000,000 on the microbit) = 500 M guest instructions under
+/// `-icount shift=0` (1 ns each).
 ///
 /// Why it is safe there: waiting is a busy poll, so virtual time advances only
 /// as fast as QEMU executes the wait loop (about 120 M instructions per
 /// second on the test machine), and this timeout is about 4 s of real silence
 /// on the link. The host program queues the whole stream in the socket before
 /// the firmware needs it, so the gaps the firmware sees are QEMU's own
-/// per-byte delivery (one byte per I/O-thread round, microseconds); only a
+/// delivery (a byte, or a few, per I/O-thread round, microseconds); only a
 /// host stall of seconds, or a link that stopped, looks like a timeout. On a
 /// real device the same value is 500 ms of wall time, more than 5,000 byte
 /// times at 115,200 baud.
-pub const TIMEOUT_TICKS: u64 = 12_500_000;
+pub const TIMEOUT_TICKS: u64 = BOARD.core_clock_hz as u64 / 2;
 /// Most table sets in flash.
 const MAX_SETS: usize = 4;
 
@@ -92,6 +102,8 @@ pub enum Failure {
     Uart(uart::Error),
     /// The streaming path used more RAM than [`RAM_BUDGET`].
     RamBudget { bytes: usize },
+    /// A check of `checks` failed.
+    Check(Broken),
 }
 
 /// A table set in flash, loaded and verified.
@@ -120,26 +132,16 @@ struct StreamStats {
 
 /// Runs a session: streams until the link goes quiet between two streams.
 /// Returns the number of tokens sent.
-pub fn run(uart: &mut Uart, clock: &Clock, cal: &Calibration) -> Result<u64, Failure> {
-    let mut sets = [None; MAX_SETS];
-    if LINK_TABLES.len() > MAX_SETS {
-        return Err(Failure::TooManySets);
-    }
-    for (slot, blob) in sets.iter_mut().zip(LINK_TABLES) {
-        let fail = |error| Failure::Tables { name: blob.name, error };
-        let set = TableSetRef::from_bytes(blob.tables).map_err(fail)?;
-        let words = image_words(blob.image).ok_or(fail(vqtans::Error::CompiledTablesMismatch))?;
-        let tables = set.verify_compiled(words).map_err(fail)?;
-        defmt::info!("link: table set {=str} {=u64:016x} in flash, compiled image verified", blob.name, set.id());
-        *slot = Some(Loaded { name: blob.name, set, tables });
-    }
+///
+/// Not inlined: its locals stay out of `main`'s frame, which exists
+/// before the stack is painted (and on the microbit every byte counts).
+#[inline(never)]
+pub fn run(uart: &mut Uart, resident: &mut Resident, clock: &Clock, cal: &Calibration) -> Result<u64, Failure> {
+    let sets = load_sets(resident)?;
 
-    // What waiting for a byte costs, measured on UART1 (nothing arrives
-    // there), to tell the receiver's waiting from its work below.
-    let wait = match Uart::take_uart1(crate::BAUD) {
-        Some(mut idle) => idle.calibrate_wait(clock, cal, 250_000),
-        None => WaitCost::default(),
-    };
+    // What waiting for a byte costs, measured where nothing arrives, to tell
+    // the receiver's waiting from its work below.
+    let wait = uart.wait_cost(clock, cal);
     defmt::info!(
         "link: timeout {=u64} ticks ({=u64} instructions); receiver waiting: {=u64}.{=u64:03} instructions per poll, \
          {=u64}.{=u64:03} per wait",
@@ -192,6 +194,45 @@ pub fn run(uart: &mut Uart, clock: &Clock, cal: &Calibration) -> Result<u64, Fai
     }
 }
 
+/// Places every table set in flash (copied to RAM where the build reserved
+/// room), loads it and verifies its compiled image. Not inlined: the
+/// verification's counters (2 KiB) stay out of the streaming path's stack.
+#[inline(never)]
+fn load_sets(resident: &mut Resident) -> Result<[Option<Loaded>; MAX_SETS], Failure> {
+    let mut sets = [None; MAX_SETS];
+    if LINK_TABLES.len() > MAX_SETS {
+        return Err(Failure::TooManySets);
+    }
+    for (slot, blob) in sets.iter_mut().zip(LINK_TABLES) {
+        let fail = |error| Failure::Tables { name: blob.name, error };
+        let placed = resident.place(blob.tables, blob.image);
+        let set = TableSetRef::from_bytes(placed.tables).map_err(fail)?;
+        let words = image_words(placed.image).ok_or(fail(vqtans::Error::CompiledTablesMismatch))?;
+        let tables = set.verify_compiled(words).map_err(fail)?;
+        let footprint = blob.tables.len() + blob.image.len();
+        match placed.place {
+            Place::Ram => defmt::info!(
+                "link: table set {=str} {=u64:016x} ({=usize} B with its image) copied to RAM, compiled image \
+                 verified: every decode read of tables goes to RAM",
+                blob.name,
+                set.id(),
+                footprint
+            ),
+            Place::Flash => defmt::info!(
+                "link: table set {=str} {=u64:016x} ({=usize} B with its image) in flash (the {=str} has {=usize} B \
+                 of RAM for tables), compiled image verified",
+                blob.name,
+                set.id(),
+                footprint,
+                BOARD.name,
+                Resident::capacity()
+            ),
+        }
+        *slot = Some(Loaded { name: blob.name, set, tables });
+    }
+    Ok(sets)
+}
+
 /// Decodes one stream whose header was read, sending each verified group.
 #[inline(never)]
 fn stream_one(
@@ -202,8 +243,13 @@ fn stream_one(
     clock: &Clock,
 ) -> Result<StreamStats, Failure> {
     let mut held: [Frame; HELD_FRAMES] = [[0; FRAME_TOKENS]; HELD_FRAMES];
-    let mut decoder = StreamDecoder::new(header, &loaded.set, loaded.tables, &mut held)
-        .map_err(|error| Failure::Refused { stream, error })?;
+    // Used where `new` put it (a `match` moving it out would keep a second
+    // copy of its 2.75 KB in this frame).
+    let mut made = StreamDecoder::new(header, &loaded.set, loaded.tables, &mut held);
+    let decoder = match &mut made {
+        Ok(decoder) => decoder,
+        Err(error) => return Err(Failure::Refused { stream, error: *error }),
+    };
     let mut bytes = [0u8; 2 * FRAME_TOKENS];
     let mut stats = StreamStats::default();
     // The payload's input (the header's 32 bytes were read before).
@@ -277,6 +323,12 @@ fn report(stream: u32, stats: &StreamStats, stack: usize, wait: &WaitCost, cal: 
         stream,
         Per(decode + rx_work, tokens),
         Per(cal.instructions_for(stats.tx_ticks), tokens)
+    );
+    checks::within_bound(decode, tokens, MAX_LINK_INSTRUCTIONS_PER_TOKEN_X100).map_err(Failure::Check)?;
+    defmt::info!(
+        "stream {=u32}: checks: decode at most {} instructions/token: ok",
+        stream,
+        Per(MAX_LINK_INSTRUCTIONS_PER_TOKEN_X100, 100)
     );
     let state = size_of::<StreamDecoder<'static, 'static>>();
     let held = HELD_FRAMES * size_of::<Frame>();

@@ -1,9 +1,13 @@
-//! vqtans firmware for QEMU `mps2-an386` (Cortex-M4F).
+//! vqtans firmware for QEMU `mps2-an386` (Cortex-M4F) and `microbit`
+//! (nRF51822, Cortex-M0): one program, the board chosen by the build target
+//! (`boards`); the board-specific parts are the UART registers (`uart`), the
+//! memory map and budgets (`boards`) and which checks apply (`checks`).
 //!
 //! Decodes the vqtans segments that `build.rs` put in flash (table set,
 //! compiled decode tables, encoded stream) frame by frame, with no heap, and
 //! sends each frame's tokens out of UART0 as `u16` little-endian; the host
-//! compares them with the original `.npy`. Logs go out with `defmt` over
+//! compares them with the original `.npy`. Table sets are copied to RAM at
+//! boot where they fit (`resident`). Logs go out with `defmt` over
 //! semihosting. It measures the decoder (instructions per token with SysTick
 //! under `-icount shift=0`, RAM by stack painting) and exits QEMU through
 //! semihosting: success, or failure on any decode error, panic or fault.
@@ -16,6 +20,7 @@
 #![no_std]
 #![no_main]
 
+mod boards;
 mod checks;
 mod decode;
 mod exit;
@@ -25,8 +30,12 @@ mod link;
 mod measure;
 mod memory;
 mod profile;
+mod resident;
 mod segments;
 mod uart;
+
+#[cfg(all(feature = "kernel-check", board = "microbit"))]
+compile_error!("feature kernel-check compares the ARMv7E-M frame loop with the portable one; the microbit has none");
 
 use cortex_m_rt::entry;
 use embedded_hal::delay::DelayNs;
@@ -45,7 +54,36 @@ fn main() -> ! {
 
     let cp = cortex_m::Peripherals::take().unwrap_or_else(|| exit::failure());
     let mut clock = measure::Clock::start(cp.SYST);
-    defmt::info!("vqtans firmware up; painted {=usize} stack bytes", painted);
+    let board = boards::BOARD;
+    defmt::info!(
+        "vqtans firmware up on {=str} ({=str}): flash {=usize} B ({=usize} B reserved for code, {=usize} B budget \
+         for tables and streams), RAM {=usize} B ({=usize} B for table sets); painted {=usize} stack bytes",
+        board.name,
+        board.target,
+        board.flash_bytes,
+        board.code_reserve,
+        board.flash_budget(),
+        board.ram_bytes,
+        board.tables_ram_budget,
+        painted
+    );
+
+    // The firmware's own flash use must stay within the board's code reserve,
+    // which the build's flash budget for tables assumes (boards.rs).
+    let (used, embedded) = (memory::flash_used(), segments::embedded_bytes());
+    let code = used.saturating_sub(embedded);
+    defmt::info!(
+        "flash: {=usize} B used: table sets, images and streams {=usize} B, code and constants {=usize} B \
+         (reserve {=usize} B)",
+        used,
+        embedded,
+        code,
+        board.code_reserve
+    );
+    if code > board.code_reserve {
+        defmt::error!("flash: the code outgrew its reserve; raise code_reserve in src/boards.rs");
+        exit::failure();
+    }
 
     // The wrapping loop costs ~1.5 s of host time, so it is opt-in.
     let loop_len = if cfg!(feature = "long-calibration") { measure::WRAPPING_LOOP } else { measure::QUICK_LOOP };
@@ -62,9 +100,10 @@ fn main() -> ! {
     defmt::info!("delay_us(100) took {=u64} ticks", delay_ticks);
 
     let mut uart = uart::Uart::take_uart0(BAUD).unwrap_or_else(|| exit::failure());
+    let mut resident = resident::Resident::take().unwrap_or_else(|| exit::failure());
 
     if !segments::LINK_TABLES.is_empty() {
-        match link::run(&mut uart, &clock, &cal) {
+        match link::run(&mut uart, &mut resident, &clock, &cal) {
             Ok(tokens) => defmt::info!("link: all streams decoded and verified: {=u64} tokens sent", tokens),
             Err(e) => {
                 defmt::error!("link: FAILED: {}", e);
@@ -90,7 +129,7 @@ fn main() -> ! {
     } else {
         let mut tokens = 0;
         for seg in segments::SEGMENTS {
-            match decode::run(seg, &mut uart, &mut clock, &cal) {
+            match decode::run(seg, &mut resident, &mut uart, &mut clock, &cal) {
                 Ok(n) => tokens += n,
                 Err(e) => {
                     defmt::error!("segment {=str}: FAILED: {}", seg.name, e);

@@ -1,12 +1,17 @@
 //! Time measurement with SysTick, clocked from the core clock.
 //!
 //! SysTick is a 24-bit down counter; [`Clock`] extends it to 64 bits by
-//! counting wraps in the SysTick exception. QEMU's mps2 core clock is
-//! 25 MHz, so one tick is 40 ns of virtual time. Under
+//! counting wraps in the SysTick exception. The core clock is the board's
+//! (`boards::Board::core_clock_hz`): 25 MHz on the mps2-an386, so one tick is
+//! 40 ns of virtual time, 16 MHz on the microbit (62.5 ns). Under
 //! `qemu-system-arm -icount shift=0` one guest instruction takes exactly
-//! 1 ns of virtual time, so one tick is 40 guest instructions;
+//! 1 ns of virtual time, so one tick is 40 (62.5) guest instructions;
 //! [`calibrate`] measures this ratio at run time with a loop of known
 //! instruction count.
+//!
+//! The real nRF51 has no SysTick (it is optional on ARMv6-M); QEMU's model
+//! always provides one, and this clock is a measuring instrument of the
+//! QEMU runs. Firmware for the real part would count with TIMER0.
 //!
 //! Accuracy rule: interrupts may be masked for at most half a SysTick period
 //! (2^23 ticks, ~335 ms virtual) while a [`Clock`] is in use.
@@ -16,8 +21,8 @@ use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use cortex_m::peripheral::{syst::SystClkSource, SCB, SYST};
 
-/// Core clock of the mps2 boards in QEMU.
-pub const CORE_CLOCK_HZ: u32 = 25_000_000;
+/// Core clock of the board.
+pub const CORE_CLOCK_HZ: u32 = crate::boards::BOARD.core_clock_hz;
 
 /// SysTick reload value: the full 24-bit range.
 const RELOAD: u32 = 0x00FF_FFFF;
@@ -36,10 +41,21 @@ static PROFILING: AtomicBool = AtomicBool::new(false);
 /// branches rather than calls, so `lr` still holds EXC_RETURN and
 /// [`systick`]'s return ends the exception. Exported under the vector name,
 /// which overrides cortex-m-rt's `PROVIDE(SysTick = DefaultHandler)`.
+#[cfg(board = "mps2-an386")]
 #[unsafe(naked)]
 #[unsafe(export_name = "SysTick")]
 unsafe extern "C" fn systick_entry() {
     core::arch::naked_asm!("mrs r0, msp", "b {handler}", handler = sym systick);
+}
+
+/// The SysTick exception entry on ARMv6-M, whose `b` reaches only 2 KiB: calls
+/// [`systick`] with the exception frame and returns by popping EXC_RETURN
+/// (saved from `lr`) into `pc`, which ends the exception.
+#[cfg(board = "microbit")]
+#[unsafe(naked)]
+#[unsafe(export_name = "SysTick")]
+unsafe extern "C" fn systick_entry() {
+    core::arch::naked_asm!("mrs r0, msp", "push {{r7, lr}}", "bl {handler}", "pop {{r7, pc}}", handler = sym systick);
 }
 
 /// SysTick handler: counts a wrap, or records a profile sample.
@@ -50,7 +66,9 @@ extern "C" fn systick(frame: *const u32) {
         let pc = unsafe { frame.add(6).read_volatile() };
         crate::profile::record(pc);
     } else {
-        WRAPS.fetch_add(1, Ordering::Relaxed);
+        // Thread code writes WRAPS only with interrupts masked, so a load
+        // and a store do (ARMv6-M has no atomic add).
+        WRAPS.store(WRAPS.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
     }
 }
 
@@ -102,7 +120,8 @@ impl Clock {
     /// Runs `f` while SysTick fires every `period` ticks (`2..=2^24`) and
     /// records the interrupted program counter each time
     /// ([`crate::profile::record`]): a statistical profile, one sample per
-    /// `40 * period` instructions under `-icount shift=0`.
+    /// `period` ticks' worth of instructions under `-icount shift=0` (40 per
+    /// tick on the mps2-an386).
     ///
     /// The clock does not count during `f`; afterwards it resumes at the next
     /// whole period, so it stays monotonic but skips the profiled time. Do not
@@ -117,7 +136,7 @@ impl Clock {
         cortex_m::interrupt::free(|_| {
             PROFILING.store(false, Ordering::SeqCst);
             self.restart(RELOAD);
-            WRAPS.fetch_add(1, Ordering::SeqCst);
+            WRAPS.store(WRAPS.load(Ordering::SeqCst) + 1, Ordering::SeqCst);
         });
         result
     }
@@ -199,16 +218,27 @@ const SHORT: u32 = 1_000;
 /// (2^24 ticks), exercising the wrap counting: 720 M instructions.
 pub const WRAPPING_LOOP: u32 = 360_001_000;
 
-/// Default calibration loop: 2 M instructions, 50 000 ticks at 40/tick.
+/// Default calibration loop: 2 M instructions, 50 000 ticks at 40/tick
+/// (32 000 at 62.5/tick).
 pub const QUICK_LOOP: u32 = 1_001_000;
 
 /// Measures instructions per SysTick tick with loops of known length
 /// (`long` iterations versus a short run).
 ///
-/// Under `-icount shift=0` at 25 MHz the expected result is 40.000.
+/// Under `-icount shift=0` the expected result is 40.000 at 25 MHz (the
+/// mps2-an386) and 62.500 at 16 MHz (the microbit).
+///
+/// Both runs start right after a tick begins, so the result does not depend
+/// on where in a tick the code before it happened to end.
 pub fn calibrate(clock: &Clock, long: u32) -> Calibration {
     let long = long.max(SHORT + 1);
+    let next_tick = || {
+        let now = clock.now();
+        while clock.now() == now {}
+    };
+    next_tick();
     let ((), short_ticks) = clock.measure(|| spin(SHORT));
+    next_tick();
     let ((), long_ticks) = clock.measure(|| spin(long));
     Calibration { instructions: 2 * u64::from(long - SHORT), ticks: long_ticks - short_ticks }
 }

@@ -24,6 +24,10 @@ extern "C" {
     static __sdata: u32;
     /// End of `.uninit`: the last statically allocated RAM byte plus one.
     static __euninit: u32;
+    /// End of `.data` in RAM.
+    static __edata: u32;
+    /// Where `.data`'s initial values start in flash (after `.rodata`).
+    static __sidata: u32;
 }
 
 fn stack_bottom() -> usize {
@@ -49,13 +53,14 @@ pub fn paint_stack() -> usize {
             "2:",
             "cmp {p}, {end}",
             "bhs 3f",
-            "str {pat}, [{p}], #4",
+            "str {pat}, [{p}]",
+            "adds {p}, {p}, #4",
             "b 2b",
             "3:",
             p = inout(reg) bottom => _,
             end = out(reg) end,
             pat = in(reg) PAINT,
-            options(nostack, preserves_flags),
+            options(nostack),
         );
     }
     end.saturating_sub(bottom)
@@ -128,10 +133,22 @@ pub fn report_stack() {
     }
 }
 
-/// Logs the statically allocated RAM (`.data` + `.bss` + `.uninit`).
+/// Logs the statically allocated RAM (`.data` + `.bss` + `.uninit`), and
+/// how much of it is the RAM reserved for table sets (`resident`).
 pub fn report_statics() {
     let (start, end) = (addr_of!(__sdata) as usize, addr_of!(__euninit) as usize);
-    defmt::info!("static RAM: {=usize} bytes", end - start);
+    defmt::info!(
+        "static RAM: {=usize} bytes, of which {=usize} for table sets copied from flash",
+        end - start,
+        crate::resident::Resident::capacity()
+    );
+}
+
+/// Flash bytes the image takes: vectors, code, constants (the embedded
+/// table sets and streams among them) and `.data`'s initial values. Flash
+/// starts at address 0 on both boards.
+pub fn flash_used() -> usize {
+    addr_of!(__sidata) as usize + (addr_of!(__edata) as usize - addr_of!(__sdata) as usize)
 }
 
 /// Logs `core::mem::size_of::<T>()`: the RAM one `T` takes (as a static or on

@@ -1,9 +1,10 @@
 //! A statistical profiler: SysTick samples the interrupted program counter
 //! (see [`crate::measure::Clock::profile`]) into a histogram over `.text`.
 //!
-//! Test instrumentation, not part of the decoder: the histogram is 32 KiB of
-//! `.bss`, which the firmware's static RAM figure includes and the decoder's
-//! RAM figure does not. [`dump`] logs every non-empty bin as
+//! Test instrumentation, not part of the decoder: the histogram is `.bss`
+//! (32 KiB on the mps2-an386, 2 KiB on the microbit, whose bins are then
+//! wider), which the firmware's static RAM figure includes and the decoder's
+//! RAM figure does not; builds that never profile leave it out. [`dump`] logs every non-empty bin as
 //! `prof <address> <samples>`; `profile.py` maps the addresses to source
 //! lines with `llvm-addr2line`.
 
@@ -11,7 +12,11 @@ use core::ptr::addr_of;
 use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 
 /// Histogram bins.
+#[cfg(board = "mps2-an386")]
 const BINS: usize = 16384;
+/// Histogram bins (16 KiB of RAM in all).
+#[cfg(board = "microbit")]
+const BINS: usize = 1024;
 
 extern "C" {
     /// Start and end of `.text` (cortex-m-rt).
@@ -50,19 +55,25 @@ pub fn reset() {
     TOTAL.store(0, Ordering::Relaxed);
 }
 
+/// Adds one to `counter` (only the SysTick handler writes the counters
+/// while profiling, so a load and a store do; ARMv6-M has no atomic add).
+fn bump(counter: &AtomicU32) {
+    counter.store(counter.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+}
+
 /// Records one sample at `pc` (called from the SysTick handler).
 pub fn record(pc: u32) {
-    TOTAL.fetch_add(1, Ordering::Relaxed);
+    bump(&TOTAL);
     let (start, end) = text();
     let pc = pc & !1;
     if pc < start || pc >= end {
-        OTHER.fetch_add(1, Ordering::Relaxed);
+        bump(&OTHER);
         return;
     }
     let bin = &HIST[(((pc - start) >> SHIFT.load(Ordering::Relaxed)) as usize) % BINS];
     let n = bin.load(Ordering::Relaxed);
     if n == u16::MAX {
-        OTHER.fetch_add(1, Ordering::Relaxed);
+        bump(&OTHER);
     } else {
         bin.store(n + 1, Ordering::Relaxed);
     }

@@ -1,7 +1,7 @@
 //! What `build.rs` put in flash: the segments to decode (table set, compiled
 //! decode-table image, encoded stream), or the table sets for streams that
 //! arrive over the link, and the placeholder payload used when the build has
-//! neither.
+//! neither; and how much RAM it reserved for copies of the table sets.
 
 use vqtans::tans::decode_table::DecodeEntry;
 
@@ -42,9 +42,19 @@ pub static SEGMENTS: &[Segment] = include!(concat!(env!("OUT_DIR"), "/segments.r
 /// empty unless the build is for the streaming mode.
 pub static LINK_TABLES: &[TableBlob] = include!(concat!(env!("OUT_DIR"), "/link_tables.rs"));
 
+include!(concat!(env!("OUT_DIR"), "/placement.rs"));
+
 /// Sent out of UART0 when there is no segment: 565 bytes covering every byte
 /// value, so the UART path is tested byte-exactly on its own.
 pub static PLACEHOLDER: &[u8] = include_bytes!("../data/placeholder.bin");
+
+/// Flash bytes of everything embedded for decoding: table sets, compiled
+/// images and streams.
+pub fn embedded_bytes() -> usize {
+    let segments: usize = SEGMENTS.iter().map(|s| s.tables.len() + s.image.len() + s.stream.len()).sum();
+    let link: usize = LINK_TABLES.iter().map(|t| t.tables.len() + t.image.len()).sum();
+    segments + link
+}
 
 /// Views a compiled image as decode entries, or `None` if `bytes` is not
 /// 4-byte aligned or not a whole number of words.

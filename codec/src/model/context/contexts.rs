@@ -19,6 +19,9 @@ pub const CONTEXTS: usize = 100;
 /// Value of `up` in row 0.
 pub const UP_NONE: u8 = 4;
 
+/// Bytes of the kind plane: the `UP_NONE` row, then one kind per position.
+const KIND_BYTES: usize = COLS + FRAME_TOKENS;
+
 /// The kinds of one frame and the per-position context index of the next one:
 /// 272 bytes.
 ///
@@ -26,22 +29,31 @@ pub const UP_NONE: u8 = 4;
 /// the current one (positions already decoded): a context only reads the kind of
 /// the row above in the current frame, everything from the previous frame is folded
 /// into `cidx` when a frame ends.
+///
+/// Both planes are bytes, stored as little-endian words so that
+/// [`KindPlanes::next_frame`] reads and writes four lanes with one aligned access
+/// (cores without unaligned loads, such as ARMv6-M, would otherwise assemble each
+/// word from four byte loads).
 #[derive(Debug, Clone)]
 #[repr(C)] // the ARMv7E-M kernel finds `cidx` right after `kinds`
 pub struct KindPlanes {
-    /// `kinds[COLS + pos]`: kind of position `pos`; `kinds[..COLS]` is `UP_NONE`, so
-    /// `kinds[pos]` is the `up` of position `pos`.
-    pub(crate) kinds: [u8; COLS + FRAME_TOKENS],
-    /// `gprev * 16 + n` of each position for the current frame, `n` the number of
-    /// changed positions of its 3x3 block in the previous frame.
-    pub(crate) cidx: [u8; FRAME_TOKENS],
+    /// Bytes: `[COLS + pos]` is the kind of position `pos`; `[..COLS]` is `UP_NONE`,
+    /// so `[pos]` is the `up` of position `pos`.
+    pub(crate) kinds: [u32; KIND_BYTES / 4],
+    /// Bytes: `gprev * 16 + n` of each position for the current frame, `n` the
+    /// number of changed positions of its 3x3 block in the previous frame.
+    pub(crate) cidx: [u32; FRAME_TOKENS / 4],
 }
+
+const _: () = assert!(KIND_BYTES % 4 == 0 && COLS % 4 == 0);
 
 impl Default for KindPlanes {
     fn default() -> Self {
-        let mut kinds = [kind::ESCAPE; COLS + FRAME_TOKENS];
+        let mut planes = KindPlanes { kinds: [0; KIND_BYTES / 4], cidx: [0; FRAME_TOKENS / 4] };
+        let kinds = planes.kinds_mut();
+        kinds.fill(kind::ESCAPE);
         kinds[..COLS].fill(UP_NONE);
-        KindPlanes { kinds, cidx: [0; FRAME_TOKENS] }
+        planes
     }
 }
 
@@ -72,14 +84,11 @@ impl KindPlanes {
     /// Ends a frame: its kinds become the previous ones and the context indices of
     /// the next frame are computed from them.
     pub fn next_frame(&mut self) {
-        // Per row, 4 words of 4 byte lanes (one per column): changed flags (0/1),
-        // then their sums over 3 rows (<= 3), then over 3 columns (<= 9): no lane
-        // ever carries into the next.
-        let word = |k: &[u8; COLS + FRAME_TOKENS], r: usize, j: usize| {
-            let i = COLS + r * COLS + 4 * j;
-            u32::from_le_bytes([k[i], k[i + 1], k[i + 2], k[i + 3]])
-        };
-        let flags = |k: &[u8; COLS + FRAME_TOKENS], r: usize| -> [u32; 4] {
+        // Per row, 4 words of 4 byte lanes (one per column, the lowest lane the
+        // leftmost): changed flags (0/1), then their sums over 3 rows (<= 3), then
+        // over 3 columns (<= 9): no lane ever carries into the next.
+        let word = |k: &[u32; KIND_BYTES / 4], r: usize, j: usize| u32::from_le(k[(COLS + r * COLS) / 4 + j]);
+        let flags = |k: &[u32; KIND_BYTES / 4], r: usize| -> [u32; 4] {
             core::array::from_fn(|j| {
                 let w = word(k, r, j);
                 (w | (w >> 1)) & 0x0101_0101
@@ -95,8 +104,7 @@ impl KindPlanes {
                 let right = (v[j] >> 8) | if j < 3 { v[j + 1] << 24 } else { 0 };
                 let n = v[j] + left + right;
                 let idx = n + (word(&self.kinds, r, j) << 4);
-                let i = r * COLS + 4 * j;
-                self.cidx[i..i + 4].copy_from_slice(&idx.to_le_bytes());
+                self.cidx[r * COLS / 4 + j] = idx.to_le();
             }
             (above, here) = (here, below);
         }
@@ -107,24 +115,42 @@ impl KindPlanes {
     #[inline(always)]
     pub fn context(&self, pos: usize) -> usize {
         let pos = pos % FRAME_TOKENS;
-        (CTX_BASE[self.cidx[pos] as usize] + self.kinds[pos]) as usize
+        (CTX_BASE[self.cidx()[pos] as usize] + self.kinds()[pos]) as usize
     }
 
     /// Records the kind of position `pos` in the current frame.
     #[inline(always)]
     pub fn set_kind(&mut self, pos: usize, k: u8) {
-        self.kinds[COLS + pos % FRAME_TOKENS] = k;
+        self.kinds_mut()[COLS + pos % FRAME_TOKENS] = k;
     }
 
     /// Sets the kinds of a whole frame (as [`KindPlanes::set_kind`] on every position).
     pub fn set_frame_kinds(&mut self, kinds: &[u8; FRAME_TOKENS]) {
-        self.kinds[COLS..].copy_from_slice(kinds);
+        self.kinds_mut()[COLS..].copy_from_slice(kinds);
     }
 
     /// The planes as the decoder's inner loop uses them: kinds (with the `UP_NONE`
     /// row in front) and context indices.
     #[inline(always)]
-    pub(crate) fn planes(&mut self) -> (&mut [u8; COLS + FRAME_TOKENS], &[u8; FRAME_TOKENS]) {
-        (&mut self.kinds, &self.cidx)
+    pub(crate) fn planes(&mut self) -> (&mut [u8; KIND_BYTES], &[u8; FRAME_TOKENS]) {
+        (bytemuck::cast_mut(&mut self.kinds), bytemuck::cast_ref(&self.cidx))
+    }
+
+    /// The kind plane's bytes.
+    #[inline(always)]
+    fn kinds(&self) -> &[u8; KIND_BYTES] {
+        bytemuck::cast_ref(&self.kinds)
+    }
+
+    /// The kind plane's bytes, writable.
+    #[inline(always)]
+    fn kinds_mut(&mut self) -> &mut [u8; KIND_BYTES] {
+        bytemuck::cast_mut(&mut self.kinds)
+    }
+
+    /// The context indices' bytes.
+    #[inline(always)]
+    fn cidx(&self) -> &[u8; FRAME_TOKENS] {
+        bytemuck::cast_ref(&self.cidx)
     }
 }

@@ -1,60 +1,38 @@
-//! Driver for the CMSDK APB UART (ARM Cortex-M System Design Kit), as
-//! modelled by QEMU's `cmsdk-apb-uart`: transmit (`embedded_io::Write`) and
-//! receive with a timeout ([`Receiver`], `embedded_io::Read`), both polled.
+//! The UART the host link is on: transmit (`embedded_io::Write`) and receive
+//! with a timeout ([`Receiver`], `embedded_io::Read`), both polled, over the
+//! board's UART registers:
 //!
-//! On `mps2-an386`, UART0 sits at `0x4000_4000` and QEMU connects it to the
-//! first `-serial` backend (`serial_hd(0)`); UART1 (`0x4000_5000`) has no
-//! backend in the tests, so nothing ever arrives there (the receive
-//! calibration uses that).
+//! - `mps2-an386`: the CMSDK APB UART ([`cmsdk`]); UART0 at `0x4000_4000` is
+//!   QEMU's first serial port (`serial_hd(0)`); UART1 (`0x4000_5000`) has no
+//!   backend in the tests, so nothing ever arrives there (the receive
+//!   calibration uses that).
+//! - `microbit`: the nRF51 UART ([`nrf51`]) at `0x4000_2000`, QEMU's first
+//!   serial port; the only one, so the receive calibration runs on it before
+//!   its receiver is started.
 //!
-//! The receiver holds one byte (no FIFO). QEMU only hands the UART a byte
-//! when the previous one was read, so nothing is lost however slowly the
-//! firmware reads; real hardware at a high baud rate would need the receive
-//! interrupt and a ring buffer (or DMA) while the decoder works.
+//! QEMU only hands a UART more bytes when it has room for them (one byte on
+//! the CMSDK UART, a 6-byte FIFO on the nRF51), so nothing is lost however
+//! slowly the firmware reads; real hardware at a high baud rate would need
+//! the receive interrupt and a ring buffer (or DMA) while the decoder works.
 
-use core::ptr::{read_volatile, write_volatile};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use embedded_io::{ErrorKind, ErrorType, Read, Write};
 
 use crate::measure::{Calibration, Clock};
 
-/// Base address of UART0 on mps2-an385/an386.
-pub const UART0_BASE: usize = 0x4000_4000;
-/// Base address of UART1 on mps2-an385/an386.
-pub const UART1_BASE: usize = 0x4000_5000;
-
-/// Peripheral clock of the APB UARTs (the board's SYSCLK, 25 MHz in QEMU).
-pub const PCLK_HZ: u32 = 25_000_000;
-
-/// Register offsets.
-mod reg {
-    pub const DATA: usize = 0x00;
-    pub const STATE: usize = 0x04;
-    pub const CTRL: usize = 0x08;
-    pub const INTSTATUS: usize = 0x0C;
-    pub const BAUDDIV: usize = 0x10;
-}
-
-/// STATE bits.
-const STATE_TX_FULL: u32 = 1 << 0;
-const STATE_RX_FULL: u32 = 1 << 1;
-const STATE_TX_OVERRUN: u32 = 1 << 2;
-const STATE_RX_OVERRUN: u32 = 1 << 3;
-/// CTRL bits.
-const CTRL_TX_EN: u32 = 1 << 0;
-const CTRL_RX_EN: u32 = 1 << 1;
-/// INTSTATUS: write-one-to-clear for all four interrupt sources.
-const INTSTATUS_ALL: u32 = 0xF;
-/// The UART needs a baud divider of at least 16.
-const MIN_BAUDDIV: u32 = 16;
+#[cfg(board = "mps2-an386")]
+mod cmsdk;
+#[cfg(board = "mps2-an386")]
+use cmsdk as regs;
+#[cfg(board = "microbit")]
+mod nrf51;
+#[cfg(board = "microbit")]
+use nrf51 as regs;
 
 /// Register-only loop iterations (2 instructions each) between two polls of
 /// an empty receiver.
 const POLL_GAP: u32 = 100;
-
-static UART0_TAKEN: AtomicBool = AtomicBool::new(false);
-static UART1_TAKEN: AtomicBool = AtomicBool::new(false);
 
 /// Errors reported by the UART.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]
@@ -91,9 +69,21 @@ pub struct RxCounts {
     pub ticks: u64,
 }
 
-/// An owned, initialised UART with its transmitter and receiver enabled.
+/// Claims a peripheral: true the first time for `taken` (single core; the
+/// check and the claim happen with interrupts masked, as ARMv6-M has no
+/// atomic swap).
+fn claim(taken: &AtomicBool) -> bool {
+    cortex_m::interrupt::free(|_| {
+        let free = !taken.load(Ordering::Relaxed);
+        taken.store(true, Ordering::Relaxed);
+        free
+    })
+}
+
+/// An owned, initialised UART with its transmitter enabled; its receiver is
+/// enabled by the first [`Uart::receiver`] (on the CMSDK UART, at once).
 pub struct Uart {
-    base: usize,
+    regs: regs::Regs,
     rx: RxCounts,
     /// The last read ended on a timeout after some bytes: the next one fails
     /// at once unless a byte is already waiting.
@@ -101,49 +91,27 @@ pub struct Uart {
 }
 
 impl Uart {
-    /// Takes UART0 and configures it for `baud` (transmit and receive, no
-    /// interrupts). Returns `None` if UART0 was already taken.
+    /// Takes the UART the host link is on (UART0) and configures it for
+    /// `baud`, no interrupts. Returns `None` if it was already taken.
     pub fn take_uart0(baud: u32) -> Option<Self> {
-        Self::take(&UART0_TAKEN, UART0_BASE, baud)
+        regs::Regs::take_link(baud).map(Self::new)
     }
 
-    /// Takes UART1 (see the module docs: nothing arrives there in the tests).
-    pub fn take_uart1(baud: u32) -> Option<Self> {
-        Self::take(&UART1_TAKEN, UART1_BASE, baud)
-    }
-
-    fn take(taken: &AtomicBool, base: usize, baud: u32) -> Option<Self> {
-        if taken.swap(true, Ordering::AcqRel) {
-            return None;
-        }
-        let mut uart = Uart { base, rx: RxCounts::default(), stalled: false };
-        uart.configure(baud);
-        Some(uart)
-    }
-
-    fn configure(&mut self, baud: u32) {
-        let div = (PCLK_HZ / baud.max(1)).max(MIN_BAUDDIV);
-        self.write_reg(reg::CTRL, 0);
-        self.write_reg(reg::INTSTATUS, INTSTATUS_ALL);
-        // Clear stale overrun flags (write one to clear).
-        self.write_reg(reg::STATE, STATE_TX_OVERRUN | STATE_RX_OVERRUN);
-        self.write_reg(reg::BAUDDIV, div);
-        self.write_reg(reg::CTRL, CTRL_TX_EN | CTRL_RX_EN);
+    fn new(regs: regs::Regs) -> Self {
+        Uart { regs, rx: RxCounts::default(), stalled: false }
     }
 
     /// A reader of this UART's receiver that fails with [`Error::RxTimeout`]
-    /// when no byte arrives for `timeout` ticks of `clock`.
+    /// when no byte arrives for `timeout` ticks of `clock`. Starts the
+    /// receiver if it is not running yet.
     pub fn receiver<'a>(&'a mut self, clock: &'a Clock, timeout: u64) -> Receiver<'a> {
+        self.regs.start_rx();
         Receiver { uart: self, clock, timeout }
     }
 
     /// What the receiver did so far.
     pub fn rx_counts(&self) -> RxCounts {
         self.rx
-    }
-
-    fn rx_full(&self) -> bool {
-        self.read_reg(reg::STATE) & STATE_RX_FULL != 0
     }
 
     /// Waits up to `timeout` ticks of `clock` for a byte to arrive: true if
@@ -157,7 +125,7 @@ impl Uart {
         self.rx.waits += 1;
         let deadline = clock.now() + timeout;
         loop {
-            if self.rx_full() {
+            if self.regs.rx_ready() {
                 return true;
             }
             self.rx.wait_polls += 1;
@@ -168,13 +136,24 @@ impl Uart {
         }
     }
 
-    /// What waiting costs, measured on a receiver nothing arrives at (UART1),
-    /// times 1000: instructions per poll of [`Uart::wait_rx`]'s loop (one
-    /// wait of `ticks` ticks), and per wait besides its polls: 1,000 waits
-    /// with no time to wait (each its entry, one poll without the spin, and
-    /// its exit) less a poll without the spin. Instructions spent waiting are
-    /// then about `polls * per_poll + waits * per_wait`.
-    pub fn calibrate_wait(&mut self, clock: &Clock, cal: &Calibration, ticks: u64) -> WaitCost {
+    /// What waiting for a byte costs ([`WaitCost`]), measured on a receiver
+    /// nothing arrives at: the board's idle UART (UART1 on the mps2-an386),
+    /// or where there is none (the microbit) this UART before its receiver is
+    /// started. Zero if neither is possible (the receiver already runs).
+    pub fn wait_cost(&mut self, clock: &Clock, cal: &Calibration) -> WaitCost {
+        const TICKS: u64 = 250_000;
+        match regs::Regs::take_idle(crate::BAUD) {
+            Some(idle) => Uart::new(idle).calibrate_wait(clock, cal, TICKS),
+            None if !self.regs.rx_started() => self.calibrate_wait(clock, cal, TICKS),
+            None => WaitCost::default(),
+        }
+    }
+
+    /// Instructions per poll of [`Uart::wait_rx`]'s loop (one wait of `ticks`
+    /// ticks), and per wait besides its polls: 1,000 waits with no time to
+    /// wait (each its entry, one poll without the spin, and its exit) less a
+    /// poll without the spin; times 1000. Nothing may arrive meanwhile.
+    fn calibrate_wait(&mut self, clock: &Clock, cal: &Calibration, ticks: u64) -> WaitCost {
         const N: u64 = 1000;
         let per = |ticks: u64| cal.instructions_for(ticks) * 1000 / N;
         let before = self.rx;
@@ -189,35 +168,13 @@ impl Uart {
                 self.wait_rx(clock, 0);
             })
         });
+        self.rx = before;
         let per_wait = (per(empty) + per(spins)).saturating_sub(per_poll);
         WaitCost { per_poll_milli: per_poll, per_wait_milli: per_wait }
     }
-
-    fn read_reg(&self, offset: usize) -> u32 {
-        // SAFETY: `base` is the UART's MMIO block, owned by `self`.
-        unsafe { read_volatile((self.base + offset) as *const u32) }
-    }
-
-    fn write_reg(&mut self, offset: usize, value: u32) {
-        // SAFETY: as in `read_reg`.
-        unsafe { write_volatile((self.base + offset) as *mut u32, value) }
-    }
-
-    fn tx_full(&self) -> bool {
-        self.read_reg(reg::STATE) & STATE_TX_FULL != 0
-    }
-
-    /// Reports (and clears) a transmit overrun.
-    fn check_overrun(&mut self) -> Result<(), Error> {
-        if self.read_reg(reg::STATE) & STATE_TX_OVERRUN != 0 {
-            self.write_reg(reg::STATE, STATE_TX_OVERRUN);
-            return Err(Error::TxOverrun);
-        }
-        Ok(())
-    }
 }
 
-/// What waiting for a byte costs ([`Uart::calibrate_wait`]).
+/// What waiting for a byte costs ([`Uart::wait_cost`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WaitCost {
     /// Instructions per poll of the wait loop, times 1000.
@@ -244,24 +201,29 @@ impl Write for Uart {
         let Some((&first, rest)) = buf.split_first() else {
             return Ok(0);
         };
-        while self.tx_full() {}
-        self.write_reg(reg::DATA, u32::from(first));
+        while !self.regs.tx_ready() {}
+        self.regs.write_byte(first);
         let mut sent = 1;
         for &byte in rest {
-            if self.tx_full() {
+            if !self.regs.tx_ready() {
                 break;
             }
-            self.write_reg(reg::DATA, u32::from(byte));
+            self.regs.write_byte(byte);
             sent += 1;
         }
-        self.check_overrun()?;
+        if self.regs.take_tx_overrun() {
+            return Err(Error::TxOverrun);
+        }
         Ok(sent)
     }
 
-    /// Waits until the transmit buffer is empty.
+    /// Waits until the last byte written has left.
     fn flush(&mut self) -> Result<(), Error> {
-        while self.tx_full() {}
-        self.check_overrun()
+        while !self.regs.tx_ready() {}
+        if self.regs.take_tx_overrun() {
+            return Err(Error::TxOverrun);
+        }
+        Ok(())
     }
 }
 
@@ -295,7 +257,7 @@ impl Receiver<'_> {
         let uart = &mut *self.uart;
         let mut n = 0;
         for slot in buf.iter_mut() {
-            if !uart.rx_full() {
+            if !uart.regs.rx_ready() {
                 if uart.stalled && n == 0 {
                     return Err(Error::RxTimeout);
                 }
@@ -308,13 +270,12 @@ impl Receiver<'_> {
                     break;
                 }
             }
-            *slot = uart.read_reg(reg::DATA) as u8;
+            *slot = uart.regs.read_byte();
             uart.stalled = false;
             n += 1;
         }
         uart.rx.bytes += n as u64;
-        if uart.read_reg(reg::STATE) & STATE_RX_OVERRUN != 0 {
-            uart.write_reg(reg::STATE, STATE_RX_OVERRUN);
+        if uart.regs.take_rx_overrun() {
             return Err(Error::RxOverrun);
         }
         Ok(n)
