@@ -11,6 +11,7 @@
 #[cfg(not(unix))]
 compile_error!("host-tools needs a Unix system (file identities, FIFOs, signals)");
 
+pub mod budget;
 pub mod cmd;
 pub mod diff;
 pub mod io;

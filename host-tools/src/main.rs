@@ -46,6 +46,9 @@ enum Command {
     /// Print where each checksum group of a stream lies (frames, payload bits,
     /// file bytes).
     Groups(cmd::groups::Args),
+    /// Print a table set's model parameters and device footprint (table set
+    /// plus compiled decode image).
+    TablesInfo(cmd::tables_info::Args),
 }
 
 /// Exit status for a failed command or a stream that does not verify.
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => cmd::decode::run(args),
         Command::Stats(args) => cmd::stats::run(args, &workers),
         Command::Groups(args) => cmd::groups::run(args),
+        Command::TablesInfo(args) => cmd::tables_info::run(args),
         Command::Verify(args) => {
             return match cmd::verify::run(args) {
                 Ok(Verdict::Identical) => ExitCode::SUCCESS,

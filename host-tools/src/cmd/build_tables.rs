@@ -8,7 +8,10 @@
 //!    parallel; then the final [`SuccessorLists`] and the table set.
 //!
 //! Memory does not depend on the number of segments. With `--order0` a
-//! single pass counts token values for the order-0 reference model.
+//! single pass counts token values for the order-0 reference model. With
+//! `--max-bytes N` the same two passes also choose the model's size
+//! parameters for a device footprint of at most `N` bytes
+//! ([`crate::budget`]).
 //!
 //! A bad segment aborts the build with an error naming the file, and no
 //! tables are written; with `--skip-bad` it is reported as a warning and left
@@ -26,9 +29,10 @@ use vqtans::model::context::classes::buckets_for;
 use vqtans::model::context::train::{
     build_table_set, ClassCounts, FoldLists, SuccessorLists, TrainConfig, TransitionCounts,
 };
-use vqtans::table_set::{table_set_id, TableSet};
+use vqtans::table_set::{table_set_id, TableSet, TableSetRef};
 
 use super::args::SelectionArgs;
+use crate::budget;
 use crate::io::{InputSet, Output, Segments, Selection};
 use crate::pass::{self, Feed, OnBad, Tally};
 use crate::progress;
@@ -53,6 +57,12 @@ pub struct Args {
     /// instead of the context model.
     #[arg(long, conflicts_with = "k")]
     pub order0: bool,
+    /// Choose the context model's size parameters (list length, state log,
+    /// number of class tables; 10-bit lists) for the best compression of
+    /// held-out training data whose device footprint (table set plus
+    /// compiled decode image) is at most N bytes.
+    #[arg(long, value_name = "N", conflicts_with_all = ["k", "order0"])]
+    pub max_bytes: Option<usize>,
     /// Warn about unreadable segments and leave them out, instead of
     /// aborting.
     #[arg(long)]
@@ -66,6 +76,10 @@ pub struct Args {
 /// Runs `build-tables`.
 pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let start = Instant::now();
+    if let Some(max_bytes) = args.max_bytes {
+        // Before any input is opened: a budget nothing fits is an error at once.
+        budget::fitting_candidates(max_bytes)?;
+    }
     let selection = args.selection.selection()?;
     let segments = Segments::open(&args.inputs, &selection)?;
     if segments.reads_stdin() {
@@ -75,8 +89,18 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     inputs.extend(segments.files());
     let output = Output::plan(&args.output, &inputs)?;
     let run = Run { args, selection, workers };
-    let built = if args.order0 { build_order0(&run, segments)? } else { build_context(&run, segments)? };
+    let built = match args.max_bytes {
+        _ if args.order0 => build_order0(&run, segments)?,
+        Some(max_bytes) => build_budgeted(&run, segments, max_bytes)?,
+        None => build_context(&run, segments)?,
+    };
     let blob = built.set.to_bytes().context("cannot serialise the table set")?;
+    if let Some(max_bytes) = args.max_bytes {
+        let footprint = TableSetRef::from_bytes(&blob)?.device_footprint();
+        if footprint > max_bytes {
+            bail!("internal error: the chosen table set takes {footprint} bytes, over the budget of {max_bytes}");
+        }
+    }
     let on_stdout = output.is_stdout();
     let shown = output.shown();
     output.write(&blob, &inputs)?;
@@ -129,6 +153,8 @@ struct Built {
     tally: Tally,
     /// Named durations of the steps.
     steps: Vec<(&'static str, Duration)>,
+    /// More summary lines (label, value).
+    notes: Vec<(&'static str, String)>,
 }
 
 /// The context model's training config for `--k`, checked.
@@ -157,6 +183,20 @@ fn check_nonempty(tally: &Tally) -> Result<()> {
             bail!("no usable segment in the inputs ({} bad)", tally.bad);
         }
         bail!("no segment in the inputs (after --limit/--exclude/--only)");
+    }
+    Ok(())
+}
+
+/// Fails if a later pass saw other inputs than the first.
+fn check_unchanged(first: &Tally, later: &Tally) -> Result<()> {
+    if later != first {
+        bail!(
+            "the inputs changed between the two passes ({} segments / {} tokens, then {} / {})",
+            first.segments,
+            first.tokens,
+            later.segments,
+            later.tokens
+        );
     }
     Ok(())
 }
@@ -196,15 +236,7 @@ fn build_context(run: &Run, segments: Segments) -> Result<Built> {
         |acc, seg| acc.add_segment(&fold_lists, &seg.tokens),
         |a, b| a.merge(&b),
     )?;
-    if tally2 != tally {
-        bail!(
-            "the inputs changed between the two passes ({} segments / {} tokens, then {} / {})",
-            tally.segments,
-            tally.tokens,
-            tally2.segments,
-            tally2.tokens
-        );
-    }
+    check_unchanged(&tally, &tally2)?;
     drop(fold_lists);
     steps.push(("pass 2", t.elapsed()));
 
@@ -216,7 +248,75 @@ fn build_context(run: &Run, segments: Segments) -> Result<Built> {
     spinner.finish_and_clear();
     steps.push(("tables", t.elapsed()));
 
-    Ok(Built { set, model: format!("context model, K = {}", config.k), tally, steps })
+    Ok(Built { set, model: format!("context model, K = {}", config.k), tally, steps, notes: Vec::new() })
+}
+
+/// The passes of `--max-bytes` over the inputs: the first pass checks the
+/// selection and that there is data, later ones that the inputs did not change.
+struct BudgetPasses<'a> {
+    run: &'a Run<'a>,
+    first: Option<Segments>,
+    tally: Option<Tally>,
+}
+
+impl budget::Passes for BudgetPasses<'_> {
+    fn pass<A, I, F, M>(&mut self, name: &str, init: I, add: F, merge: M) -> Result<A>
+    where
+        A: Send,
+        I: Fn() -> A + Sync + Send,
+        F: Fn(&mut A, &crate::io::Segment) + Sync + Send,
+        M: Fn(A, A) -> A + Sync + Send,
+    {
+        let segments = match self.first.take() {
+            Some(segments) => segments,
+            None => self.run.reopen()?,
+        };
+        let (acc, tally, segments) = self.run.pass(name, self.tally.is_none(), segments, init, add, merge)?;
+        match self.tally {
+            None => {
+                self.run.args.selection.check_only_matched(&segments)?;
+                check_nonempty(&tally)?;
+                self.tally = Some(tally);
+            }
+            Some(first) => check_unchanged(&first, &tally)?,
+        }
+        Ok(acc)
+    }
+
+    fn parallel<T: Send>(&self, work: impl FnOnce() -> T + Send) -> Result<T> {
+        self.run.workers.run(None, work)
+    }
+}
+
+fn build_budgeted(run: &Run, segments: Segments, max_bytes: usize) -> Result<Built> {
+    let mut passes = BudgetPasses { run, first: Some(segments), tally: None };
+    let b = budget::build(&mut passes, max_bytes)?;
+    let tally = passes.tally.unwrap_or_default();
+    let c = b.candidate;
+    let split = match b.split {
+        budget::FoldSplit::Segments([a, b]) => format!("whole segments by key ({a} + {b})"),
+        budget::FoldSplit::Halves => "first and second half of each segment".to_string(),
+    };
+    let notes = vec![
+        (
+            "budget",
+            format!(
+                "{max_bytes} bytes: {} of {} configurations fit",
+                b.fitting,
+                vqtans::model::context::select::candidates().len()
+            ),
+        ),
+        (
+            "chosen",
+            format!(
+                "K = {}, state log {}, slot floor {}, {} class tables, 10-bit lists",
+                c.k, c.state_log, c.slot_floor, c.tables
+            ),
+        ),
+        ("folds", split),
+        ("held-out rate", format!("{:.4} (estimated, both folds)", b.held_out_rate)),
+    ];
+    Ok(Built { set: b.set, model: format!("context model, K = {}", c.k), tally, steps: b.steps, notes })
 }
 
 fn build_order0(run: &Run, segments: Segments) -> Result<Built> {
@@ -240,7 +340,7 @@ fn build_order0(run: &Run, segments: Segments) -> Result<Built> {
     args.selection.check_only_matched(&segments)?;
     check_nonempty(&tally)?;
     let set = vqtans::model::order0::build_table_set(&counts, ORDER0_LOG).context("cannot build the order-0 table")?;
-    Ok(Built { set, model: "order-0 model".to_string(), tally, steps: vec![("pass", t.elapsed())] })
+    Ok(Built { set, model: "order-0 model".to_string(), tally, steps: vec![("pass", t.elapsed())], notes: Vec::new() })
 }
 
 /// The summary lines: what was built from what, and where it went.
@@ -255,8 +355,14 @@ fn summary(built: &Built, blob: &[u8], output: &str, total: Duration) -> String 
     let _ = writeln!(s);
     let _ = writeln!(s, "frames        {}", t.frames);
     let _ = writeln!(s, "tokens        {}", t.tokens);
+    for (label, value) in &built.notes {
+        let _ = writeln!(s, "{label:<13} {value}");
+    }
     let _ = writeln!(s, "table-set id  {:016x}", table_set_id(blob));
     let _ = writeln!(s, "blob          {} bytes -> {output}", blob.len());
+    if let Ok(set) = TableSetRef::from_bytes(blob) {
+        let _ = writeln!(s, "footprint     {}", crate::tables::footprint_summary(&set));
+    }
     let steps: Vec<String> = built.steps.iter().map(|(name, d)| format!("{name} {:.2} s", d.as_secs_f64())).collect();
     let _ = writeln!(s, "time          {:.2} s ({})", total.as_secs_f64(), steps.join(", "));
     s

@@ -6,6 +6,7 @@ pub mod decode;
 pub mod encode;
 pub mod groups;
 pub mod stats;
+pub mod tables_info;
 pub mod verify;
 
 /// Prints a command's summary `text` (complete lines): on stdout, or on stderr
