@@ -11,7 +11,9 @@
 //! table-set id is the CRC-64/XZ of the whole blob (checksum included), so any change
 //! to any table, or to the model parameters, changes the id.
 
-use crate::tans::decode_table::{build_decode_table, decode_table_matches, DecodeEntry, DecodeTables};
+use crate::tans::decode_table::{
+    build_decode_table, decode_table_matches, DecodeEntry, DecodeTables, Entry, EntryWidth, ShortEntry,
+};
 use crate::tans::{NormalizedRef, MAX_TABLE_LOG, MIN_TABLE_LOG};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -77,6 +79,10 @@ pub struct TableSetRef<'a> {
     wire: TableSetWireRef<'a>,
     id: u64,
     format: u16,
+    /// Bytes of the whole blob (checksum included).
+    blob_len: usize,
+    /// Width of the compiled image's entries ([`EntryWidth::of`]).
+    width: EntryWidth,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -133,6 +139,8 @@ impl<'a> TableSetRef<'a> {
             },
             id: table_set_id(blob),
             format: wire.format,
+            blob_len: blob.len(),
+            width: EntryWidth::Wide,
         };
         let mut offset = 0usize;
         for t in 0..n {
@@ -145,6 +153,7 @@ impl<'a> TableSetRef<'a> {
         if offset != wire.counts.len() {
             return Err(Error::TableSetInvalid);
         }
+        let set = TableSetRef { width: EntryWidth::of(set.state_log(), set.tables()), ..set };
         crate::model::validate_section(&set)?;
         Ok(set)
     }
@@ -194,41 +203,96 @@ impl<'a> TableSetRef<'a> {
         })
     }
 
-    /// Number of `u32` entries the compiled decode tables take: `2^state_log` per
-    /// table ([`crate::tans::decode_table`]).
-    pub fn compiled_len(&self) -> usize {
+    /// Width of the compiled image's entries: a function of the set
+    /// ([`EntryWidth::of`], `codec/FORMAT.md`).
+    pub fn entry_width(&self) -> EntryWidth {
+        self.width
+    }
+
+    /// Decode-table entries of the compiled image: `2^state_log` per table.
+    pub fn compiled_entries(&self) -> usize {
         self.len() << self.state_log()
     }
 
+    /// Number of 32-bit words the compiled image takes ([`DecodeEntry`] is the unit
+    /// of storage): one per entry with 32-bit entries, one per two with 16-bit ones.
+    pub fn compiled_len(&self) -> usize {
+        self.compiled_bytes() / 4
+    }
+
+    /// Bytes of the compiled image: entries times their width.
+    pub fn compiled_bytes(&self) -> usize {
+        self.compiled_entries() * self.width.bytes()
+    }
+
+    /// Bytes of the serialised set (the blob it was loaded from, checksum included).
+    pub fn blob_len(&self) -> usize {
+        self.blob_len
+    }
+
+    /// Everything a device stores to decode with this set: the blob plus the
+    /// compiled image ([`Self::blob_len`] + [`Self::compiled_bytes`]).
+    pub fn device_footprint(&self) -> usize {
+        self.blob_len + self.compiled_bytes()
+    }
+
     /// Builds the decode tables into caller memory (at least [`Self::compiled_len`]
-    /// words) and returns them, ready for decoding. No heap is used.
+    /// words; entries of [`Self::entry_width`]) and returns them, ready for decoding.
+    /// No heap is used.
     pub fn compile_into<'b>(&self, out: &'b mut [DecodeEntry]) -> Result<DecodeTables<'b>> {
         let needed = self.compiled_len();
         if out.len() < needed {
             return Err(Error::BufferTooSmall { needed });
         }
         let out = &mut out[..needed];
+        match self.width {
+            EntryWidth::Wide => self.build_entries(out)?,
+            EntryWidth::Short => {
+                // u32 words always reinterpret as twice as many u16 entries.
+                let entries = bytemuck::try_cast_slice_mut::<_, ShortEntry>(out).map_err(|_| Error::TableSetInvalid)?;
+                self.build_entries(entries)?
+            }
+        }
+        Ok(self.tables_of(out))
+    }
+
+    fn build_entries<E: Entry>(&self, out: &mut [E]) -> Result<()> {
         let size = 1usize << self.state_log();
         for (table, entries) in self.tables().zip(out.chunks_exact_mut(size)) {
             build_decode_table(&table, self.state_log(), entries)?;
         }
-        Ok(DecodeTables { words: out, n_tables: self.len(), state_log: self.state_log(), id: self.id })
+        Ok(())
+    }
+
+    fn tables_of<'b>(&self, words: &'b [DecodeEntry]) -> DecodeTables<'b> {
+        DecodeTables { words, width: self.width, n_tables: self.len(), state_log: self.state_log(), id: self.id }
     }
 
     /// Accepts a compiled image (e.g. produced at build time and stored in flash) after
     /// checking, entry by entry, that it is exactly what [`Self::compile_into`] builds
-    /// from this set. Uses no heap and about 2 KiB of stack.
+    /// from this set (so also its length and entry width). Uses no heap and about
+    /// 2 KiB of stack.
     pub fn verify_compiled<'b>(&self, words: &'b [DecodeEntry]) -> Result<DecodeTables<'b>> {
         if words.len() != self.compiled_len() {
             return Err(Error::CompiledTablesMismatch);
         }
-        let size = 1usize << self.state_log();
-        for (table, entries) in self.tables().zip(words.chunks_exact(size)) {
-            if !decode_table_matches(&table, self.state_log(), entries) {
-                return Err(Error::CompiledTablesMismatch);
+        let ok = match self.width {
+            EntryWidth::Wide => self.entries_match(words),
+            EntryWidth::Short => {
+                bytemuck::try_cast_slice::<_, ShortEntry>(words).is_ok_and(|entries| self.entries_match(entries))
             }
+        };
+        if !ok {
+            return Err(Error::CompiledTablesMismatch);
         }
-        Ok(DecodeTables { words, n_tables: self.len(), state_log: self.state_log(), id: self.id })
+        Ok(self.tables_of(words))
+    }
+
+    fn entries_match<E: Entry>(&self, entries: &[E]) -> bool {
+        let size = 1usize << self.state_log();
+        self.tables()
+            .zip(entries.chunks_exact(size))
+            .all(|(table, e)| decode_table_matches(&table, self.state_log(), e))
     }
 }
 
@@ -287,6 +351,7 @@ mod owned {
     #[derive(Debug, Clone)]
     pub struct OwnedDecodeTables {
         words: Vec<DecodeEntry>,
+        width: EntryWidth,
         id: u64,
         state_log: u8,
         n_tables: usize,
@@ -297,11 +362,32 @@ mod owned {
         pub fn new(set: &TableSetRef<'_>) -> Result<Self> {
             let mut words = alloc::vec![DecodeEntry(0); set.compiled_len()];
             set.compile_into(&mut words)?;
-            Ok(OwnedDecodeTables { words, id: set.id(), state_log: set.state_log(), n_tables: set.len() })
+            Ok(OwnedDecodeTables {
+                words,
+                width: set.entry_width(),
+                id: set.id(),
+                state_log: set.state_log(),
+                n_tables: set.len(),
+            })
         }
         /// Borrowed view for the decoder.
         pub fn view(&self) -> DecodeTables<'_> {
-            DecodeTables { words: &self.words, n_tables: self.n_tables, state_log: self.state_log, id: self.id }
+            DecodeTables {
+                words: &self.words,
+                width: self.width,
+                n_tables: self.n_tables,
+                state_log: self.state_log,
+                id: self.id,
+            }
+        }
+        /// The image as little-endian bytes, entries of the set's width back to back
+        /// (`codec/FORMAT.md`): what a build script stores for a little-endian device,
+        /// whatever the host's byte order.
+        pub fn image_le_bytes(&self) -> Vec<u8> {
+            match self.view().image() {
+                crate::tans::decode_table::Image::Short(e) => e.iter().flat_map(|e| e.0.to_le_bytes()).collect(),
+                crate::tans::decode_table::Image::Wide(e) => e.iter().flat_map(|e| e.0.to_le_bytes()).collect(),
+            }
         }
     }
 

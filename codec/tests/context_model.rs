@@ -151,7 +151,7 @@ fn tables_of_format_1_still_load_so_old_streams_decode() {
     let set = TableSetRef::from_bytes(&v1).unwrap();
     assert_eq!(set.format(), 1);
     assert_eq!(set.id(), vqtans::table_set::table_set_id(&v1), "the id is the CRC-64 of the blob as stored");
-    assert_eq!(TableSetRef::from_bytes(&b).unwrap().format(), 2);
+    assert_eq!(TableSetRef::from_bytes(b).unwrap().format(), 2);
     // Format number 1 behind a checksum (no build wrote that) is not a layout this build reads.
     assert_eq!(TableSetRef::from_bytes(&with_checksum(&v1)).unwrap_err(), Error::TableSetFormat { format: 1 });
     // Format number 2 without its checksum is damaged (a cut-off checksum).

@@ -13,6 +13,7 @@
 compile_error!("host-tools needs a Unix system (file identities, FIFOs, signals)");
 
 pub mod archives;
+pub mod budget;
 pub mod cmd;
 pub mod diff;
 pub mod io;

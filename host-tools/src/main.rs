@@ -55,6 +55,9 @@ enum Command {
     Get(cmd::get::Args),
     /// Write every segment of an archive as .npy files (or webdataset shards).
     Unpack(cmd::unpack::Args),
+    /// Print a table set's model parameters and device footprint (table set
+    /// plus compiled decode image).
+    TablesInfo(cmd::tables_info::Args),
 }
 
 /// Exit status for a failed command or a stream that does not verify.
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Ls(args) => cmd::ls::run(args),
         Command::Get(args) => cmd::get::run(args),
         Command::Unpack(args) => cmd::unpack::run(args, &workers),
+        Command::TablesInfo(args) => cmd::tables_info::run(args),
         Command::Verify(args) => {
             return match cmd::verify::run(args, &workers) {
                 Ok(Verdict::Identical) => ExitCode::SUCCESS,

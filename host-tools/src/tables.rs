@@ -13,8 +13,10 @@ use anyhow::{Context, Result};
 use vqtans::model::Model;
 
 use crate::io::{read_capped, show};
+use vqtans::model::context::ListCoding;
 use vqtans::segment::{EncodeOptions, Encoder, SegmentDecoder};
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
+use vqtans::tans::decode_table::EntryWidth;
 
 /// Largest table-set file accepted (the largest context-model set, K = 768,
 /// is about 1.6 MB).
@@ -88,12 +90,12 @@ impl TableFile {
 
     /// A short description of the model, e.g. `context model, K = 192`.
     pub fn model_name(&self) -> String {
-        let set = self.set();
-        match Model::from_table_set(&set) {
-            Ok(Model::Order0(_)) => "order-0 model".to_string(),
-            Ok(Model::Context(m)) => format!("context model, K = {}", m.k()),
-            Err(e) => format!("unknown model ({e})"),
-        }
+        model_name(&self.set())
+    }
+
+    /// The set's device footprint ([`footprint_summary`]).
+    pub fn footprint_summary(&self) -> String {
+        footprint_summary(&self.set())
     }
 
     /// An encoder for this set (container format 2, groups of 20 frames).
@@ -133,6 +135,46 @@ impl TableFile {
             ),
             other => anyhow::Error::from(other).context(format!("{}: cannot decode", show(stream_path))),
         }
+    }
+}
+
+/// A short description of the model of `set`, e.g. `context model, K = 192`, or
+/// for a set with a context map or 10-bit lists `context model, K = 96, 12
+/// tables, 10-bit lists`.
+pub fn model_name(set: &TableSetRef<'_>) -> String {
+    match Model::from_table_set(set) {
+        Ok(Model::Order0(_)) => "order-0 model".to_string(),
+        Ok(Model::Context(m)) => {
+            let mut name = format!("context model, K = {}", m.k());
+            if !m.is_identity_map() {
+                name += &format!(", {} tables", m.n_tables());
+            }
+            if m.list_coding() == ListCoding::Packed10 {
+                name += ", 10-bit lists";
+            }
+            name
+        }
+        Err(e) => format!("unknown model ({e})"),
+    }
+}
+
+/// What a device stores to decode with `set`, e.g. `807134 bytes (table set 397534
+/// + compiled image 409600, 32-bit entries)`.
+pub fn footprint_summary(set: &TableSetRef<'_>) -> String {
+    format!(
+        "{} bytes (table set {} + compiled image {}, {})",
+        set.device_footprint(),
+        set.blob_len(),
+        set.compiled_bytes(),
+        entry_width_name(set.entry_width())
+    )
+}
+
+/// `16-bit entries` or `32-bit entries`.
+pub fn entry_width_name(width: EntryWidth) -> &'static str {
+    match width {
+        EntryWidth::Short => "16-bit entries",
+        EntryWidth::Wide => "32-bit entries",
     }
 }
 

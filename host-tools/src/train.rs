@@ -10,6 +10,8 @@
 //! 2. [`ClassCounts`] of every segment ranked with those lists, summed in
 //!    parallel; then the final [`SuccessorLists`] and the table set.
 //!
+//! With a device-footprint budget ([`ModelKind::Budget`]) the same two passes
+//! also choose the context model's size parameters ([`crate::budget`]).
 //! The order-0 reference model needs a single pass counting token values.
 //! Memory does not depend on the number of segments: each pass holds one
 //! accumulator and one segment per busy worker.
@@ -30,6 +32,7 @@ use vqtans::model::context::train::{
 };
 use vqtans::table_set::TableSet;
 
+use crate::budget;
 use crate::io::{IoError, Segment};
 use crate::pass::{self, Feed, OnBad, Tally};
 use crate::progress;
@@ -68,6 +71,13 @@ pub enum ModelKind {
     Context {
         /// Successor list length.
         k: usize,
+    },
+    /// The context model with the size parameters (list length, state log,
+    /// number of class tables) that code held-out training data best within a
+    /// device footprint of `max_bytes` ([`crate::budget`]).
+    Budget {
+        /// The budget: table set plus compiled decode image, in bytes.
+        max_bytes: usize,
     },
     /// The order-0 reference model (one 1024-symbol table).
     Order0,
@@ -115,6 +125,9 @@ pub struct Trained {
     pub tally: Tally,
     /// Named durations of the steps.
     pub steps: Vec<(&'static str, Duration)>,
+    /// More facts about how it was made, as (label, value) lines (the budget
+    /// and the settings it chose).
+    pub notes: Vec<(&'static str, String)>,
 }
 
 /// Trains a table set from `inputs` on `workers` (see the module
@@ -131,6 +144,11 @@ pub fn train<T: TrainingInputs>(inputs: &T, options: &TrainOptions, workers: &Wo
         ModelKind::Context { k } => {
             check_k(k).map_err(|e| anyhow::anyhow!("K = {k}: {e}"))?;
             build_context(&run, &TrainConfig { k, ..TrainConfig::default() })
+        }
+        ModelKind::Budget { max_bytes } => {
+            // Before any input is opened: a budget nothing fits is an error at once.
+            budget::fitting_candidates(max_bytes)?;
+            build_budgeted(&run, max_bytes)
         }
         ModelKind::Order0 => build_order0(&run),
     }
@@ -203,6 +221,20 @@ fn check_nonempty(tally: &Tally) -> Result<()> {
     Ok(())
 }
 
+/// Fails if a later pass saw other inputs than the first.
+fn check_unchanged(first: &Tally, later: &Tally) -> Result<()> {
+    if later != first {
+        bail!(
+            "the inputs changed between the passes ({} segments / {} tokens, then {} / {})",
+            first.segments,
+            first.tokens,
+            later.segments,
+            later.tokens
+        );
+    }
+    Ok(())
+}
+
 fn build_context<T: TrainingInputs>(run: &Run<'_, T>, config: &TrainConfig) -> Result<Trained> {
     let mut steps = Vec::new();
     let k = config.k;
@@ -233,15 +265,7 @@ fn build_context<T: TrainingInputs>(run: &Run<'_, T>, config: &TrainConfig) -> R
         |acc, seg| acc.add_segment(&fold_lists, &seg.tokens),
         |a, b| a.merge(&b),
     )?;
-    if tally2 != tally {
-        bail!(
-            "the inputs changed between the two passes ({} segments / {} tokens, then {} / {})",
-            tally.segments,
-            tally.tokens,
-            tally2.segments,
-            tally2.tokens
-        );
-    }
+    check_unchanged(&tally, &tally2)?;
     drop(fold_lists);
     steps.push(("pass 2", t.elapsed()));
 
@@ -253,7 +277,7 @@ fn build_context<T: TrainingInputs>(run: &Run<'_, T>, config: &TrainConfig) -> R
     spinner.finish_and_clear();
     steps.push(("tables", t.elapsed()));
 
-    Ok(Trained { set, model: format!("context model, K = {k}"), tally, steps })
+    Ok(Trained { set, model: format!("context model, K = {k}"), tally, steps, notes: Vec::new() })
 }
 
 fn build_order0<T: TrainingInputs>(run: &Run<'_, T>) -> Result<Trained> {
@@ -273,5 +297,71 @@ fn build_order0<T: TrainingInputs>(run: &Run<'_, T>) -> Result<Trained> {
         },
     )?;
     let set = vqtans::model::order0::build_table_set(&counts, ORDER0_LOG).context("cannot build the order-0 table")?;
-    Ok(Trained { set, model: "order-0 model".to_string(), tally, steps: vec![("pass", t.elapsed())] })
+    Ok(Trained {
+        set,
+        model: "order-0 model".to_string(),
+        tally,
+        steps: vec![("pass", t.elapsed())],
+        notes: Vec::new(),
+    })
+}
+
+/// The passes of a budgeted build ([`budget::Passes`]) over the training
+/// inputs: the first checks the selection and that there is data (and keeps
+/// its tally), later ones that the inputs did not change.
+struct BudgetPasses<'r, 'a, T> {
+    run: &'r Run<'a, T>,
+    tally: Option<Tally>,
+}
+
+impl<T: TrainingInputs> budget::Passes for BudgetPasses<'_, '_, T> {
+    fn pass<A, I, F, M>(&mut self, name: &str, init: I, add: F, merge: M) -> Result<A>
+    where
+        A: Send,
+        I: Fn() -> A + Sync + Send,
+        F: Fn(&mut A, &Segment) + Sync + Send,
+        M: Fn(A, A) -> A + Sync + Send,
+    {
+        let (acc, tally) = self.run.pass(name, self.tally.is_none(), init, add, merge)?;
+        match &self.tally {
+            None => self.tally = Some(tally),
+            Some(first) => check_unchanged(first, &tally)?,
+        }
+        Ok(acc)
+    }
+
+    fn parallel<R: Send>(&self, work: impl FnOnce() -> R + Send) -> Result<R> {
+        self.run.workers.run(None, work)
+    }
+}
+
+fn build_budgeted<T: TrainingInputs>(run: &Run<'_, T>, max_bytes: usize) -> Result<Trained> {
+    let mut passes = BudgetPasses { run, tally: None };
+    let b = budget::build(&mut passes, max_bytes)?;
+    let tally = passes.tally.unwrap_or_default();
+    let c = b.candidate;
+    let split = match b.split {
+        budget::FoldSplit::Segments([a, b]) => format!("whole segments by key ({a} + {b})"),
+        budget::FoldSplit::Halves => "first and second half of each segment".to_string(),
+    };
+    let notes = vec![
+        (
+            "budget",
+            format!(
+                "{max_bytes} bytes: {} of {} configurations fit",
+                b.fitting,
+                vqtans::model::context::select::candidates().len()
+            ),
+        ),
+        (
+            "chosen",
+            format!(
+                "K = {}, state log {}, slot floor {}, {} class tables, 10-bit lists",
+                c.k, c.state_log, c.slot_floor, c.tables
+            ),
+        ),
+        ("folds", split),
+        ("held-out rate", format!("{:.4} (estimated, both folds)", b.held_out_rate)),
+    ];
+    Ok(Trained { set: b.set, model: format!("context model, K = {}", c.k), tally, steps: b.steps, notes })
 }

@@ -3,7 +3,10 @@
 //! data, so no files are needed.
 
 use vqtans::container::Check;
-use vqtans::model::context::train::{train_in_memory, TrainConfig};
+use vqtans::model::context::train::{
+    build_table_set, train_in_memory, ClassCounts, FoldLists, SuccessorLists, TrainConfig, TransitionCounts,
+};
+use vqtans::model::context::ListCoding;
 use vqtans::segment::{EncodeOptions, Encoder};
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
 
@@ -46,11 +49,37 @@ pub fn synthetic_tokens(frames: usize, seed: u64) -> Vec<u16> {
     tokens
 }
 
+/// The training shared by [`context_blob`] and [`context_blob_compact`]: 60 frames
+/// of [`synthetic_tokens`], their cross-fitted and final successor lists at the
+/// default `K` (lists of a smaller `K` are their prefixes). Building lists is what
+/// takes the time under the sanitizers, so it is done once.
+fn synthetic_training() -> &'static (Vec<u16>, FoldLists, SuccessorLists) {
+    static TRAINING: std::sync::OnceLock<(Vec<u16>, FoldLists, SuccessorLists)> = std::sync::OnceLock::new();
+    TRAINING.get_or_init(|| {
+        let tokens = synthetic_tokens(60, 7);
+        let config = TrainConfig::default();
+        let mut transitions = TransitionCounts::default();
+        transitions.add_segment(&tokens);
+        let folds = FoldLists::build(&transitions, &config).unwrap();
+        let lists = SuccessorLists::build(&transitions.all(), config.k, config.symmetric, config.two_step).unwrap();
+        (tokens, folds, lists)
+    })
+}
+
+/// A table set of `config` from [`synthetic_training`] (what `train_in_memory` makes
+/// from its tokens).
+fn synthetic_set(config: &TrainConfig) -> Vec<u8> {
+    let (tokens, folds, lists) = synthetic_training();
+    let mut classes = ClassCounts::new(config.k).unwrap();
+    classes.add_segment(folds, tokens);
+    let lists = lists.truncated(config.k).unwrap();
+    build_table_set(&lists, &classes, config).unwrap().to_bytes().unwrap()
+}
+
 /// A context-model table set trained on synthetic data, default parameters (the
 /// decoder's specialised loop).
 pub fn context_blob() -> Vec<u8> {
-    let tokens = synthetic_tokens(60, 7);
-    train_in_memory(&[&tokens], &TrainConfig::default()).unwrap().to_bytes().unwrap()
+    synthetic_set(&TrainConfig::default())
 }
 
 /// A context-model table set with other parameters (K = 16, state log 11: the
@@ -60,6 +89,29 @@ pub fn context_blob_other() -> Vec<u8> {
     let config = TrainConfig { k: 16, state_log: 11, ..TrainConfig::default() };
     train_in_memory(&[&tokens], &config).unwrap().to_bytes().unwrap()
 }
+
+/// A small context-model table set of the kinds `build-tables --max-bytes` makes:
+/// model section version 3 (10-bit successor lists, 6 class tables chosen by a
+/// context map) and 16-bit decode entries (state log 8, every class at least 2
+/// slots); the decoder's general loop with 16-bit entries.
+pub fn context_blob_compact() -> Vec<u8> {
+    let config = TrainConfig {
+        k: 16,
+        state_log: 8,
+        slot_floor: 2,
+        tables: 6,
+        list_coding: ListCoding::Packed10,
+        ..TrainConfig::default()
+    };
+    let blob = synthetic_set(&config);
+    let set = TableSetRef::from_bytes(&blob).unwrap();
+    assert_eq!(set.entry_width(), vqtans::tans::decode_table::EntryWidth::Short);
+    assert_eq!(set.model()[1], 3, "model section version 3");
+    blob
+}
+
+/// Number of fixtures ([`Fixture::all`]).
+pub const FIXTURES: usize = 4;
 
 /// The tokens `load_table_set` codes with every table set that loads: three frames
 /// of [`synthetic_tokens`], the same whatever the input (so `make_seeds` can check
@@ -97,9 +149,28 @@ impl Fixture {
     }
 
     /// The fixtures: order-0, context model with default parameters, context model
-    /// with other parameters.
-    pub fn all() -> [Fixture; 3] {
-        [Fixture::new(order0_blob(), 4), Fixture::new(context_blob(), 16), Fixture::new(context_blob_other(), 16)]
+    /// with other parameters, and a compact context-model set (version 3, 16-bit
+    /// entries, 10-bit lists, context map).
+    pub fn all() -> [Fixture; FIXTURES] {
+        core::array::from_fn(Fixture::number)
+    }
+
+    /// Fixture `i` of [`Fixture::all`] (`i < FIXTURES`).
+    pub fn number(i: usize) -> Fixture {
+        match i % FIXTURES {
+            0 => Fixture::new(order0_blob(), 4),
+            1 => Fixture::new(context_blob(), 16),
+            2 => Fixture::new(context_blob_other(), 16),
+            _ => Fixture::new(context_blob_compact(), 16),
+        }
+    }
+
+    /// Fixture `i % FIXTURES`, made the first time it is asked for (training a
+    /// context-model set under the sanitizers takes seconds: each input pays only
+    /// for the fixture it uses, so none runs into libFuzzer's timeout).
+    pub fn get(i: usize) -> &'static Fixture {
+        static CELLS: [std::sync::OnceLock<Fixture>; FIXTURES] = [const { std::sync::OnceLock::new() }; FIXTURES];
+        CELLS[i % FIXTURES].get_or_init(|| Fixture::number(i))
     }
 
     /// A stream whose header is valid for this fixture (right table-set id, state

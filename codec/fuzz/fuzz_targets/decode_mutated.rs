@@ -8,16 +8,12 @@ mod common;
 
 use common::Fixture;
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
-
-static FIXTURES: OnceLock<[Fixture; 3]> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
-    let fixtures = FIXTURES.get_or_init(Fixture::all);
     if data.len() < 4 {
         return;
     }
-    let fixture = &fixtures[(data[0] >> 6) as usize % 3];
+    let fixture = Fixture::get((data[0] >> 6) as usize);
     let frames = 1 + data[0] as usize % 6;
     let edits = &data[1..1 + (data.len() - 1).min(16)];
     let seed = &data[1 + edits.len()..];

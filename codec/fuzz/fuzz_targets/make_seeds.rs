@@ -1,8 +1,9 @@
 //! Writes the seed inputs kept in `seeds/`: valid streams for every fixture (with the
 //! selector byte `decode_stream` expects), inputs of `simd_matches_scalar` for every
 //! fixture and of `stream_matches_frames`, and table sets of every model kind (order-0, the context model with
-//! default and other parameters, and, as a postcard part without its checksum, a kind
-//! this build does not know), each checked to
+//! default and other parameters and as a compact version-3 set with 16-bit entries,
+//! and, as a postcard part without its checksum, a kind this build does not know),
+//! each checked to
 //! code `load_table_set`'s probe tokens so that the fuzzer starts from sets that
 //! reach its round trip. Run with `cargo run --bin make_seeds` from `codec/fuzz`
 //! (the pinned nightly of `rust-toolchain.toml`).
@@ -16,6 +17,11 @@ use vqtans::segment::{decode, Encoder};
 use vqtans::table_set::{OwnedDecodeTables, TableSet, TableSetRef, CHECKSUM_LEN};
 
 fn main() {
+    // The default fixture's set is what `train_in_memory` makes from its tokens
+    // (so the seeds made with it before the training was shared still fit it).
+    let training = common::synthetic_tokens(60, 7);
+    let reference = train_in_memory(&[&training], &TrainConfig::default()).unwrap().to_bytes().unwrap();
+    assert!(common::context_blob() == reference, "the shared training changed the default fixture");
     let fixtures = Fixture::all();
     for (i, fixture) in fixtures.iter().enumerate() {
         for frames in [1usize, 3] {
@@ -47,7 +53,8 @@ fn main() {
         std::fs::write(format!("seeds/stream_matches_frames/{name}"), input).unwrap();
     }
     let stream = fixtures[1].encoder.encode(&common::synthetic_tokens(25, 3)).unwrap();
-    let mut raw = vec![0x0Au8, 0x02];
+    // Mode 0x09: fixture 1 (whose stream this is), case 2 (raw bytes).
+    let mut raw = vec![0x09u8, 0x02];
     raw.extend_from_slice(&stream);
     std::fs::write("seeds/stream_matches_frames/raw-valid", raw).unwrap();
 
@@ -72,7 +79,12 @@ fn main() {
         let config = TrainConfig { k, state_log, ..TrainConfig::default() };
         train_in_memory(&[&training], &config).unwrap().to_bytes().unwrap()
     };
-    for (name, blob) in [("order0", order0), ("context-k4", context(4, 10)), ("context-k16-log11", context(16, 11))] {
+    for (name, blob) in [
+        ("order0", order0),
+        ("context-k4", context(4, 10)),
+        ("context-k16-log11", context(16, 11)),
+        ("context-v3-short", common::context_blob_compact()),
+    ] {
         let set = TableSetRef::from_bytes(&blob).unwrap();
         let stream = Encoder::new(&set).unwrap().encode(&probe).unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let tables = OwnedDecodeTables::new(&set).unwrap();

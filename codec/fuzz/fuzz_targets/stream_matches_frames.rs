@@ -13,11 +13,8 @@ mod common;
 
 use common::Fixture;
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
 use vqtans::segment::SegmentDecoder;
 use vqtans::stream::{read_header, Frame, StreamDecoder, StreamError};
-
-static FIXTURES: OnceLock<[Fixture; 3]> = OnceLock::new();
 
 /// Hands out `bytes` in chunks of 1..=`max` bytes chosen by a generator, then ends.
 struct Link<'a> {
@@ -93,9 +90,8 @@ fn reference(fixture: &Fixture, stream: &[u8]) -> Outcome {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let fixtures = FIXTURES.get_or_init(Fixture::all);
     let Some((&[mode, seed], rest)) = data.split_first_chunk::<2>() else { return };
-    let fixture = &fixtures[mode as usize % 3];
+    let fixture = Fixture::get(mode as usize);
     let max = [1, 3, 17, 200, 4096][seed as usize % 5];
     let link = |bytes| Link { bytes, pos: 0, rng: seed as u64 | 0x100, max };
     match (mode >> 2) % 3 {

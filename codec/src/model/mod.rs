@@ -29,6 +29,7 @@ pub(crate) fn validate_section(set: &TableSetRef<'_>) -> Result<()> {
 
 /// A model's parameters, parsed (and validated against the tables) from a table set.
 #[derive(Debug, Clone, Copy)]
+#[allow(clippy::large_enum_variant)] // no heap: the context model's parameters live inline
 pub enum Model<'a> {
     /// Every token coded directly with one 1024-symbol table.
     Order0(order0::Order0),
@@ -112,6 +113,7 @@ impl<'a> ModelDecoder<'a> {
 
 /// Encoder side of a model (host only): what it needs to turn tokens into operations.
 #[cfg(feature = "alloc")]
+#[allow(clippy::large_enum_variant)] // one per encoder, never in bulk
 pub enum ModelEncoder<'a> {
     /// Order-0.
     Order0(order0::Order0),

@@ -3,8 +3,10 @@
 //! Lane `c` of a row works on column `c` (32-bit lanes: `a` = columns 0..8, `b` =
 //! columns 8..16; 16-bit lanes: all 16 columns in one register). Per row:
 //! 1. contexts `base + up`, where `up` is the kind the previous row just decoded;
-//! 2. gather the 16 decode entries at `(context << M) + state` (expanded tables,
-//!    one entry per state);
+//! 2. gather the 16 decode entries at `(table << M) + state` (expanded tables,
+//!    one entry per state; `table` = the context, or for a set with a context map
+//!    gathered from a table of `map[context] << M`; 16-bit entries are gathered as
+//!    the 32 bits ending with them and widened to the 32-bit layout);
 //! 3. class bit counts plus raw bit counts (bucket offset bits, or 10 for an escape),
 //!    prefix-summed across the 16 lanes: every lane's bit offset for its class bits,
 //!    its raw bits following;
@@ -12,9 +14,9 @@
 //!    columns 8..16 in another: one load per window, then a byte shuffle gives each
 //!    lane the 4 bytes at its offset; shift and mask give the bits (new states, raw
 //!    values);
-//! 5. successor tokens (one masked gather from the successor lists) and the own
-//!    lists, kept as four planes of 16-bit entries (rank 0..3 of all 128 positions),
-//!    updated with compares and blends.
+//! 5. successor tokens (one masked gather from the successor lists, `u16` or 10-bit
+//!    packed) and the own lists, kept as four planes of 16-bit entries (rank 0..3 of
+//!    all 128 positions), updated with compares and blends.
 //!
 //! Memory safety does not rest on the tables or the payload being well formed:
 //! contexts stay below 100 by construction (bases from constant tables, kinds from
@@ -30,9 +32,8 @@ use crate::container::{COLS, FRAME_TOKENS, ROWS};
 use crate::model::context::classes::{kind, OWN_DEPTH};
 use crate::model::context::contexts::{CONTEXTS, UP_NONE};
 use crate::model::context::own_lists::{OwnLists, EMPTY};
-use crate::model::context::{ContextModel, ContextState, SECTION_HEADER};
-use crate::table_set::TableSetRef;
-use crate::tans::decode_table::{DecodeEntry, DecodeTables};
+use crate::model::context::{ContextModel, ContextState, ListCoding};
+use crate::tans::decode_table::{DecodeTables, Image};
 
 /// Most bits one token reads: 15 class bits and 10 raw bits.
 const TOKEN_BITS: usize = 15 + 10;
@@ -63,10 +64,14 @@ pub(super) enum FrameResult {
 
 /// What the kernel needs from the table set, checked once.
 pub(super) struct Kernel<'a> {
-    /// The compiled image: `CONTEXTS` tables of `2^M` entries.
-    words: &'a [DecodeEntry],
-    /// Successor lists: 1024 x `k` little-endian `u16`.
+    /// The compiled image: `T` tables of `2^M` entries (32 or 16 bits).
+    image: Image<'a>,
+    /// `map[context] << M` for each context, if the set has a context map other
+    /// than the identity.
+    map_shifted: Option<[i32; CONTEXTS]>,
+    /// Successor lists: 1024 x `k` entries coded as `coding`.
     successors: &'a [u8],
+    coding: ListCoding,
     k: u32,
     /// The escape class symbol `OWN_DEPTH + buckets`.
     escape: u32,
@@ -89,22 +94,28 @@ pub(super) struct KernelState {
 impl<'a> Kernel<'a> {
     /// Checks everything the kernel's memory accesses rely on; `None` if anything is
     /// off (the scalar decoder then does the whole stream).
-    pub(super) fn new(set: &TableSetRef<'a>, tables: &DecodeTables<'a>, model: &ContextModel<'_>) -> Option<Self> {
-        let words = tables.words();
+    pub(super) fn new(tables: &DecodeTables<'a>, model: &ContextModel<'a>) -> Option<Self> {
+        let image = tables.image();
         let m = tables.state_log() as u32;
-        if tables.len() != CONTEXTS || m > 15 || words.len() != CONTEXTS << m {
+        let n_tables = model.n_tables();
+        if tables.len() != n_tables || !(1..=CONTEXTS).contains(&n_tables) || m > 15 || image.len() != n_tables << m {
             return None;
         }
         let k = model.k();
-        let successors = set.model().get(SECTION_HEADER..)?;
-        if !(4..=1024).contains(&k) || successors.len() != 2 * 1024 * k {
+        let (successors, coding) = (model.successors, model.list_coding());
+        if !(4..=1024).contains(&k) || successors.len() != coding.list_bytes(k) {
             return None;
         }
         let escape = model.classes().escape() as u32;
         if escape as usize != OWN_DEPTH + model.classes().buckets || !(8..=30).contains(&escape) {
             return None;
         }
-        Some(Kernel { words, successors, k: k as u32, escape, state_mask: (1u32 << m) - 1 })
+        let map = model.context_map();
+        if map.iter().any(|&t| t as usize >= n_tables) {
+            return None;
+        }
+        let map_shifted = (!model.is_identity_map()).then(|| map.map(|t| (t as i32) << m));
+        Some(Kernel { image, map_shifted, successors, coding, k: k as u32, escape, state_mask: (1u32 << m) - 1 })
     }
 
     /// Decodes one frame into `out` (frame 0 of the stream if `first`), or returns
@@ -151,7 +162,6 @@ impl<'a> Kernel<'a> {
     #[target_feature(enable = "avx2")]
     unsafe fn rows(&self, ks: &mut KernelState, frame_bytes: *const u8, out: &mut [u16; FRAME_TOKENS]) -> bool {
         let bases = context_bases(&ks.kinds);
-        let words = self.words.as_ptr() as *const i32;
         let m = _mm_cvtsi32_si128(self.state_mask.count_ones() as i32);
         let mask16 = _mm256_set1_epi32(0xFFFF);
         let state_mask = _mm256_set1_epi32(self.state_mask as i32);
@@ -176,13 +186,21 @@ impl<'a> Kernel<'a> {
             // 2. Entries.
             let xma = _mm256_and_si256(xa, state_mask);
             let xmb = _mm256_and_si256(xb, state_mask);
-            let idx_a = _mm256_add_epi32(_mm256_sll_epi32(ctx_a, m), xma);
-            let idx_b = _mm256_add_epi32(_mm256_sll_epi32(ctx_b, m), xmb);
             // SAFETY: contexts are below CONTEXTS (bases <= 95 and kinds <= 3 by
-            // construction), the masked state is below 2^M and `new` checked that the
-            // image has CONTEXTS << M entries, so the index is in the image.
-            let e_a = _mm256_i32gather_epi32::<4>(words, idx_a);
-            let e_b = _mm256_i32gather_epi32::<4>(words, idx_b);
+            // construction), so the map gather reads inside `map_shifted`.
+            let (tb_a, tb_b) = match &self.map_shifted {
+                None => (_mm256_sll_epi32(ctx_a, m), _mm256_sll_epi32(ctx_b, m)),
+                Some(map) => {
+                    (_mm256_i32gather_epi32::<4>(map.as_ptr(), ctx_a), _mm256_i32gather_epi32::<4>(map.as_ptr(), ctx_b))
+                }
+            };
+            let idx_a = _mm256_add_epi32(tb_a, xma);
+            let idx_b = _mm256_add_epi32(tb_b, xmb);
+            // SAFETY: the table is below T (the context itself when there is no map:
+            // then T = CONTEXTS; else a map entry, checked below T in `new`), the masked
+            // state is below 2^M and `new` checked that the image has T << M entries,
+            // so the index is in the image.
+            let (e_a, e_b) = self.entries(idx_a, idx_b);
 
             // 1 (next row). Kinds: (class >= 1) + (class >= 4) + (class >= escape),
             // straight from the entry's symbol field; the next row's contexts.
@@ -284,6 +302,26 @@ impl<'a> Kernel<'a> {
         _mm256_testz_si256(bad, bad) == 0
     }
 
+    /// The image entries at `idx_a`, `idx_b` (each below the number of entries), in
+    /// the 32-bit layout.
+    ///
+    /// # Safety
+    /// AVX2; every index is below the image's number of entries.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn entries(&self, idx_a: __m256i, idx_b: __m256i) -> (__m256i, __m256i) {
+        match self.image {
+            Image::Wide(words) => {
+                let words = words.as_ptr() as *const i32;
+                (_mm256_i32gather_epi32::<4>(words, idx_a), _mm256_i32gather_epi32::<4>(words, idx_b))
+            }
+            Image::Short(entries) => {
+                let bytes = entries.as_ptr() as *const i32;
+                (short_entries(bytes, idx_a), short_entries(bytes, idx_b))
+            }
+        }
+    }
+
     /// Tokens of successor and escape classes for 8 lanes (other lanes: 0 or don't
     /// care), flagging successor ranks beyond the list in `bad`. `own_front` is entry
     /// 0 of each lane's own list.
@@ -320,21 +358,56 @@ impl<'a> Kernel<'a> {
         // Entry p * K + rank, both clamped into the lists (p <= 1023, rank <= K - 1).
         let p = _mm256_and_si256(own_front, _mm256_set1_epi32(1023));
         let idx = _mm256_add_epi32(_mm256_mullo_epi32(p, k), _mm256_min_epu32(rank, k_minus_1));
-        // Load the 4 bytes ending with entry idx (or starting with it, for idx 0).
-        let byte = _mm256_max_epi32(_mm256_sub_epi32(_mm256_add_epi32(idx, idx), two), _mm256_setzero_si256());
-        let shift = _mm256_slli_epi32::<4>(_mm256_min_epu32(idx, one));
-        // SAFETY: idx < 1024 * K, so byte + 4 <= 2 * 1024 * K = successors.len()
-        // (checked in `new`; K >= 4 covers idx 0). Lanes outside `is_bucket` load
-        // nothing.
+        let (byte, shift, mask) = match self.coding {
+            ListCoding::U16 => {
+                // The 4 bytes ending with entry idx (or starting with it, for idx 0).
+                let byte = _mm256_max_epi32(_mm256_sub_epi32(_mm256_add_epi32(idx, idx), two), _mm256_setzero_si256());
+                (byte, _mm256_slli_epi32::<4>(_mm256_min_epu32(idx, one)), 0xFFFF)
+            }
+            ListCoding::Packed10 => {
+                // The 4 bytes from the one holding bit 10 idx, or the last 4 bytes of
+                // the lists if fewer follow it (the entry's 10 bits are inside them).
+                let bit = _mm256_mullo_epi32(idx, _mm256_set1_epi32(10));
+                let last = _mm256_set1_epi32(self.successors.len() as i32 - 4);
+                let byte = _mm256_min_epi32(_mm256_srli_epi32::<3>(bit), last);
+                (byte, _mm256_sub_epi32(bit, _mm256_slli_epi32::<3>(byte)), 0x3FF)
+            }
+        };
+        // SAFETY: idx < 1024 * K, so byte + 4 <= successors.len() (checked in `new`:
+        // 2 * 1024 * K or 1280 * K bytes; K >= 4 covers idx 0). Lanes outside
+        // `is_bucket` load nothing.
         let g = _mm256_mask_i32gather_epi32::<1>(
             _mm256_setzero_si256(),
             self.successors.as_ptr() as *const i32,
             byte,
             is_bucket,
         );
-        let successor = _mm256_and_si256(_mm256_srlv_epi32(g, shift), _mm256_set1_epi32(0xFFFF));
+        let successor = _mm256_and_si256(_mm256_srlv_epi32(g, shift), _mm256_set1_epi32(mask));
         _mm256_or_si256(successor, _mm256_and_si256(raw, esc))
     }
+}
+
+/// The 16-bit entries at `idx` (8 lanes) of an image at `bytes`, widened to the
+/// 32-bit layout (base bits 0-15, symbol 16-25, bit count 27-31).
+///
+/// # Safety
+/// AVX2; every index is below the image's number of entries (2 bytes each).
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn short_entries(bytes: *const i32, idx: __m256i) -> __m256i {
+    let one = _mm256_set1_epi32(1);
+    // The 4 bytes ending with entry idx (or starting with it, for idx 0): inside the
+    // image for every idx below its length.
+    let byte =
+        _mm256_max_epi32(_mm256_sub_epi32(_mm256_add_epi32(idx, idx), _mm256_set1_epi32(2)), _mm256_setzero_si256());
+    let shift = _mm256_slli_epi32::<4>(_mm256_min_epu32(idx, one));
+    // SAFETY: see above.
+    let g = _mm256_i32gather_epi32::<1>(bytes, byte);
+    let e = _mm256_and_si256(_mm256_srlv_epi32(g, shift), _mm256_set1_epi32(0xFFFF));
+    let base = _mm256_and_si256(e, _mm256_set1_epi32(0xFF));
+    let nb = _mm256_slli_epi32::<19>(_mm256_and_si256(e, _mm256_set1_epi32(0x700)));
+    let symbol = _mm256_slli_epi32::<5>(_mm256_and_si256(e, _mm256_set1_epi32(0xF800)));
+    _mm256_or_si256(_mm256_or_si256(base, nb), symbol)
 }
 
 /// Inclusive prefix sums of 16 lanes (`a` = lanes 0..8, `b` = lanes 8..16).

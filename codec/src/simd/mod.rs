@@ -7,7 +7,9 @@
 //! (`avx2.rs`) does a whole row at once: gathers for the index words and the table
 //! entries, per-lane variable shifts, a prefix sum across the 16 lanes, the row's
 //! bits taken from 32-byte windows of the payload with byte shuffles, a masked
-//! gather from the successor lists, and the own lists updated as 16-bit planes.
+//! gather from the successor lists, and the own lists updated as 16-bit planes. It
+//! takes every context-model table set: version 2 and 3 sections (a context map: one
+//! more gather per 8 columns; 10-bit lists), 32-bit and 16-bit image entries.
 //!
 //! The result is bit-identical to the scalar reference ([`crate::segment::decode`]),
 //! errors included (`codec/tests/simd_equivalence.rs`). The kernel only runs on a
@@ -222,7 +224,7 @@ fn decode_into_avx2(
     let mut state = ContextState::default();
     // Payload bit where the scalar code takes over.
     let mut handover_bit = coder.consumed_bits();
-    if let Some(kernel) = avx2::Kernel::new(set, &tables, &cm).filter(|_| avx2_available()) {
+    if let Some(kernel) = avx2::Kernel::new(&tables, &cm).filter(|_| avx2_available()) {
         let mut ks = avx2::KernelState::new(coder.states(), coder.consumed_bits());
         let limit = frames.min(max_simd_frames as usize);
         for frame in out.chunks_exact_mut(FRAME_TOKENS).take(limit) {

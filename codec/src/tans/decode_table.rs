@@ -1,4 +1,4 @@
-//! Decode tables: one 4-byte entry per state, and the compiled image of a whole table set.
+//! Decode tables: one entry per state, and the compiled image of a whole table set.
 //!
 //! A table of log `l` under state log `M` (shift `k = M - l`) is used as if each of
 //! its `2^l` slots were repeated `2^k` times (see [`crate::tans`]). Its decode table
@@ -10,20 +10,40 @@
 //! decoding     : e = entry[x];  x = e.base + read_bits(e.nb)
 //! ```
 //! so one decode step is a load, a bit read and an add, whatever the table's log.
-//! Entry layout (`u32`): bits 0..16 `base`, bits 16..26 `symbol`, bits 27..32 `nb_bits`.
+//!
+//! Entries are 32 bits ([`DecodeEntry`]: bits 0..16 `base`, bits 16..26 `symbol`,
+//! bits 27..32 `nb_bits`), or 16 bits ([`ShortEntry`]: bits 0..8 `base`, bits 8..11
+//! `nb_bits`, bits 11..16 `symbol`) for a table set where every entry fits them
+//! ([`EntryWidth`]; the rule is a function of the set, `codec/FORMAT.md`).
 
 use super::{floor_log2, spread, NormalizedRef, MAX_ALPHABET};
 use crate::{Error, Result};
 
-/// One state of a decode table, packed into 4 bytes.
+/// One decode-table entry of either width: how it is packed.
+pub trait Entry: Copy + Default + PartialEq + bytemuck::Pod {
+    /// The width these entries have.
+    const WIDTH: EntryWidth;
+    /// Packs an entry whose fields fit this width.
+    fn pack(base: u32, symbol: u16, nb_bits: u32) -> Self;
+    /// The next state before the read bits are added.
+    fn base(self) -> u32;
+    /// The decoded symbol.
+    fn symbol(self) -> u16;
+    /// How many bits the decoder reads after this symbol.
+    fn nb_bits(self) -> u32;
+}
+
+/// One state of a decode table, packed into 4 bytes: bits 0..16 `base`, bits 16..26
+/// `symbol`, bits 27..32 `nb_bits`. Also the unit a compiled image is stored in
+/// (a 32-bit word holds one 32-bit entry or two 16-bit ones).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(transparent)]
 pub struct DecodeEntry(pub u32);
 
 impl DecodeEntry {
     /// Views a compiled image stored as bytes (e.g. `include_bytes!` in flash) as
-    /// entries, without copying: `None` unless `bytes` is 4-byte aligned and a whole
-    /// number of words. The words are read in the target's byte order, so an image
+    /// words, without copying: `None` unless `bytes` is 4-byte aligned and a whole
+    /// number of words. The entries are read in the target's byte order, so an image
     /// written little-endian is only right on little-endian targets; either way
     /// [`crate::table_set::TableSetRef::verify_compiled`] refuses a wrong image.
     pub fn slice_from_bytes(bytes: &[u8]) -> Option<&[DecodeEntry]> {
@@ -52,6 +72,145 @@ impl DecodeEntry {
     }
 }
 
+impl Entry for DecodeEntry {
+    const WIDTH: EntryWidth = EntryWidth::Wide;
+    #[inline(always)]
+    fn pack(base: u32, symbol: u16, nb_bits: u32) -> Self {
+        DecodeEntry::new(base, symbol, nb_bits)
+    }
+    #[inline(always)]
+    fn base(self) -> u32 {
+        DecodeEntry::base(self)
+    }
+    #[inline(always)]
+    fn symbol(self) -> u16 {
+        DecodeEntry::symbol(self)
+    }
+    #[inline(always)]
+    fn nb_bits(self) -> u32 {
+        DecodeEntry::nb_bits(self)
+    }
+}
+
+/// One state of a decode table in 2 bytes: bits 0..8 `base`, bits 8..11 `nb_bits`,
+/// bits 11..16 `symbol`. Holds every entry of a table set of state log `M <= 8`
+/// whose alphabets have at most 32 symbols and whose steps read at most 7 bits
+/// ([`EntryWidth::of`]); then `base + 2^nb_bits <= 2^M <= 256`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(transparent)]
+pub struct ShortEntry(pub u16);
+
+impl ShortEntry {
+    /// Packs an entry. `base < 256`, `symbol < 32`, `nb_bits <= 7`.
+    #[inline]
+    pub const fn new(base: u32, symbol: u16, nb_bits: u32) -> Self {
+        ShortEntry((base as u16 & 0xFF) | ((nb_bits as u16 & 7) << 8) | ((symbol & 31) << 11))
+    }
+}
+
+impl Entry for ShortEntry {
+    const WIDTH: EntryWidth = EntryWidth::Short;
+    #[inline(always)]
+    fn pack(base: u32, symbol: u16, nb_bits: u32) -> Self {
+        ShortEntry::new(base, symbol, nb_bits)
+    }
+    #[inline(always)]
+    fn base(self) -> u32 {
+        (self.0 & 0xFF) as u32
+    }
+    #[inline(always)]
+    fn symbol(self) -> u16 {
+        self.0 >> 11
+    }
+    #[inline(always)]
+    fn nb_bits(self) -> u32 {
+        ((self.0 >> 8) & 7) as u32
+    }
+}
+
+/// The width of a table set's decode entries: a function of the set alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryWidth {
+    /// 16-bit entries ([`ShortEntry`]).
+    Short,
+    /// 32-bit entries ([`DecodeEntry`]).
+    Wide,
+}
+
+/// Largest state log of a set with 16-bit entries.
+pub const SHORT_MAX_STATE_LOG: u8 = 8;
+/// Largest alphabet of a set with 16-bit entries.
+pub const SHORT_MAX_ALPHABET: usize = 32;
+/// Most bits one decode step of a set with 16-bit entries reads.
+pub const SHORT_MAX_STEP_BITS: u32 = 7;
+
+impl EntryWidth {
+    /// Bytes per entry.
+    pub const fn bytes(self) -> usize {
+        match self {
+            EntryWidth::Short => 2,
+            EntryWidth::Wide => 4,
+        }
+    }
+
+    /// The width of a set of state log `state_log` with `tables` (each valid for it):
+    /// [`EntryWidth::Short`] iff `state_log <= 8`, every alphabet has at most 32
+    /// symbols and no decode step reads more than 7 bits (a table of log `l` whose
+    /// smallest non-zero count is `c` reads at most `l - floor(log2 c)` bits), else
+    /// [`EntryWidth::Wide`].
+    pub fn of<'a>(state_log: u8, mut tables: impl Iterator<Item = NormalizedRef<'a>>) -> Self {
+        let fits = state_log <= SHORT_MAX_STATE_LOG
+            && tables.all(|t| t.alphabet() <= SHORT_MAX_ALPHABET && t.max_step_bits() <= SHORT_MAX_STEP_BITS);
+        if fits {
+            EntryWidth::Short
+        } else {
+            EntryWidth::Wide
+        }
+    }
+}
+
+/// A compiled image of either width, as typed entries.
+#[derive(Debug, Clone, Copy)]
+pub enum Image<'a> {
+    /// 16-bit entries.
+    Short(&'a [ShortEntry]),
+    /// 32-bit entries.
+    Wide(&'a [DecodeEntry]),
+}
+
+impl<'a> Image<'a> {
+    /// The image in `words` (32-bit storage units) with entries of `width`.
+    pub fn new(words: &'a [DecodeEntry], width: EntryWidth) -> Self {
+        match width {
+            // u32 words always reinterpret as twice as many u16s.
+            EntryWidth::Short => Image::Short(bytemuck::try_cast_slice(words).unwrap_or_default()),
+            EntryWidth::Wide => Image::Wide(words),
+        }
+    }
+
+    /// Entry `i` in the 32-bit layout, or `None` beyond the image.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<DecodeEntry> {
+        match self {
+            Image::Short(e) => e.get(i).map(|&e| DecodeEntry::new(e.base(), e.symbol(), e.nb_bits())),
+            Image::Wide(e) => e.get(i).copied(),
+        }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        match self {
+            Image::Short(e) => e.len(),
+            Image::Wide(e) => e.len(),
+        }
+    }
+
+    /// True if the image has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Per-symbol occurrence counters, numbering each symbol's slots in slot order (the
 /// numbering the encoder's state table uses too).
 struct Occurrences {
@@ -69,27 +228,30 @@ impl Occurrences {
     }
 
     /// The slot entry (unexpanded, table log `l`) of the next slot holding `symbol`.
-    fn next_slot_entry(&mut self, symbol: u16) -> DecodeEntry {
+    fn next_slot_entry<E: Entry>(&mut self, symbol: u16) -> E {
         let n = &mut self.next[symbol as usize % MAX_ALPHABET];
         let x = *n as u32;
         *n += 1;
-        let nb = self.log - floor_log2(x);
-        DecodeEntry::new((x << nb) - (1u32 << self.log), symbol, nb)
+        // A count of 0 is never visited for a valid table; `max(1)` keeps damaged
+        // input from dividing the log by zero.
+        let nb = self.log.saturating_sub(floor_log2(x.max(1)));
+        E::pack((x << nb).wrapping_sub(1u32 << self.log), symbol, nb)
     }
 }
 
 /// Entry `x` of the expanded table from its slot entry, for shift `k`.
 #[inline]
-fn expand(slot: DecodeEntry, x: usize, k: u32) -> DecodeEntry {
+fn expand<E: Entry>(slot: E, x: usize, k: u32) -> E {
     let low = (x as u32) & ((1u32 << k) - 1);
-    DecodeEntry::new((slot.base() << k) + (low << slot.nb_bits()), slot.symbol(), slot.nb_bits())
+    E::pack((slot.base() << k) + (low << slot.nb_bits()), slot.symbol(), slot.nb_bits())
 }
 
 /// Fills `out` (exactly `2^state_log` entries) with the expanded decode table of
 /// `table`, using no memory beyond `out` and a 2 KiB counter array.
 ///
-/// The table must have been validated for `state_log` ([`NormalizedRef::validate`]).
-pub fn build_decode_table(table: &NormalizedRef<'_>, state_log: u8, out: &mut [DecodeEntry]) -> Result<()> {
+/// The table must have been validated for `state_log` ([`NormalizedRef::validate`]),
+/// and its entries must fit `E` (for [`ShortEntry`]: [`EntryWidth::of`] says so).
+pub fn build_decode_table<E: Entry>(table: &NormalizedRef<'_>, state_log: u8, out: &mut [E]) -> Result<()> {
     let size = 1usize << state_log;
     if table.log > state_log {
         return Err(Error::TableLog { log: table.log });
@@ -101,10 +263,10 @@ pub fn build_decode_table(table: &NormalizedRef<'_>, state_log: u8, out: &mut [D
     let slots = 1usize << table.log;
     // The slot entries first, in out[..slots]: symbols in spreading order, then
     // bases and bit counts in slot order.
-    spread::for_each_slot(table, |slot, symbol| out[slot] = DecodeEntry(symbol as u32));
+    spread::for_each_slot(table, |slot, symbol| out[slot] = E::pack(0, symbol, 0));
     let mut occurrences = Occurrences::new(table);
     for entry in out[..slots].iter_mut() {
-        *entry = occurrences.next_slot_entry(entry.0 as u16);
+        *entry = occurrences.next_slot_entry(entry.symbol());
     }
     // Expanded in place from the top: entry x reads slot x >> k, which is below x
     // (or x itself) and so not overwritten yet.
@@ -115,8 +277,9 @@ pub fn build_decode_table(table: &NormalizedRef<'_>, state_log: u8, out: &mut [D
 }
 
 /// True if `entries` is exactly the decode table [`build_decode_table`] makes from
-/// `table` (validated for `state_log`). Needs no buffer beyond a 2 KiB counter array.
-pub fn decode_table_matches(table: &NormalizedRef<'_>, state_log: u8, entries: &[DecodeEntry]) -> bool {
+/// `table` (validated for `state_log`, entries fitting `E`). Needs no buffer beyond a
+/// 2 KiB counter array.
+pub fn decode_table_matches<E: Entry>(table: &NormalizedRef<'_>, state_log: u8, entries: &[E]) -> bool {
     if entries.len() != 1usize << state_log || table.log > state_log {
         return false;
     }
@@ -128,7 +291,7 @@ pub fn decode_table_matches(table: &NormalizedRef<'_>, state_log: u8, entries: &
     }
     let mut occurrences = Occurrences::new(table);
     entries.chunks_exact(1 << k).enumerate().all(|(slot, expanded)| {
-        let slot_entry = occurrences.next_slot_entry(expanded[0].symbol());
+        let slot_entry: E = occurrences.next_slot_entry(expanded[0].symbol());
         expanded.iter().enumerate().all(|(i, &e)| e == expand(slot_entry, (slot << k) + i, k))
     })
 }
@@ -136,12 +299,29 @@ pub fn decode_table_matches(table: &NormalizedRef<'_>, state_log: u8, entries: &
 /// One decode table as the decoder uses it: `2^M` expanded entries, one per state.
 #[derive(Debug, Clone, Copy)]
 pub struct TableView<'a> {
-    /// `2^state_log` entries.
-    pub entries: &'a [DecodeEntry],
+    entries: Image<'a>,
 }
 
-/// The compiled decode tables of a whole table set, in one slice of words that may
-/// live in flash: table `t` is entries `t << M .. (t + 1) << M` (`M` the state log).
+impl TableView<'_> {
+    /// Entry `x` (a state below `2^M`) in the 32-bit layout; `None` beyond the table.
+    #[inline(always)]
+    pub fn get(&self, x: usize) -> Option<DecodeEntry> {
+        self.entries.get(x)
+    }
+    /// Entries in the table (`2^M`).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    /// Never true for a table of a validated set.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// The compiled decode tables of a whole table set, in one slice of 32-bit words
+/// that may live in flash: entries of the set's [`EntryWidth`] back to back in the
+/// target's byte order (one 32-bit entry per word, or two 16-bit ones), table `t`
+/// at entries `t << M .. (t + 1) << M` (`M` the state log).
 ///
 /// Only the constructors in [`crate::table_set`] make one, after validating it, so a
 /// `DecodeTables` always has `n_tables << state_log` consistent entries, and every
@@ -150,6 +330,7 @@ pub struct TableView<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct DecodeTables<'a> {
     pub(crate) words: &'a [DecodeEntry],
+    pub(crate) width: EntryWidth,
     pub(crate) n_tables: usize,
     pub(crate) state_log: u8,
     pub(crate) id: u64,
@@ -172,9 +353,18 @@ impl<'a> DecodeTables<'a> {
     pub fn id(&self) -> u64 {
         self.id
     }
-    /// The whole image; what a build script writes to flash.
+    /// The width of the entries.
+    pub fn width(&self) -> EntryWidth {
+        self.width
+    }
+    /// The whole image as 32-bit words; what a build script writes to flash.
     pub fn words(&self) -> &'a [DecodeEntry] {
         self.words
+    }
+    /// The whole image as typed entries.
+    #[inline]
+    pub fn image(&self) -> Image<'a> {
+        Image::new(self.words, self.width)
     }
     /// Table `t`, or `NoSuchTable`.
     #[inline]
@@ -184,7 +374,11 @@ impl<'a> DecodeTables<'a> {
             return Err(Error::NoSuchTable { table: t as u16 });
         }
         // Every table's entries are in the image (checked when it was made or verified).
-        let entries = self.words.get(t * size..(t + 1) * size).ok_or(Error::NoSuchTable { table: t as u16 })?;
-        Ok(TableView { entries })
+        let range = t * size..(t + 1) * size;
+        let entries = match self.image() {
+            Image::Short(e) => e.get(range).map(Image::Short),
+            Image::Wide(e) => e.get(range).map(Image::Wide),
+        };
+        Ok(TableView { entries: entries.ok_or(Error::NoSuchTable { table: t as u16 })? })
     }
 }

@@ -65,13 +65,13 @@ impl<'a> TansDecoder<'a> {
 
     /// Decodes one symbol with interleaved state `state` (taken modulo `MAX_STATES`;
     /// callers pass `state < n_states`) and table `table` (of this decoder's state
-    /// log: every state stays below `table.entries.len()`).
+    /// log: every state stays below `table.len()`).
     #[inline(always)]
     pub fn decode(&mut self, state: usize, table: TableView<'_>) -> u16 {
         let x = &mut self.states[state % MAX_STATES];
         // A state is always below 2^M, the table's length; a default entry (symbol 0,
         // no bits) would only stand in for a table of another state log.
-        let entry = table.entries.get(*x as usize).copied().unwrap_or_default();
+        let entry = table.get(*x as usize).unwrap_or_default();
         *x = entry.base() + self.reader.read(entry.nb_bits());
         entry.symbol()
     }

@@ -53,6 +53,13 @@ impl<'a> NormalizedRef<'a> {
             None => 0,
         }
     }
+    /// Most bits one decode step with this table reads: `log - floor(log2 c)` for its
+    /// smallest non-zero count `c` (0 for a table without any).
+    pub fn max_step_bits(&self) -> u32 {
+        let smallest = (0..self.alphabet()).map(|s| self.count(s)).filter(|&c| c > 0).min();
+        smallest.map_or(0, |c| (self.log as u32).saturating_sub(floor_log2(c)))
+    }
+
     /// Checks that this is a usable table for state log `state_log`:
     /// log in range, alphabet in range, counts summing to exactly `2^log`.
     pub fn validate(&self, state_log: u8) -> crate::Result<()> {

@@ -1,7 +1,9 @@
 //! `host-tools build-tables`: learn a table set from segments, with the
 //! training core of [`crate::train`] (two streaming passes over the inputs
 //! for the context model, one for `--order0`; memory does not depend on the
-//! number of segments).
+//! number of segments). With `--max-bytes N` the same passes also choose the
+//! model's size parameters for a device footprint of at most `N` bytes
+//! ([`crate::budget`]).
 //!
 //! A bad segment aborts the build with an error naming the file, and no
 //! tables are written; with `--skip-bad` it is reported as a warning and left
@@ -16,7 +18,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use vqtans::table_set::table_set_id;
+use vqtans::table_set::{table_set_id, TableSetRef};
 
 use super::args::SelectionArgs;
 use crate::io::remote::is_remote;
@@ -40,6 +42,12 @@ pub struct Args {
     /// instead of the context model.
     #[arg(long, conflicts_with = "k")]
     pub order0: bool,
+    /// Choose the context model's size parameters (list length, state log,
+    /// number of class tables; 10-bit lists) for the best compression of
+    /// held-out training data whose device footprint (table set plus
+    /// compiled decode image) is at most N bytes.
+    #[arg(long, value_name = "N", conflicts_with_all = ["k", "order0"])]
+    pub max_bytes: Option<usize>,
     /// Warn about unreadable segments and leave them out, instead of
     /// aborting.
     #[arg(long)]
@@ -54,6 +62,10 @@ pub struct Args {
 /// Runs `build-tables`.
 pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let start = Instant::now();
+    if let Some(max_bytes) = args.max_bytes {
+        // Before any input is opened: a budget nothing fits is an error at once.
+        crate::budget::fitting_candidates(max_bytes)?;
+    }
     let inputs = CliInputs { args, selection: args.selection.selection()? };
     let segments = inputs.open()?;
     if segments.reads_stdin() {
@@ -67,6 +79,12 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     drop(segments);
     let output = Output::plan(&args.output, &files)?;
     let (blob, built) = build(&inputs, true, workers)?;
+    if let Some(max_bytes) = args.max_bytes {
+        let footprint = TableSetRef::from_bytes(&blob)?.device_footprint();
+        if footprint > max_bytes {
+            bail!("internal error: the chosen table set takes {footprint} bytes, over the budget of {max_bytes}");
+        }
+    }
     let on_stdout = output.is_stdout();
     let shown = output.shown();
     output.write(&blob, &files)?;
@@ -91,10 +109,14 @@ pub fn train(args: &Args, workers: &Workers) -> Result<(Vec<u8>, String)> {
 /// serialised set.
 fn build(inputs: &CliInputs<'_>, progress: bool, workers: &Workers) -> Result<(Vec<u8>, Trained)> {
     let args = inputs.args;
-    let model = if args.order0 { ModelKind::Order0 } else { ModelKind::Context { k: args.k } };
-    if !args.order0 {
-        train::check_k(args.k).map_err(|e| anyhow!("--k {}: {e}", args.k))?;
-    }
+    let model = match args.max_bytes {
+        _ if args.order0 => ModelKind::Order0,
+        Some(max_bytes) => ModelKind::Budget { max_bytes },
+        None => {
+            train::check_k(args.k).map_err(|e| anyhow!("--k {}: {e}", args.k))?;
+            ModelKind::Context { k: args.k }
+        }
+    };
     let options = TrainOptions { model, skip_bad: args.skip_bad, progress };
     let built = train::train(inputs, &options, workers)?;
     let blob = built.set.to_bytes().context("cannot serialise the table set")?;
@@ -135,8 +157,14 @@ fn summary(built: &Trained, blob: &[u8], output: &str, total: Duration) -> Strin
     let _ = writeln!(s);
     let _ = writeln!(s, "frames        {}", t.frames);
     let _ = writeln!(s, "tokens        {}", t.tokens);
+    for (label, value) in &built.notes {
+        let _ = writeln!(s, "{label:<13} {value}");
+    }
     let _ = writeln!(s, "table-set id  {:016x}", table_set_id(blob));
     let _ = writeln!(s, "blob          {} bytes -> {output}", blob.len());
+    if let Ok(set) = TableSetRef::from_bytes(blob) {
+        let _ = writeln!(s, "footprint     {}", crate::tables::footprint_summary(&set));
+    }
     let steps: Vec<String> = built.steps.iter().map(|(name, d)| format!("{name} {:.2} s", d.as_secs_f64())).collect();
     let _ = writeln!(s, "time          {:.2} s ({})", total.as_secs_f64(), steps.join(", "));
     s

@@ -10,6 +10,7 @@ pub mod groups;
 pub mod ls;
 pub mod pack;
 pub mod stats;
+pub mod tables_info;
 pub mod unpack;
 pub mod verify;
 

@@ -115,6 +115,7 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
                 selection: args.selection.clone(),
                 k: args.k.unwrap_or(vqtans::model::context::train::TrainConfig::default().k),
                 order0: false,
+                max_bytes: None,
                 skip_bad: false,
                 inputs: args.inputs.clone(),
             };

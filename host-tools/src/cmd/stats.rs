@@ -7,7 +7,8 @@
 //! (`tokens * 10 / (bytes * 8)`), bits per token, and bits per token split
 //! by model part. The part `overhead` is what no model part accounts for:
 //! the header, the coder's initial states and the final byte padding, so the
-//! parts add up to the total.
+//! parts add up to the total. The table set's device footprint (blob plus
+//! compiled decode image) heads the report.
 //!
 //! `stats SPLIT.vqa` measures an archive instead (told apart by its first
 //! bytes; it holds its own tables): every segment is decoded in parallel and
@@ -24,6 +25,7 @@ use anyhow::{bail, Context, Result};
 use rayon::iter::{ParallelBridge, ParallelIterator};
 use serde_json::json;
 use vqtans::model::context::encode::Part;
+use vqtans::table_set::TableSetRef;
 
 use super::args::SelectionArgs;
 use crate::archives::{is_archive, open};
@@ -189,6 +191,7 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
                 "path": show(tables.path()),
                 "id": tables.id_hex(),
                 "model": tables.model_name(),
+                "footprint": footprint_json(&tables.set()),
             },
             "segments": rows.iter().map(Figures::to_json).collect::<Vec<_>>(),
             "total": total.to_json(),
@@ -207,9 +210,21 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     Ok(())
 }
 
+/// The device footprint of `set` as JSON: bytes of the blob, of the compiled image,
+/// their sum and the entry width.
+pub fn footprint_json(set: &TableSetRef<'_>) -> serde_json::Value {
+    json!({
+        "bytes": set.device_footprint(),
+        "table_set_bytes": set.blob_len(),
+        "image_bytes": set.compiled_bytes(),
+        "entry_bits": 8 * set.entry_width().bytes(),
+    })
+}
+
 /// The text report: one line per segment, then the total.
 fn print_table(tables: &TableFile, rows: &[Figures], total: &Figures) {
     println!("tables {} ({}, id {})", show(tables.path()), tables.model_name(), tables.id_hex());
+    println!("footprint {}", tables.footprint_summary());
     let parts: Vec<Part> = total.parts.keys().copied().collect();
     let key_width = rows.iter().map(|r| r.key.len()).chain([total.key.len(), 3]).max().unwrap_or(5);
     let part_names: Vec<&str> = parts.iter().map(|p| p.name()).chain(["overhead"]).collect();

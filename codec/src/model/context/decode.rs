@@ -4,10 +4,12 @@ use super::classes::{kind, OWN_DEPTH};
 use super::contexts::CONTEXTS;
 use super::contexts::{KindPlanes, CTX_BASE};
 use super::own_lists::OwnLists;
-use super::{class_info, ContextModel, DEFAULT_K, DEFAULT_STATE_LOG};
+use super::{
+    class_info, packed_entry, u16_entry, ContextModel, ListCoding, DEFAULT_K, DEFAULT_STATE_LOG, IDENTITY_MAP,
+};
 use crate::container::{COLS, FRAME_TOKENS, ROWS};
 use crate::tans::bits::{low_bits, WINDOW_SPAN};
-use crate::tans::decode_table::{DecodeEntry, DecodeTables};
+use crate::tans::decode_table::{DecodeEntry, DecodeTables, Entry, Image, ShortEntry};
 use crate::tans::decoder::TansDecoder;
 use crate::{Error, Result};
 
@@ -52,20 +54,33 @@ impl ContextState {
                 self.kinds.set_kind(pos, kind::ESCAPE);
             }
         } else if !self.decode_rows_kernel(model, coder, tables, out)? {
-            // The default state log and list length get a copy of the loop with
-            // both, and the image and list sizes, known at compile time (fewer
-            // instructions and registers on 32-bit cores); any other goes through
-            // the same code with them in registers.
-            let default_words = <&[_; DEFAULT_IMAGE_LEN]>::try_from(tables.words).ok();
-            let default_lists = <&[u8; DEFAULT_LISTS_LEN]>::try_from(model.successors).ok();
-            match (default_words, default_lists) {
-                (Some(words), Some(lists)) if tables.state_log == DEFAULT_STATE_LOG => {
-                    self.decode_rows_default(coder, words, lists, out)?
+            // The default state log and list length, with one table per context and
+            // u16 lists, get a copy of the loop with all of it, and the image and list
+            // sizes, known at compile time (fewer instructions and registers on 32-bit
+            // cores; not on ARMv6-M, where flash is small and such sets do not fit);
+            // any other set goes through the same code with them in registers and the
+            // context map, once per entry width.
+            let (lists, coding, info, m, k) =
+                (model.successors, model.list_coding(), &model.info, tables.state_log, model.k() as u32);
+            match tables.image() {
+                Image::Wide(words) => {
+                    let default_words = <&[_; DEFAULT_IMAGE_LEN]>::try_from(words).ok();
+                    let default_lists = <&[u8; DEFAULT_LISTS_LEN]>::try_from(lists).ok();
+                    match (default_words, default_lists) {
+                        (Some(words), Some(lists))
+                            if !cfg!(vqtans_v6m)
+                                && m == DEFAULT_STATE_LOG
+                                && coding == ListCoding::U16
+                                && model.is_identity_map() =>
+                        {
+                            self.decode_rows_default(coder, words, lists, out)?
+                        }
+                        _ => self
+                            .decode_rows_any::<DecodeEntry>(coder, words, lists, coding, model.map, info, m, k, out)?,
+                    }
                 }
-                _ => {
-                    let (words, lists, info) = (tables.words, model.successors, &model.info);
-                    self.decode_rows_any(coder, words, lists, info, tables.state_log, model.k())?;
-                    self.own.fronts(out);
+                Image::Short(entries) => {
+                    self.decode_rows_any::<ShortEntry>(coder, entries, lists, coding, model.map, info, m, k, out)?
                 }
             }
         }
@@ -74,8 +89,8 @@ impl ContextState {
         Ok(())
     }
 
-    /// [`Self::decode_rows`] for the default state log and list length, and the
-    /// tokens into `out`.
+    /// [`Self::decode_rows`] for the default state log and list length, one table
+    /// per context and u16 lists.
     #[inline(never)]
     fn decode_rows_default(
         &mut self,
@@ -84,14 +99,24 @@ impl ContextState {
         successors: &[u8; DEFAULT_LISTS_LEN],
         out: &mut [u16; FRAME_TOKENS],
     ) -> Result<()> {
-        self.decode_rows(coder, words, successors, &DEFAULT_CLASS_INFO, DEFAULT_STATE_LOG as u32, DEFAULT_K)?;
-        self.own.fronts(out);
-        Ok(())
+        let (m, k) = (DEFAULT_STATE_LOG as u32, DEFAULT_K);
+        self.decode_rows::<_, false>(
+            coder,
+            words,
+            successors,
+            ListCoding::U16,
+            &IDENTITY_MAP,
+            &DEFAULT_CLASS_INFO,
+            m,
+            k,
+            out,
+        )
     }
 
     /// [`Self::decode_rows`] by a hand-written kernel where there is one for this
-    /// target and these tables (ARMv7E-M, state log 10: [`super::kernel_v7em`]), with
-    /// the tokens into `out`. `Ok(false)` if there is none (nothing was read).
+    /// target and these tables (ARMv7E-M, state log 10, 32-bit entries, `u16` lists
+    /// and one table per context: [`super::kernel_v7em`]), with the tokens into
+    /// `out`. `Ok(false)` if there is none (nothing was read).
     #[cfg(vqtans_v7em)]
     fn decode_rows_kernel(
         &mut self,
@@ -101,8 +126,16 @@ impl ContextState {
         out: &mut [u16; FRAME_TOKENS],
     ) -> Result<bool> {
         use super::kernel_v7em;
-        let words = match <&[_; kernel_v7em::IMAGE_LEN]>::try_from(tables.words) {
-            Ok(words) if !self.portable && tables.state_log as u32 == kernel_v7em::STATE_LOG => words,
+        let Image::Wide(words) = tables.image() else { return Ok(false) };
+        let words = match <&[_; kernel_v7em::IMAGE_LEN]>::try_from(words) {
+            Ok(words)
+                if !self.portable
+                    && tables.state_log as u32 == kernel_v7em::STATE_LOG
+                    && model.list_coding() == ListCoding::U16
+                    && model.is_identity_map() =>
+            {
+                words
+            }
             _ => return Ok(false),
         };
         let (reader, coder_states) = coder.parts();
@@ -147,40 +180,52 @@ impl ContextState {
         Ok(false)
     }
 
-    /// [`Self::decode_rows`] for any state log and list length.
+    /// [`Self::decode_rows`] for any state log, list length, list coding and context
+    /// map, with entries `E`.
     #[inline(never)]
-    fn decode_rows_any(
+    #[allow(clippy::too_many_arguments)]
+    fn decode_rows_any<E: Entry>(
         &mut self,
         coder: &mut TansDecoder<'_>,
-        words: &[DecodeEntry],
+        entries: &[E],
         successors: &[u8],
+        coding: ListCoding,
+        map: &[u8; CONTEXTS],
         info: &[u32; 32],
         state_log: u8,
-        k: usize,
+        k: u32,
+        out: &mut [u16; FRAME_TOKENS],
     ) -> Result<()> {
-        self.decode_rows(coder, words, successors, info, state_log as u32, k as u32)
+        self.decode_rows::<E, true>(coder, entries, successors, coding, map, info, state_log as u32, k, out)
     }
 
     /// Frames >= 1, token by token in row-major order: class symbol, then the raw
-    /// bits of a successor or escape. The frame's tokens end up at the front of the
-    /// own lists. `words` is the compiled image (state log `m`), `successors` the
-    /// lists of length `k`, `info` the class information ([`ContextModel`]).
+    /// bits of a successor or escape; each token goes to `out` and to the front of
+    /// its own list. `entries` is the compiled image (state log `m`), `successors`
+    /// the lists of length `k` coded as `coding`, `map` the table of each context
+    /// (used if `MAPPED`, else table = context), `info` the class information
+    /// ([`ContextModel`]).
     ///
     /// Errors with `ModelCorrupt` when the frame is done if it took an empty own-list
     /// entry (only a damaged payload does).
     ///
     /// Written for few instructions per token on 32-bit cores: bits come from a
     /// [`BitWindow`](crate::tans::bits::BitWindow) (no refills), one table load per
-    /// class symbol at `(context << m) + state`, and a copy costs one store.
+    /// class symbol at `(table << m) + state`, and a copy costs one load and two
+    /// stores.
     #[inline(always)]
-    fn decode_rows(
+    #[allow(clippy::too_many_arguments)]
+    fn decode_rows<E: Entry, const MAPPED: bool>(
         &mut self,
         coder: &mut TansDecoder<'_>,
-        words: &[DecodeEntry],
+        entries: &[E],
         successors: &[u8],
+        coding: ListCoding,
+        map: &[u8; CONTEXTS],
         info: &[u32; 32],
         m: u32,
         k: u32,
+        out: &mut [u16; FRAME_TOKENS],
     ) -> Result<()> {
         let (reader, coder_states) = coder.parts();
         let mut states = [0u32; COLS];
@@ -198,33 +243,45 @@ impl ContextState {
             for r in 0..ROWS {
                 let row = r * COLS;
                 // Kinds of the row above (`UP_NONE` in row 0), then of this row.
-                let (Some(row_kinds), Some(row_cidx)) = (kinds.get_mut(row..row + 2 * COLS), cidx.get(row..row + COLS))
+                let (Some(row_kinds), Some(row_cidx), Some(row_out)) =
+                    (kinds.get_mut(row..row + 2 * COLS), cidx.get(row..row + COLS), out.get_mut(row..row + COLS))
                 else {
                     break;
                 };
                 unroll_columns!(C => {
-                    // Context (gprev * 5 + nbb) * 5 + up, below 100 by construction;
-                    // states stay below 2^M and the image has CONTEXTS tables, so the
+                    // Context (gprev * 5 + nbb) * 5 + up, below 100 by construction,
+                    // and its table (below the number of tables); states stay below
+                    // 2^M and the image has a table of 2^M entries for each, so the
                     // entry always exists.
                     let ctx = CTX_BASE[row_cidx[C] as usize] as u32 + row_kinds[C] as u32;
-                    let Some(entry) = words.get(((ctx << m) + states[C]) as usize) else {
+                    let table = if !MAPPED {
+                        ctx
+                    } else if let Some(&t) = map.get(ctx as usize) {
+                        t as u32
+                    } else {
                         break 'frame Err(Error::TableSetInvalid);
                     };
-                    let entry = entry.0;
-                    let nb = entry >> 27;
+                    let Some(&entry) = entries.get(((table << m) + states[C]) as usize) else {
+                        break 'frame Err(Error::TableSetInvalid);
+                    };
+                    let nb = entry.nb_bits();
                     // One load serves the class bits (at most 15) and the raw bits
                     // that may follow (at most 10).
                     let bits = window.bits_at(bit);
-                    states[C] = (entry & 0xFFFF) + low_bits(bits, nb);
+                    states[C] = entry.base() + low_bits(bits, nb);
                     bit += nb;
-                    // Class symbols are below the alphabet (20 symbols) by construction.
-                    let class = (entry >> 16) & 0x1F;
+                    // Class symbols are below the alphabet (at most 24 symbols) by
+                    // construction.
+                    let class = entry.symbol() as u32 & 0x1F;
                     let pos = row + C;
                     if class == 0 {
                         row_kinds[COLS + C] = kind::COPY;
+                        row_out[C] = own.front(pos);
                     } else if class < OWN_DEPTH as u32 {
                         row_kinds[COLS + C] = kind::OWN;
-                        taken |= own.take(pos, class as usize) as u32;
+                        let token = own.take(pos, class as usize);
+                        taken |= token as u32;
+                        row_out[C] = token;
                     } else {
                         // A successor (kind 2) or an escape (kind 3), with its raw bits.
                         let inf = info[class as usize];
@@ -240,12 +297,16 @@ impl ContextState {
                             // front token is below 1024 unless the model already failed,
                             // and the mask keeps even that inside the lists.
                             let rank = (inf >> 8) + raw;
-                            let i = 2 * ((own.front(pos) as u32 & 1023) * k + rank) as usize;
-                            successors.get(i..i + 2).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]) as u32)
+                            let i = ((own.front(pos) as u32 & 1023) * k + rank) as usize;
+                            match coding {
+                                ListCoding::U16 => u16_entry(successors, i),
+                                ListCoding::Packed10 => packed_entry(successors, i),
+                            }
                         };
                         // Not in the list: a successor or escape token never is in a
                         // valid stream (it would have been coded as an own-list class).
                         own.push_absent(pos, token as u16);
+                        row_out[C] = token as u16;
                     }
                 });
             }

@@ -119,7 +119,7 @@ pub fn ops(model: &ContextModel<'_>, index: &SuccessorIndex, tokens: &[u16]) -> 
                         state.own.push_front(pos, x);
                         coded
                     };
-                    let table = state.kinds.context(pos) as u16;
+                    let table = model.table_of(state.kinds.context(pos)) as u16;
                     let k = classes.kind(coded.class);
                     state.kinds.set_kind(pos, k);
                     ops.push(Op::Symbol { state: c as u8, table, symbol: coded.class });

@@ -1,6 +1,8 @@
 //! The context model's frame loop in Thumb-2 assembly for ARMv7E-M cores
-//! (Cortex-M4, M7), for table sets of state log 10 (what `build-tables` makes; any
-//! successor list length). It does exactly what the portable loop in
+//! (Cortex-M4, M7), for table sets of state log 10 with 32-bit entries, `u16`
+//! successor lists and one class table per context (what `build-tables` makes by
+//! default; any successor list length). Other sets (a context map, 10-bit lists,
+//! 16-bit entries, another state log) go through the portable loop. It does exactly what the portable loop in
 //! [`super::decode`] does ([`ContextState::decode_rows`](super::ContextState)), with
 //! about a quarter fewer instructions: a Cortex-M4 has 13 free registers, and the
 //! portable code, compiled, keeps reloading pointers and constants that here stay in

@@ -11,13 +11,14 @@
 //!    other half of the data ([`fold_of`]): ranking them with lists that have seen
 //!    them would make list misses look rare (measured: leave-one-out rate 1.89/2.19
 //!    with self-ranked statistics, 1.95/2.23 cross-fitted). [`build_table_set`] turns
-//!    the counts into one tANS table per context, blending each context with its
-//!    coarser parents so sparse contexts stay sane.
+//!    the counts into one tANS table per context (or per group of contexts, merged
+//!    greedily: [`greedy_maps`]), blending each with its coarser parents so sparse
+//!    contexts stay sane.
 
 use super::classes::{bucket_of, buckets_for, kind, Classes, OWN_DEPTH};
 use super::contexts::{KindPlanes, CONTEXTS};
 use super::own_lists::OwnLists;
-use super::{KIND, VERSION};
+use super::{ListCoding, IDENTITY_MAP, KIND, VERSION_2, VERSION_3};
 use crate::container::{COLS, FRAME_TOKENS, ROWS};
 use crate::table_set::TableSet;
 use crate::tans::normalize::{choose_log, normalize};
@@ -42,6 +43,16 @@ pub struct TrainConfig {
     /// A class table gets the smallest log whose coded size on its own statistics is
     /// within this fraction of the size at `state_log`.
     pub log_tolerance: f64,
+    /// Every class of every table gets at least this many slots (1 or more). 2 at
+    /// state log 8 keeps every decode step within 7 bits, so the set gets 16-bit
+    /// decode entries (`codec/FORMAT.md`).
+    pub slot_floor: u16,
+    /// Number of class tables `T` (1..=100). Below 100 the 100 contexts are merged
+    /// into `T` groups greedily by their training counts ([`greedy_maps`]).
+    pub tables: usize,
+    /// How the successor lists are stored. With `U16` and 100 tables the set gets a
+    /// version-2 model section (as before version 3 existed), else version 3.
+    pub list_coding: ListCoding,
 }
 
 /// The defaults: `K` = 192, state log 10 and every class table at log 10
@@ -59,7 +70,29 @@ impl Default for TrainConfig {
             two_step: 8.0,
             blend: 60.0,
             log_tolerance: 0.0,
+            slot_floor: 1,
+            tables: CONTEXTS,
+            list_coding: ListCoding::U16,
         }
+    }
+}
+
+impl TrainConfig {
+    /// Checks the settings: `K` an allowed list length, the state log in range, 1..=100
+    /// tables, a slot floor of at least 1 whose slots fit a table of the state log.
+    pub fn check(&self) -> Result<()> {
+        let buckets = buckets_for(self.k).ok_or(Error::TableSetInvalid)?;
+        if !(crate::tans::MIN_TABLE_LOG..=crate::tans::MAX_TABLE_LOG).contains(&self.state_log) {
+            return Err(Error::TableLog { log: self.state_log });
+        }
+        let alphabet = Classes { buckets }.alphabet() as u64;
+        if !(1..=CONTEXTS).contains(&self.tables)
+            || self.slot_floor == 0
+            || self.slot_floor as u64 * alphabet > 1u64 << self.state_log
+        {
+            return Err(Error::TableSetInvalid);
+        }
+        Ok(())
     }
 }
 
@@ -215,11 +248,51 @@ impl SuccessorLists {
         (r != u16::MAX).then_some(r as usize)
     }
 
-    /// The model section bytes: kind, version, `K`, then the lists.
+    /// The first `k` entries of every list (the ranking does not depend on the
+    /// length, so they are the lists [`Self::build`] makes for `k`); `None` unless
+    /// `k` is an allowed length up to this one's.
+    pub fn truncated(&self, k: usize) -> Option<SuccessorLists> {
+        buckets_for(k).filter(|_| k <= self.k)?;
+        let lists: Vec<u16> = self.lists.chunks_exact(self.k).flat_map(|l| &l[..k]).copied().collect();
+        let rank = self.rank.iter().map(|&r| if (r as usize) < k { r } else { u16::MAX }).collect();
+        Some(SuccessorLists { k, lists, rank })
+    }
+
+    /// The version-2 model section: kind, version, `K`, then the lists as `u16`
+    /// (one class table per context).
     pub fn model_section(&self) -> Vec<u8> {
-        let mut out = vec![KIND, VERSION];
+        let mut out = vec![KIND, VERSION_2];
         out.extend_from_slice(&(self.k as u16).to_le_bytes());
         out.extend(self.lists.iter().flat_map(|t| t.to_le_bytes()));
+        out
+    }
+
+    /// The model section for lists coded as `coding` and class tables chosen by
+    /// `map` (`n_tables` of them): version 2 for `u16` lists and the identity map,
+    /// else version 3 (`codec/FORMAT.md`).
+    pub fn model_section_with(&self, coding: ListCoding, map: &[u8; CONTEXTS], n_tables: usize) -> Vec<u8> {
+        if coding == ListCoding::U16 && n_tables == CONTEXTS && *map == IDENTITY_MAP {
+            return self.model_section();
+        }
+        let mut out = vec![KIND, VERSION_3];
+        out.extend_from_slice(&(self.k as u16).to_le_bytes());
+        out.push(coding.byte());
+        out.push(n_tables as u8);
+        out.extend_from_slice(map);
+        match coding {
+            ListCoding::U16 => out.extend(self.lists.iter().flat_map(|t| t.to_le_bytes())),
+            ListCoding::Packed10 => {
+                let mut packed = vec![0u8; coding.list_bytes(self.k)];
+                for (i, &t) in self.lists.iter().enumerate() {
+                    let (bit, v) = (10 * i, (t & 0x3FF) as u32);
+                    let byte = bit >> 3;
+                    let word = v << (bit & 7);
+                    packed[byte] |= word as u8;
+                    packed[byte + 1] |= (word >> 8) as u8;
+                }
+                out.extend_from_slice(&packed);
+            }
+        }
         out
     }
 }
@@ -235,6 +308,13 @@ impl FoldLists {
     pub fn build(counts: &TransitionCounts, config: &TrainConfig) -> Result<Self> {
         let one = |h| SuccessorLists::build(counts.fold(h), config.k, config.symmetric, config.two_step);
         Ok(FoldLists { folds: [one(0)?, one(1)?] })
+    }
+
+    /// Rank of `x` in the list of `p` that ranks frame `frame` of a segment of
+    /// `frames` frames: the list learned from the other fold ([`fold_of`]).
+    #[inline]
+    pub fn rank(&self, frame: usize, frames: usize, p: u16, x: u16) -> Option<usize> {
+        self.folds[1 - fold_of(frame, frames)].rank(p, x)
     }
 }
 
@@ -258,7 +338,7 @@ impl ClassCounts {
     /// frame's successor tokens ranked with the lists of the other fold.
     pub fn add_segment(&mut self, lists: &FoldLists, tokens: &[u16]) {
         let frames = tokens.len() / FRAME_TOKENS;
-        self.add_segment_ranked(tokens, |f, p, x| lists.folds[1 - fold_of(f, frames)].rank(p, x));
+        self.add_segment_ranked(tokens, |f, p, x| lists.rank(f, frames, p, x));
     }
 
     /// Runs the model over one training segment and counts its class symbols, with
@@ -299,6 +379,25 @@ impl ClassCounts {
         }
     }
 
+    /// Counts made elsewhere: `counts[ctx * alphabet + class]` for lists of `k`.
+    pub fn from_counts(k: usize, counts: Vec<u64>) -> Result<Self> {
+        let classes = Classes { buckets: buckets_for(k).ok_or(Error::TableSetInvalid)? };
+        if counts.len() != CONTEXTS * classes.alphabet() {
+            return Err(Error::TableSetInvalid);
+        }
+        Ok(ClassCounts { k, classes, counts })
+    }
+
+    /// The counts: `counts[ctx * alphabet + class]`.
+    pub fn counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    /// The class alphabet.
+    pub fn classes(&self) -> Classes {
+        self.classes
+    }
+
     /// Adds another set of counts (same `K`).
     pub fn merge(mut self, other: &ClassCounts) -> Self {
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {
@@ -310,6 +409,17 @@ impl ClassCounts {
     /// Class-symbol probabilities per context after blending with the parents
     /// gprev x nbb, gprev, and the global distribution.
     pub fn blended(&self, blend: f64) -> Vec<Vec<f64>> {
+        self.blended_mapped(blend, &IDENTITY_MAP, CONTEXTS)
+    }
+
+    /// Class-symbol probabilities per class table of context map `map` (`n_tables`
+    /// tables, each used by some context): a table's counts are those of its
+    /// contexts, blended with its parents: first all contexts that share a gprev with
+    /// one of its contexts, then those that share a (gprev, nbb) pair with one, each
+    /// level blended with the one above and the first with the global distribution.
+    /// For the identity map these are the 100 contexts' own parents, exactly
+    /// [`Self::blended`].
+    pub fn blended_mapped(&self, blend: f64, map: &[u8; CONTEXTS], n_tables: usize) -> Vec<Vec<f64>> {
         let a = self.classes.alphabet();
         let sum_where = |keep: &dyn Fn(usize) -> bool| -> Vec<f64> {
             let mut h = vec![0f64; a];
@@ -327,30 +437,156 @@ impl ClassCounts {
         let global = sum_where(&|_| true);
         let total: f64 = global.iter().sum();
         let p0: Vec<f64> = global.iter().map(|&c| (c + 0.5) / (total + 0.5 * a as f64)).collect();
-        (0..CONTEXTS)
-            .map(|ctx| {
-                let (g, nbb) = (ctx / 25, ctx / 5 % 5);
-                let p1 = mix(&sum_where(&|c| c / 25 == g), &p0);
-                let p2 = mix(&sum_where(&|c| c / 25 == g && c / 5 % 5 == nbb), &p1);
-                mix(&sum_where(&|c| c == ctx), &p2)
+        (0..n_tables)
+            .map(|table| {
+                let members: Vec<usize> = (0..CONTEXTS).filter(|&c| map[c] as usize == table).collect();
+                let p1 = mix(&sum_where(&|c| members.iter().any(|&x| x / 25 == c / 25)), &p0);
+                let p2 = mix(&sum_where(&|c| members.iter().any(|&x| x / 5 == c / 5)), &p1);
+                mix(&sum_where(&|c| map[c] as usize == table), &p2)
             })
             .collect()
     }
 }
 
-/// Builds the context model's table set from the successor lists and class counts.
+/// Greedy merging of the 100 contexts by class counts `counts`
+/// (`counts[ctx * alphabet + class]`): starting from one group per context,
+/// repeatedly merge the two groups whose merge adds the fewest bits to the counts'
+/// empirical code length (ties: the first pair in group order). Returns the context
+/// map at every number of groups: `maps[t - 1]` has `t` tables, numbered in order of
+/// their first context. `maps[99]` is the identity map.
+pub fn greedy_maps(counts: &[u64], alphabet: usize) -> Vec<[u8; CONTEXTS]> {
+    let cost = |h: &[u64]| -> f64 {
+        let n: u64 = h.iter().sum();
+        h.iter().filter(|&&c| c > 0).map(|&c| -(c as f64) * (c as f64 / n as f64).log2()).sum()
+    };
+    let mut groups: Vec<(Vec<usize>, Vec<u64>)> =
+        (0..CONTEXTS).map(|c| (vec![c], counts[c * alphabet..(c + 1) * alphabet].to_vec())).collect();
+    let mut costs: Vec<f64> = groups.iter().map(|(_, h)| cost(h)).collect();
+    let mut out = vec![[0u8; CONTEXTS]; CONTEXTS];
+    loop {
+        let mut group_of = [0usize; CONTEXTS];
+        for (g, (members, _)) in groups.iter().enumerate() {
+            for &c in members {
+                group_of[c] = g;
+            }
+        }
+        out[groups.len() - 1] = numbered_by_first_use(&group_of);
+        if groups.len() == 1 {
+            return out;
+        }
+        let mut best = (f64::INFINITY, 0, 0);
+        let mut merged = vec![0u64; alphabet];
+        for a in 0..groups.len() {
+            for b in a + 1..groups.len() {
+                for ((m, x), y) in merged.iter_mut().zip(&groups[a].1).zip(&groups[b].1) {
+                    *m = x + y;
+                }
+                let d = cost(&merged) - costs[a] - costs[b];
+                if d < best.0 {
+                    best = (d, a, b);
+                }
+            }
+        }
+        let (_, a, b) = best;
+        let (members, h) = groups.remove(b);
+        costs.remove(b);
+        groups[a].0.extend(members);
+        for (x, y) in groups[a].1.iter_mut().zip(h) {
+            *x += y;
+        }
+        costs[a] = cost(&groups[a].1);
+    }
+}
+
+/// A map from contexts to groups, with the groups renumbered `0..` in order of their
+/// first context.
+fn numbered_by_first_use(group_of: &[usize; CONTEXTS]) -> [u8; CONTEXTS] {
+    let mut number = [u8::MAX; CONTEXTS];
+    let mut next = 0u8;
+    let mut map = [0u8; CONTEXTS];
+    for (m, &g) in map.iter_mut().zip(group_of) {
+        if number[g] == u8::MAX {
+            number[g] = next;
+            next += 1;
+        }
+        *m = number[g];
+    }
+    map
+}
+
+/// The context map of `config.tables` tables for class counts `classes`: the
+/// identity for 100, else the greedy merge ([`greedy_maps`]).
+pub fn context_map(classes: &ClassCounts, tables: usize) -> Result<[u8; CONTEXTS]> {
+    match tables {
+        CONTEXTS => Ok(IDENTITY_MAP),
+        1..CONTEXTS => Ok(greedy_maps(&classes.counts, classes.classes.alphabet())[tables - 1]),
+        _ => Err(Error::TableSetInvalid),
+    }
+}
+
+/// One class table from blended probabilities: counts at a 2^32 scale (every class
+/// at least one), the table log [`choose_log`] picks under `state_log` (raised until
+/// `slot_floor` slots per class fit), normalised, then every class raised to at
+/// least `slot_floor` slots, taking them one at a time from the largest count (the
+/// last such class on ties).
+pub fn class_table(probs: &[f64], state_log: u8, log_tolerance: f64, slot_floor: u16) -> Result<(u8, Vec<u16>)> {
+    let counts: Vec<u64> = probs.iter().map(|&p| ((p * (1u64 << 32) as f64).round() as u64).max(1)).collect();
+    let mut log = choose_log(&counts, state_log, log_tolerance)?;
+    let floor = slot_floor.max(1);
+    while (floor as u64) * (counts.len() as u64) > 1u64 << log {
+        if log >= state_log {
+            return Err(Error::TableSetInvalid);
+        }
+        log += 1;
+    }
+    let mut norm = normalize(&counts, log)?;
+    while let Some(i) = norm.iter().position(|&c| c < floor) {
+        let need = floor - norm[i];
+        norm[i] = floor;
+        for _ in 0..need {
+            let j = (0..norm.len()).max_by_key(|&j| norm[j]).unwrap_or(0);
+            norm[j] -= 1;
+        }
+    }
+    Ok((log, norm))
+}
+
+/// The class tables (log, counts) of blended probabilities `probs` (one per table)
+/// under `config`'s state log, log tolerance and slot floor ([`class_table`]).
+pub fn tables_from_probs(probs: &[Vec<f64>], config: &TrainConfig) -> Result<Vec<(u8, Vec<u16>)>> {
+    probs.iter().map(|p| class_table(p, config.state_log, config.log_tolerance, config.slot_floor)).collect()
+}
+
+/// Builds the context model's table set from the successor lists and class counts,
+/// with `config.tables` class tables (context map from the counts:
+/// [`context_map`]), lists coded as `config.list_coding`.
 pub fn build_table_set(lists: &SuccessorLists, classes: &ClassCounts, config: &TrainConfig) -> Result<TableSet> {
+    config.check()?;
+    let map = context_map(classes, config.tables)?;
+    build_table_set_mapped(lists, classes, config, &map)
+}
+
+/// [`build_table_set`] with a given context map (`config.tables` tables, each used).
+pub fn build_table_set_mapped(
+    lists: &SuccessorLists,
+    classes: &ClassCounts,
+    config: &TrainConfig,
+    map: &[u8; CONTEXTS],
+) -> Result<TableSet> {
+    config.check()?;
     if lists.k() != config.k || classes.classes.buckets != buckets_for(config.k).ok_or(Error::TableSetInvalid)? {
         return Err(Error::TableSetInvalid);
     }
-    let mut tables = Vec::with_capacity(CONTEXTS);
-    for probs in classes.blended(config.blend) {
-        // Probabilities as fine-grained counts; every class keeps at least one slot.
-        let counts: Vec<u64> = probs.iter().map(|&p| ((p * (1u64 << 32) as f64).round() as u64).max(1)).collect();
-        let log = choose_log(&counts, config.state_log, config.log_tolerance)?;
-        tables.push((log, normalize(&counts, log)?));
+    let mut used = [false; CONTEXTS];
+    for &t in map {
+        *used.get_mut(t as usize).filter(|_| (t as usize) < config.tables).ok_or(Error::TableSetInvalid)? = true;
     }
-    Ok(TableSet { state_log: config.state_log, tables, model: lists.model_section() })
+    if used[..config.tables].iter().any(|&u| !u) {
+        return Err(Error::TableSetInvalid);
+    }
+    let tables = tables_from_probs(&classes.blended_mapped(config.blend, map, config.tables), config)?;
+    let model = lists.model_section_with(config.list_coding, map, config.tables);
+    Ok(TableSet { state_log: config.state_log, tables, model })
 }
 
 /// Trains a table set from segments held in memory, on one thread (tests, small
