@@ -208,6 +208,15 @@ fn plain_download_gives_the_tables_and_streams_of_the_file_on_disk() {
         doc["total"].clone()
     };
     assert_eq!(stats(Shards::get().both().to_str().unwrap()), stats(&server.url("data-0000.tar.gz")));
+
+    // pack: the same archive bytes as from the file on disk.
+    let pack = |out: &Path, input: &str| {
+        let outcome = run(cmd().arg("pack").arg("--tables").arg(&tables).arg("-o").arg(out).arg(input));
+        assert!(outcome.ok, "{}", outcome.stderr);
+        std::fs::read(out).unwrap()
+    };
+    let local_archive = pack(&dir.path().join("local.vqa"), Shards::get().both().to_str().unwrap());
+    assert!(local_archive == pack(&dir.path().join("remote.vqa"), &server.url("data-0000.tar.gz")), "archives differ");
 }
 
 #[test]

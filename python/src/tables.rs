@@ -188,6 +188,14 @@ impl Tables {
         self.model.clone()
     }
 
+    /// Bytes a device stores to decode with this set: the table set plus its
+    /// compiled decode image (what `host-tools tables-info` prints and
+    /// `build_tables(max_bytes=...)` keeps within its budget).
+    #[getter]
+    fn device_footprint(&self) -> usize {
+        self.prepared.with_dependent(|_, ready| ready.set.device_footprint())
+    }
+
     /// Size of the table set in bytes.
     fn __len__(&self) -> usize {
         self.blob().len()

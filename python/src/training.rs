@@ -36,13 +36,20 @@ enum Item {
 ///
 /// `segments`: an iterable (a list, a generator, ...) of numpy arrays and/or
 /// paths (`str` or `os.PathLike`): `.npy` files, folders of `.npy` files,
-/// webdataset shards (`.tar`, `.tar.gz`, `.tgz`). It is read into a list
+/// webdataset shards (`.tar`, `.tar.gz`, `.tgz`), and `http://`, `https://`
+/// or `hf://` URLs of shards or `.npy` files (downloaded as they are read,
+/// resumed after a dropped connection, as `host-tools` does). It is read into a list
 /// once; the training then reads every segment twice (two passes), so the
 /// arrays must not change meanwhile. Arrays are validated like `.npy` files:
 /// any integer dtype, shape `(N, 8, 16)` or `(N, 128)`, 1..=65536 frames,
 /// values `0..=1023`. `k`: the successor list length of the context model
 /// (default 192; one of 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256,
-/// 384, 512, 768). `threads`: worker threads (1..=256; default one per CPU).
+/// 384, 512, 768). `max_bytes`: instead of `k`, choose the model's size
+/// parameters (list length, state log, number of class tables; 10-bit lists)
+/// that code held-out training data best within a device footprint (table set
+/// plus compiled decode image, `Tables.device_footprint`) of at most
+/// `max_bytes`, as `host-tools build-tables --max-bytes` does (the same bytes).
+/// `threads`: worker threads (1..=256; default one per CPU).
 ///
 /// The GIL is released while training (arrays are read with it held, one at
 /// a time); Ctrl-C stops the training with `KeyboardInterrupt`.
@@ -52,22 +59,32 @@ enum Item {
 /// dtype: `TypeError` naming its position, e.g. `segments[2]`; a bad array
 /// (shape, value): `ValueError` naming its position and, for a value, the
 /// value and its frame, row and column; a path that does not exist:
-/// `FileNotFoundError`; a bad file or damaged shard: `ValueError` naming it;
+/// `FileNotFoundError`; a URL that cannot be downloaded: `OSError` naming it
+/// and the byte reached; a bad file or damaged shard: `ValueError` naming it;
 /// no segment at all: `ValueError`.
 #[pyfunction]
-#[pyo3(signature = (segments, *, k = None, threads = None))]
+#[pyo3(signature = (segments, *, k = None, threads = None, max_bytes = None))]
 pub fn build_tables(
     py: Python<'_>,
     segments: &Bound<'_, PyAny>,
     k: Option<i64>,
     threads: Option<i64>,
+    max_bytes: Option<i64>,
 ) -> PyResult<Tables> {
-    let k = match k {
-        None => train::default_k(),
-        Some(given) => {
+    let model = match (k, max_bytes) {
+        (Some(_), Some(_)) => return Err(PyValueError::new_err("give k or max_bytes, not both")),
+        (None, None) => ModelKind::Context { k: train::default_k() },
+        (Some(given), None) => {
             let k = usize::try_from(given).unwrap_or(0); // negative: as invalid as 0
             train::check_k(k).map_err(|e| PyValueError::new_err(format!("k={given}: {e}")))?;
-            k
+            ModelKind::Context { k }
+        }
+        (None, Some(given)) => {
+            let max_bytes = usize::try_from(given).unwrap_or(0);
+            // Before any input is read: a budget nothing fits is an error at once.
+            host_tools::budget::fitting_candidates(max_bytes)
+                .map_err(|e| PyValueError::new_err(format!("max_bytes={given}: {e:#}")))?;
+            ModelKind::Budget { max_bytes }
         }
     };
     let workers = match threads {
@@ -80,7 +97,7 @@ pub fn build_tables(
         )),
     };
     let inputs = PyInputs { items: Arc::new(items_of(segments)?), cancel: Arc::new(AtomicBool::new(false)) };
-    let options = TrainOptions { model: ModelKind::Context { k }, skip_bad: false, progress: false };
+    let options = TrainOptions { model, skip_bad: false, progress: false };
 
     let (trained, interrupt) = py.detach(|| {
         let (done_tx, done_rx) = mpsc::channel();

@@ -124,3 +124,46 @@ def test_each_decodes_what_the_other_encoded(host_tools, real_paths, real_arrays
         cli_stream = tmp_path / f"cli{i}.vqt"
         run_host_tools(host_tools, "encode", "--tables", cli_tables[i], "-o", cli_stream, real_paths[i])
         np.testing.assert_array_equal(vqtans.decode(cli_stream.read_bytes(), tables), real_arrays[i])
+
+
+def test_tables_from_a_url_equal_the_tables_from_the_file(real_paths, real_arrays, tmp_path):
+    """A shard given as an `http://` URL (a server of this test, on 127.0.0.1
+    only) gives the table set of the same shard on disk; a URL the server does
+    not have is an `OSError` naming it."""
+    import functools
+    import http.server
+    import threading
+
+    shard = tmp_path / "data-0000.tar.gz"
+    write_shard(shard, real_paths, ["aaaa_1", "bbbb_2"])
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        assert vqtans.build_tables([f"{base}/data-0000.tar.gz"]) == vqtans.build_tables([shard])
+        assert vqtans.build_tables([f"{base}/data-0000.tar.gz"]) == vqtans.build_tables(real_arrays)
+        with pytest.raises(OSError, match="data-0001.tar.gz"):
+            vqtans.build_tables([f"{base}/data-0001.tar.gz"])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_tables_for_a_budget_equal_the_cli_tables(host_tools, real_paths, tmp_path):
+    """`max_bytes` trains as `host-tools build-tables --max-bytes` does: the
+    same bytes, within the budget; budgets nothing fits, and `k` with
+    `max_bytes`, are refused before any training."""
+    budget = 131072
+    tables = vqtans.build_tables([real_paths[1]], max_bytes=budget)
+    assert tables.device_footprint <= budget
+    cli = tmp_path / "budget.vqtt"
+    run_host_tools(host_tools, "build-tables", "--max-bytes", budget, "-o", cli, real_paths[1])
+    assert tables.to_bytes() == cli.read_bytes()
+    assert vqtans.build_tables([real_paths[1]]).device_footprint > 512 * 1024  # the default set is larger
+    with pytest.raises(ValueError, match="max_bytes=1000"):
+        vqtans.build_tables([real_paths[1]], max_bytes=1000)
+    with pytest.raises(ValueError, match="not both"):
+        vqtans.build_tables([real_paths[1]], k=64, max_bytes=budget)
