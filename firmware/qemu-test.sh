@@ -230,17 +230,15 @@ make_link_blobs() {
   : >"$BLOBS/link/empty.expected"
 }
 
+# The device footprint (table set + compiled image) the microbit's table sets
+# are built for: 128 KiB of its 256 KiB of flash.
+M0_TABLE_BUDGET=131072
+
 # m0_tables OUT INPUT: a table set for the microbit, trained on INPUT, that
-# fits its flash next to the firmware: successor lists of K = 48 and state
-# log 6, 127,422 B with its compiled image (research/budget.md, section 3).
-# `host-tools build-tables` chooses K but not the state log, so the codec's
-# example train_tables (TrainConfig) makes it.
+# fits its flash next to the firmware: `build-tables --max-bytes` chooses the
+# model's size parameters for the budget on held-out parts of INPUT.
 m0_tables() {
-  if ! (cd "$REPO" && cargo run --release --locked -p vqtans --example train_tables -- \
-    --k 48 --state-log 6 -o "$1" "$2") >>"$BLOBS/host-tools.log" 2>&1; then
-    tail -n 40 "$BLOBS/host-tools.log" >&2
-    abort "making the microbit's table set $1 failed (full output: $BLOBS/host-tools.log)"
-  fi
+  host_tools build-tables --max-bytes "$M0_TABLE_BUDGET" -o "$1" "$2"
 }
 
 # npy_head NPY N OUT: the first N frames of NPY (a C-order .npy of shape
