@@ -27,9 +27,10 @@ pub struct ContextState {
 }
 
 impl ContextState {
-    /// Frames (>= 1) that the hand-written frame loop decoded, successfully or not
-    /// ([`super::kernel_v7em`], ARMv7E-M with tables of state log 10); 0 on every other
-    /// target and with [`crate::segment::SegmentDecoder::use_portable_loop`]. Exact:
+    /// Frames (>= 1) that a hand-written frame loop decoded, successfully or not
+    /// (ARMv7E-M with tables of state log 10, 32-bit entries, `u16` lists and one table
+    /// per context; ARMv6-M with tables of 16-bit entries and 10-bit lists); 0 on every
+    /// other target and set, and with [`crate::segment::SegmentDecoder::use_portable_loop`]. Exact:
     /// a stream has at most 65,536 frames, so at most 65,535 go through a frame loop.
     /// The firmware checks with it that the kernel decoded every frame it should.
     pub fn kernel_frames(&self) -> u32 {
@@ -167,8 +168,57 @@ impl ContextState {
         Ok(true)
     }
 
+    /// [`Self::decode_rows`] by the hand-written ARMv6-M kernel ([`super::kernel_v6m`])
+    /// for sets with 16-bit entries and 10-bit packed lists (any state log, list
+    /// length and context map), with the tokens into `out`. `Ok(false)` for other sets
+    /// (nothing was read).
+    #[cfg(vqtans_v6m)]
+    #[inline(never)]
+    fn decode_rows_kernel(
+        &mut self,
+        model: &ContextModel<'_>,
+        coder: &mut TansDecoder<'_>,
+        tables: &DecodeTables<'_>,
+        out: &mut [u16; FRAME_TOKENS],
+    ) -> Result<bool> {
+        use super::kernel_v6m;
+        let Image::Short(entries) = tables.image() else { return Ok(false) };
+        if self.portable || model.list_coding() != ListCoding::Packed10 || tables.state_log > kernel_v6m::MAX_STATE_LOG
+        {
+            return Ok(false);
+        }
+        let (reader, coder_states) = coder.parts();
+        let mut states = [0u32; COLS];
+        states.copy_from_slice(&coder_states[..COLS]);
+        let (first_byte, bit) = reader.window_start();
+        let mut padded = None;
+        let window = reader.window(first_byte, &mut padded);
+        let Some(done) = kernel_v6m::decode_rows(
+            &mut self.own,
+            &mut self.kinds,
+            &mut states,
+            window.bytes(),
+            bit,
+            entries,
+            tables.state_log,
+            model.map,
+            model.successors,
+            model.k() as u32,
+            &model.info,
+            &CTX_BASE,
+            out,
+        ) else {
+            return Ok(false);
+        };
+        self.kernel_frames = self.kernel_frames.saturating_add(1);
+        reader.move_to(8 * first_byte + done.bit as usize);
+        coder_states[..COLS].copy_from_slice(&states);
+        rows_result(if done.ok { Ok(done.taken) } else { Err(Error::TableSetInvalid) })?;
+        Ok(true)
+    }
+
     /// No hand-written kernel on this target.
-    #[cfg(not(vqtans_v7em))]
+    #[cfg(not(any(vqtans_v7em, vqtans_v6m)))]
     #[inline(always)]
     fn decode_rows_kernel(
         &mut self,
