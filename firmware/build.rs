@@ -21,7 +21,7 @@
 //!   Excludes `VQTANS_FW_STREAM`.
 //!
 //! For every table set this script also compiles the decode tables with the
-//! host build of the codec (`OwnedDecodeTables::new(&set)?.view().words()`)
+//! host build of the codec (`OwnedDecodeTables::new(&set)?.image_le_bytes()`)
 //! and writes them as little-endian `u32` words; the firmware checks that
 //! image against the table set at boot (`TableSetRef::verify_compiled`). The
 //! stream is embedded as is: the build does not check it (a damaged stream is
@@ -262,7 +262,7 @@ fn compile(path: &Path) -> Compiled {
             .unwrap_or_else(|e| fail(&format!("{}: not a valid table set: {e}", path.display())));
         let compiled = OwnedDecodeTables::new(&set)
             .unwrap_or_else(|e| fail(&format!("{}: compiling decode tables: {e}", path.display())));
-        (set.id(), compiled.view().words().iter().flat_map(|w| w.0.to_le_bytes()).collect())
+        (set.id(), compiled.image_le_bytes())
     };
     Compiled { blob, id, image }
 }

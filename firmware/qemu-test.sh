@@ -230,17 +230,15 @@ make_link_blobs() {
   : >"$BLOBS/link/empty.expected"
 }
 
+# The device footprint (table set + compiled image) the microbit's table sets
+# are built for: 128 KiB of its 256 KiB of flash.
+M0_TABLE_BUDGET=131072
+
 # m0_tables OUT INPUT: a table set for the microbit, trained on INPUT, that
-# fits its flash next to the firmware: successor lists of K = 48 and state
-# log 6, 127,422 B with its compiled image (research/budget.md, section 3).
-# `host-tools build-tables` chooses K but not the state log, so the codec's
-# example train_tables (TrainConfig) makes it.
+# fits its flash next to the firmware: `build-tables --max-bytes` chooses the
+# model's size parameters for the budget on held-out parts of INPUT.
 m0_tables() {
-  if ! (cd "$REPO" && cargo run --release --locked -p vqtans --example train_tables -- \
-    --k 48 --state-log 6 -o "$1" "$2") >>"$BLOBS/host-tools.log" 2>&1; then
-    tail -n 40 "$BLOBS/host-tools.log" >&2
-    abort "making the microbit's table set $1 failed (full output: $BLOBS/host-tools.log)"
-  fi
+  host_tools build-tables --max-bytes "$M0_TABLE_BUDGET" -o "$1" "$2"
 }
 
 # npy_head NPY N OUT: the first N frames of NPY (a C-order .npy of shape
@@ -268,16 +266,20 @@ PY
 # and a table set for the microbit do not fit its flash together (research/
 # budget.md, section 7), so these streams hold the first half of a segment.
 M0_FLASH_FRAMES=600
+# Frames of the m0-kernel-check cases' streams: their damaged copies must fit
+# the check's 4 KiB RAM buffer on the microbit (src/kernel_check.rs).
+M0_CHECK_FRAMES=56
+M0_CHECK_BYTES=4096
 
 # make_m0_blobs: for the microbit, for each real segment S, a table set that
 # fits its flash built from the other segment and S's stream with it
-# (leave-one-out, as for the M4), and the stream of S's first
-# $M0_FLASH_FRAMES frames with its expected tokens; and the first segment's
-# stream with group $CORRUPT_GROUP damaged.
+# (leave-one-out, as for the M4), the stream of S's first $M0_FLASH_FRAMES
+# frames with its expected tokens and that of its first $M0_CHECK_FRAMES
+# frames; and the first segment's stream with group $CORRUPT_GROUP damaged.
 make_m0_blobs() {
   local t0 i seg other
   t0=$(now)
-  mkdir -p "$BLOBS/m0/head"
+  mkdir -p "$BLOBS/m0/head" "$BLOBS/m0/check"
   for i in "${!SEGMENTS[@]}"; do
     seg=${SEGMENTS[$i]}
     other=${SEGMENTS[$(((i + 1) % ${#SEGMENTS[@]}))]}
@@ -286,6 +288,10 @@ make_m0_blobs() {
     npy_head "$DATA/$seg.npy" $M0_FLASH_FRAMES "$BLOBS/m0/head/$seg.npy" || abort "cutting $seg failed"
     host_tools encode --tables "$BLOBS/m0/$seg.tables" -o "$BLOBS/m0/head/$seg.vqt" "$BLOBS/m0/head/$seg.npy"
     head -c $((M0_FLASH_FRAMES * 256)) "$BLOBS/$seg.expected" >"$BLOBS/m0/head/$seg.expected"
+    npy_head "$DATA/$seg.npy" $M0_CHECK_FRAMES "$BLOBS/m0/check/$seg.npy" || abort "cutting $seg failed"
+    host_tools encode --tables "$BLOBS/m0/$seg.tables" -o "$BLOBS/m0/check/$seg.vqt" "$BLOBS/m0/check/$seg.npy"
+    (($(stat -c %s "$BLOBS/m0/check/$seg.vqt") <= M0_CHECK_BYTES)) ||
+      abort "the first $M0_CHECK_FRAMES frames of $seg take over $M0_CHECK_BYTES B: lower M0_CHECK_FRAMES"
     echo "microbit blobs for $seg: tables from $other ($(stat -c %s "$BLOBS/m0/$seg.tables") B), stream $(stat -c %s "$BLOBS/m0/$seg.vqt") B, first $M0_FLASH_FRAMES frames $(stat -c %s "$BLOBS/m0/head/$seg.vqt") B"
   done
   seg=${SEGMENTS[0]}
@@ -458,6 +464,8 @@ for seg in "${SEGMENTS[@]}"; do
   VQTANS_FW_LINK_TABLES=$BLOBS/m0/$seg.tables build_elf "m0-link-$seg" --target $M0_TARGET
   VQTANS_FW_TABLES=$BLOBS/m0/$seg.tables VQTANS_FW_STREAM=$BLOBS/m0/head/$seg.vqt \
     build_elf "m0-decode-$seg" --target $M0_TARGET
+  VQTANS_FW_TABLES=$BLOBS/m0/$seg.tables VQTANS_FW_STREAM=$BLOBS/m0/check/$seg.vqt \
+    build_elf "m0-kernel-check-$seg" --target $M0_TARGET --features kernel-check
 done
 
 # ---- cases ------------------------------------------------------------------
@@ -571,14 +579,24 @@ for seg in "${SEGMENTS[@]}"; do
 done
 # The first half of each segment decoded from flash (table set and stream in
 # flash, one segment per image), token for token; RAM within 8 KiB, at most
-# the M0 bound of instructions per token (src/checks.rs), the portable frame
-# loop throughout (no hand-written one for ARMv6-M).
+# the M0 bound of instructions per token (src/checks.rs); the firmware fails
+# the run unless the hand-written ARMv6-M frame loop decoded every frame >= 1
+# and beat the portable loop.
 for seg in "${SEGMENTS[@]}"; do
   run_case "m0-decode-$seg" ok "$OUT/m0-decode-$seg.elf" --uart "$BLOBS/m0/head/$seg.expected" \
     --log "segment $seg: tables in flash" \
     --log "segment $seg: decoded and sent $M0_FLASH_FRAMES frames \($((M0_FLASH_FRAMES * 128)) tokens\); checksum and end of stream verified" \
     --log "segment $seg: decoder RAM [0-9]+ B, budget 8192 B: ok" \
-    --log "segment $seg: checks: the portable frame loop .* at most [0-9.]+ instructions/token: ok"
+    --log "segment $seg: decode $((M0_FLASH_FRAMES * 128)) tokens .* ARMv6-M frame loop: $((M0_FLASH_FRAMES - 1)) of $M0_FLASH_FRAMES frames" \
+    --log "segment $seg: checks: every frame >= 1 by the ARMv6-M loop, at most [0-9.]+ instructions/token, faster than the portable loop: ok"
+done
+# The hand-written ARMv6-M frame loop and the portable loop give the same
+# tokens and the same results, frame by frame, on the first $M0_CHECK_FRAMES
+# frames of each segment, intact and damaged in 156 ways (157 streams; the
+# kernel side did use the hand-written loop, the portable side did not).
+for seg in "${SEGMENTS[@]}"; do
+  run_case "m0-kernel-check-$seg" ok "$OUT/m0-kernel-check-$seg.elf" \
+    --log "kernel-check: segment $seg: 157 streams, kernel and portable loop agree"
 done
 # One byte inverted inside group $CORRUPT_GROUP: the groups before it come
 # out, correct, nothing after; the log names the group.

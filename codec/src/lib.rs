@@ -1,7 +1,8 @@
 #![no_std]
 #![doc = include_str!("../README.md")]
 // Unsafe code is allowed only in the host SIMD decoder (`simd`, core::arch) and in the
-// ARMv7E-M frame loop (`model::context::kernel_v7em`, assembly).
+// ARMv7E-M and ARMv6-M frame loops (`model::context::kernel_v7em`, `kernel_v6m`,
+// assembly).
 #![deny(unsafe_code)]
 
 #[cfg(feature = "alloc")]

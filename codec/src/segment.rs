@@ -67,7 +67,7 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
     }
 
     /// Makes this decoder use the portable frame loop even where a hand-written one
-    /// exists (the ARMv7E-M kernel, for tables of state log 10). Results are
+    /// exists (the ARMv7E-M and ARMv6-M kernels, [`Self::kernel_frames`]). Results are
     /// the same either way; the firmware tests use this to compare the two.
     pub fn use_portable_loop(&mut self) {
         self.model.use_portable_loop();
@@ -78,9 +78,11 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
         &self.header
     }
 
-    /// Frames that the hand-written ARMv7E-M frame loop decoded so far, successfully
-    /// or not ([`crate::model::context::ContextState::kernel_frames`]): every frame >= 1
-    /// on a Cortex-M4/M7 with tables of state log 10, else 0.
+    /// Frames that a hand-written frame loop decoded so far, successfully or not
+    /// ([`crate::model::context::ContextState::kernel_frames`]): every frame >= 1 on a
+    /// Cortex-M4/M7 with tables of state log 10 (32-bit entries, `u16` lists, one table
+    /// per context) and on a Cortex-M0/M0+ with tables of 16-bit entries and 10-bit
+    /// lists, else 0.
     pub fn kernel_frames(&self) -> u32 {
         self.model.kernel_frames()
     }

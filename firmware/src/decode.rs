@@ -117,7 +117,7 @@ pub fn run(
     );
 
     // The real run: frame by frame into a bounded buffer, out of the UART.
-    let kernel = checks::kernel_applies(set.state_log());
+    let kernel = checks::kernel_applies(&set);
     let (streamed, stream_stack) = memory::measure_stack(|| stream_out(seg.stream, &set, tables, kernel, uart, clock));
     let stats = streamed?;
     let tokens = u64::from(stats.frames) * FRAME_TOKENS as u64;
@@ -162,7 +162,7 @@ pub fn run(
     let instructions = cal.instructions_for(ticks);
     defmt::info!(
         "segment {=str}: decode {=u64} tokens in {=u64} SysTick ticks = {=u64} instructions = {} instructions/token \
-         (bound {}, tables in {}); ARMv7E-M frame loop: {=u32} of {=u32} frames",
+         (bound {}, tables in {}); {=str} frame loop: {=u32} of {=u32} frames",
         name,
         tokens,
         ticks,
@@ -170,6 +170,7 @@ pub fn run(
         Per(instructions, tokens),
         Per(MAX_INSTRUCTIONS_PER_TOKEN_X100, 100),
         placed.place,
+        checks::KERNEL_NAME,
         kernel_frames,
         frames
     );
@@ -195,7 +196,7 @@ pub fn run(
 
     if kernel {
         // The same decode with the portable frame loop instead of the
-        // hand-written ARMv7E-M one (for comparison; the tokens are the same).
+        // hand-written one (for comparison; the tokens are the same).
         let (portable, ticks) = clock.measure(|| decode_only(seg.stream, &set, tables, true));
         let (_, portable_kernel_frames) = portable.map_err(|error| Failure::Decode { frame: 0, error })?;
         let portable_instructions = cal.instructions_for(ticks);
@@ -207,9 +208,10 @@ pub fn run(
         checks::frame_loop(portable_kernel_frames, frames, false).map_err(Failure::Check)?;
         checks::kernel_faster(instructions, portable_instructions).map_err(Failure::Check)?;
         defmt::info!(
-            "segment {=str}: checks: every frame >= 1 by the ARMv7E-M loop, at most {} instructions/token, \
+            "segment {=str}: checks: every frame >= 1 by the {=str} loop, at most {} instructions/token, \
              faster than the portable loop: ok",
             name,
+            checks::KERNEL_NAME,
             Per(MAX_INSTRUCTIONS_PER_TOKEN_X100, 100)
         );
     } else {

@@ -103,7 +103,8 @@ impl<'a> ModelDecoder<'a> {
     }
 
     /// Makes the context model use its portable frame loop even where a hand-written
-    /// one exists (ARMv7E-M); both give the same results, and tests compare them.
+    /// one exists (ARMv7E-M, ARMv6-M); both give the same results, and tests compare
+    /// them.
     pub fn use_portable_loop(&mut self) {
         if let ModelDecoder::Context(_, state) = self {
             state.portable = true;

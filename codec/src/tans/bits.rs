@@ -195,7 +195,7 @@ pub struct BitWindow<'w> {
 
 impl<'w> BitWindow<'w> {
     /// The window's bytes.
-    #[cfg_attr(not(vqtans_v7em), allow(dead_code))]
+    #[cfg_attr(not(any(vqtans_v7em, vqtans_v6m)), allow(dead_code))]
     pub(crate) fn bytes(&self) -> &'w [u8; WINDOW_BYTES] {
         self.bytes
     }

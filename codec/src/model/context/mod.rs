@@ -15,6 +15,8 @@ pub mod contexts;
 pub mod decode;
 #[cfg(feature = "alloc")]
 pub mod encode;
+#[cfg(vqtans_v6m)]
+mod kernel_v6m;
 #[cfg(vqtans_v7em)]
 mod kernel_v7em;
 pub mod own_lists;

@@ -41,8 +41,8 @@ impl OwnLists {
     }
 
     /// The lists as `2 * FRAME_TOKENS` words (`[lo, hi]` per position), for the
-    /// ARMv7E-M kernel.
-    #[cfg(vqtans_v7em)]
+    /// hand-written frame loops (ARMv7E-M, ARMv6-M).
+    #[cfg(any(vqtans_v7em, vqtans_v6m))]
     pub(crate) fn words_mut(&mut self) -> &mut [[u32; 2]; FRAME_TOKENS] {
         &mut self.lists
     }
