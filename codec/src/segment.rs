@@ -238,9 +238,10 @@ mod owned {
             self.options
         }
 
-        /// Encodes `tokens` to a stream; see [`Encoder::encode_with_stats`].
+        /// Encodes `tokens` to a stream; see [`Encoder::encode_with_stats`] (the same
+        /// bytes, without the accounting).
         pub fn encode(&self, tokens: &[u16]) -> Result<Vec<u8>> {
-            Ok(self.encode_with_stats(tokens)?.0)
+            self.encode_counting(tokens, |_, _| {})
         }
 
         /// Encodes `tokens` (frames of 8x16, row-major, values 0..=1023) to a stream,
@@ -251,6 +252,21 @@ mod owned {
         /// Errors: `TokenCount`, `TokenOutOfRange`, `SymbolNotInTable` when the tables
         /// cannot code a symbol the tokens need.
         pub fn encode_with_stats(&self, tokens: &[u16]) -> Result<(Vec<u8>, PartBits)> {
+            // Per part: bits, and whether it had an operation (a part whose operations
+            // all cost 0 bits is still reported).
+            let mut bits = [(0u64, false); Part::ALL.len()];
+            let stream = self.encode_counting(tokens, |part, nb| {
+                let (sum, seen) = &mut bits[part as usize];
+                *sum += nb as u64;
+                *seen = true;
+            })?;
+            let bits = Part::ALL.iter().zip(bits).filter(|(_, (_, seen))| *seen).map(|(&p, (nb, _))| (p, nb)).collect();
+            Ok((stream, bits))
+        }
+
+        /// [`Encoder::encode_with_stats`] with each operation's payload bits handed to
+        /// `count` with its part, in reverse stream order.
+        fn encode_counting(&self, tokens: &[u16], mut count: impl FnMut(Part, u32)) -> Result<Vec<u8>> {
             if tokens.is_empty()
                 || tokens.len() % FRAME_TOKENS != 0
                 || tokens.len() / FRAME_TOKENS > crate::container::MAX_FRAMES as usize
@@ -269,10 +285,9 @@ mod owned {
                 let (ops, parts) = with_group_checks(model_ops, tokens, group_frames as usize);
                 (ops, parts, Check::Groups { group_frames })
             };
-            let mut bits = PartBits::new();
             let payload =
                 encode_with_costs(&self.tables, self.set.state_log(), self.model.n_states(), &ops, |i, nb| {
-                    *bits.entry(parts[i]).or_default() += nb as u64;
+                    count(parts[i], nb)
                 })?;
             let header = Header {
                 n_states: self.model.n_states() as u8,
@@ -284,7 +299,7 @@ mod owned {
             let mut stream = Vec::with_capacity(crate::container::HEADER_LEN + payload.len());
             stream.extend_from_slice(&header.to_bytes());
             stream.extend_from_slice(&payload);
-            Ok((stream, bits))
+            Ok(stream)
         }
     }
 

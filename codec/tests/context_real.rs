@@ -21,8 +21,14 @@ fn leave_one_out_round_trip_and_rate() {
         let blob = train_in_memory(&[other], &TrainConfig::default()).unwrap().to_bytes().unwrap();
         let set = TableSetRef::from_bytes(&blob).unwrap();
         let tables = OwnedDecodeTables::new(&set).unwrap();
-        let (stream, parts) = Encoder::new(&set).unwrap().encode_with_stats(tokens).unwrap();
+        let encoder = Encoder::new(&set).unwrap();
+        let (stream, parts) = encoder.encode_with_stats(tokens).unwrap();
         assert_eq!(&decode(&stream, &set, tables.view()).unwrap(), tokens, "{name}");
+        // The same bytes without the accounting; the parts add up to the stream but
+        // its header, the coder's initial states and the padding (under 128 bytes).
+        assert!(encoder.encode(tokens).unwrap() == stream, "{name}: encode differs from encode_with_stats");
+        let (part_bits, stream_bits) = (parts.values().sum::<u64>(), 8 * stream.len() as u64);
+        assert!(part_bits <= stream_bits && stream_bits - part_bits < 8 * 128, "{name}: {part_bits} of {stream_bits}");
         let rate = tokens.len() as f64 * 10.0 / (stream.len() as f64 * 8.0);
         println!("{name}: {} bytes, rate {rate:.4}, tables {} bytes, parts {parts:?}", stream.len(), blob.len());
         let (bound_name, min_rate) = MIN_RATE[i];

@@ -65,7 +65,28 @@ const FAILURE: u8 = 1;
 /// Exit status of `verify` when the check could not be made.
 const TROUBLE: u8 = 2;
 
+/// Has glibc's malloc keep freed memory for the next segment instead of
+/// handing it back to the kernel: each segment allocates a few MB of buffers
+/// (tokens, model operations, the stream), and with glibc's defaults every one
+/// is a fresh `mmap` whose pages fault in zeroed, about a fifth of `pack`'s CPU
+/// time (185,000 page faults for 200 segments; 3,400 with this). Peak memory is
+/// unchanged (only memory that was in use is kept); it is no longer trimmed
+/// between segments.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_freed_memory() {
+    // SAFETY: mallopt only sets malloc parameters; it runs before any other thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+    }
+}
+
+/// Other C libraries keep their defaults.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_freed_memory() {}
+
 fn main() -> ExitCode {
+    keep_freed_memory();
     message::install_panic_hook();
     let cli = Cli::parse();
     if let Err(e) = io::temporaries::install_signal_handlers() {

@@ -33,6 +33,19 @@ pub enum Part {
 }
 
 impl Part {
+    /// Every part, in declaration order (`ALL[p as usize] == p`).
+    pub const ALL: [Part; 9] = [
+        Part::ClassCopy,
+        Part::ClassOwn,
+        Part::ClassSuccessor,
+        Part::ClassEscape,
+        Part::SuccessorOffset,
+        Part::EscapeToken,
+        Part::FirstFrame,
+        Part::Order0,
+        Part::GroupCheck,
+    ];
+
     /// A short name for reports.
     pub fn name(self) -> &'static str {
         match self {
