@@ -13,6 +13,18 @@ use crate::tans::decode_table::{DecodeEntry, DecodeTables, Entry, Image, ShortEn
 use crate::tans::decoder::TansDecoder;
 use crate::{Error, Result};
 
+/// What a hand-written frame loop did with a frame's rows.
+#[cfg(any(vqtans_v7em, vqtans_v6m))]
+pub(crate) struct RowsDone {
+    /// Bit offset in the window after the frame.
+    pub bit: u32,
+    /// Own-list tokens taken, OR-ed (bit 15 set if an empty entry was taken).
+    pub taken: u32,
+    /// False if an index the loop checks (context, image index) was out of range:
+    /// impossible with a valid set; the frame is then abandoned.
+    pub ok: bool,
+}
+
 /// Everything the context model remembers between frames: own lists (1 KiB), kind
 /// plane and context indexes (272 B) and a frame counter.
 #[derive(Debug, Clone, Default)]
@@ -157,33 +169,22 @@ impl ContextState {
             }
             _ => return Ok(false),
         };
-        let (reader, coder_states) = coder.parts();
-        let mut states = [0u32; COLS];
-        states.copy_from_slice(&coder_states[..COLS]);
-        let (first_byte, bit) = reader.window_start();
-        let mut padded = None;
-        let window = reader.window(first_byte, &mut padded);
         let k = model.k() as u32;
-        let Some(done) = kernel_v7em::decode_rows(
-            &mut self.own,
-            &mut self.kinds,
-            &mut states,
-            window.bytes(),
-            bit,
-            words,
-            model.successors,
-            k,
-            &model.info,
-            &CTX_BASE,
-            out,
-        ) else {
-            return Ok(false);
-        };
-        self.kernel_frames = self.kernel_frames.saturating_add(1);
-        reader.move_to(8 * first_byte + done.bit as usize);
-        coder_states[..COLS].copy_from_slice(&states);
-        rows_result(if done.ok { Ok(done.taken) } else { Err(Error::TableSetInvalid) })?;
-        Ok(true)
+        self.run_frame_loop(coder, |own, kinds, states, window, bit| {
+            kernel_v7em::decode_rows(
+                own,
+                kinds,
+                states,
+                window,
+                bit,
+                words,
+                model.successors,
+                k,
+                &model.info,
+                &CTX_BASE,
+                out,
+            )
+        })
     }
 
     /// [`Self::decode_rows`] by the hand-written ARMv6-M kernel ([`super::kernel_v6m`])
@@ -205,27 +206,50 @@ impl ContextState {
         {
             return Ok(false);
         }
+        self.run_frame_loop(coder, |own, kinds, states, window, bit| {
+            kernel_v6m::decode_rows(
+                own,
+                kinds,
+                states,
+                window,
+                bit,
+                entries,
+                tables.state_log,
+                model.map,
+                model.successors,
+                model.k() as u32,
+                &model.info,
+                &CTX_BASE,
+                out,
+            )
+        })
+    }
+
+    /// Runs a hand-written frame loop on the coder's window and states, and moves
+    /// the reader and the states on by what it decoded. `frame_loop` decodes the rows
+    /// of a frame >= 1 from the window (whose first bit is bit `bit` of its first
+    /// byte) with the 16 states, or returns `None` if it does not take the tables;
+    /// then `Ok(false)` and nothing was read or changed. Else the frame's result.
+    #[cfg(any(vqtans_v7em, vqtans_v6m))]
+    #[inline(always)]
+    fn run_frame_loop(
+        &mut self,
+        coder: &mut TansDecoder<'_>,
+        frame_loop: impl FnOnce(
+            &mut OwnLists,
+            &mut KindPlanes,
+            &mut [u32; COLS],
+            &[u8; crate::tans::bits::WINDOW_BYTES],
+            u32,
+        ) -> Option<RowsDone>,
+    ) -> Result<bool> {
         let (reader, coder_states) = coder.parts();
         let mut states = [0u32; COLS];
         states.copy_from_slice(&coder_states[..COLS]);
         let (first_byte, bit) = reader.window_start();
         let mut padded = None;
         let window = reader.window(first_byte, &mut padded);
-        let Some(done) = kernel_v6m::decode_rows(
-            &mut self.own,
-            &mut self.kinds,
-            &mut states,
-            window.bytes(),
-            bit,
-            entries,
-            tables.state_log,
-            model.map,
-            model.successors,
-            model.k() as u32,
-            &model.info,
-            &CTX_BASE,
-            out,
-        ) else {
+        let Some(done) = frame_loop(&mut self.own, &mut self.kinds, &mut states, window.bytes(), bit) else {
             return Ok(false);
         };
         self.kernel_frames = self.kernel_frames.saturating_add(1);

@@ -26,6 +26,7 @@
 #![allow(unsafe_code)]
 
 use super::contexts::{KindPlanes, CONTEXTS};
+use super::decode::RowsDone;
 use super::own_lists::OwnLists;
 use crate::container::{COLS, FRAME_TOKENS, ROWS};
 use crate::tans::bits::WINDOW_BYTES;
@@ -91,16 +92,6 @@ extern "C" {
     /// outside the map or an image index outside the image (impossible with a
     /// valid image; the frame is then abandoned).
     fn vqtans_v6m_rows(args: *mut KernelArgs) -> u32;
-}
-
-/// What [`decode_rows`] did.
-pub(crate) struct RowsDone {
-    /// Bit offset in the window after the frame.
-    pub bit: u32,
-    /// Own-list tokens taken, OR-ed (bit 15 set if an empty entry was taken).
-    pub taken: u32,
-    /// False if a context fell outside the map or an image index outside the image.
-    pub ok: bool,
 }
 
 /// Decodes the rows of a frame >= 1 like the portable loop, for a table set with
