@@ -12,7 +12,7 @@
 use crate::data::FRAME;
 use vqtans::model::context::classes::{bucket_bits, bucket_of, buckets_for, Classes, EDGES, OWN_DEPTH};
 use vqtans::model::context::contexts::{KindPlanes, CONTEXTS};
-use vqtans::model::context::own_lists::OwnLists;
+use vqtans::model::context::own_lists::{OwnLists, Seen};
 use vqtans::model::context::train::{fold_of, SuccessorLists, TransitionCounts};
 use vqtans::tans::encode_table::EncodeTable;
 use vqtans::tans::encoder::{encode, Op};
@@ -165,22 +165,15 @@ pub fn events<'l>(
                     kinds.set_kind(pos, vqtans::model::context::classes::kind::ESCAPE);
                     continue;
                 }
-                let (class, raw_bits, raw) = match own.rank_of(pos, x) {
-                    Some(rank) => {
-                        own.promote(pos, rank);
-                        (rank, 0, 0)
-                    }
-                    None => {
-                        let p = own.list(pos)[0];
-                        own.push_front(pos, x);
-                        match shape_rank(shape, learned, lists(f), p, x) {
-                            Some(rank) => {
-                                let b = bucket_of(rank as u16);
-                                (OWN_DEPTH + b, bucket_bits(b) as u8, rank as u16 - EDGES[b])
-                            }
-                            None => (classes.escape() as usize, 10, x),
+                let (class, raw_bits, raw) = match own.observe(pos, x) {
+                    Seen::Own(rank) => (rank, 0, 0),
+                    Seen::New { front } => match shape_rank(shape, learned, lists(f), front, x) {
+                        Some(rank) => {
+                            let b = bucket_of(rank as u16);
+                            (OWN_DEPTH + b, bucket_bits(b) as u8, rank as u16 - EDGES[b])
                         }
-                    }
+                        None => (classes.escape() as usize, 10, x),
+                    },
                 };
                 let ctx = kinds.context(pos);
                 out.push(Event { ctx: ctx as u8, class: class as u8, raw_bits, raw });

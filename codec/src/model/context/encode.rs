@@ -3,6 +3,7 @@
 
 use super::classes::{bucket_bits, bucket_of, kind, EDGES, OWN_DEPTH};
 use super::decode::ContextState;
+use super::own_lists::Seen;
 use super::ContextModel;
 use crate::container::{COLS, FRAME_TOKENS, ROWS};
 use crate::tans::encoder::Op;
@@ -114,12 +115,9 @@ pub fn ops(model: &ContextModel<'_>, index: &SuccessorIndex, tokens: &[u16]) -> 
                 for c in 0..COLS {
                     let pos = r * COLS + c;
                     let x = frame[pos];
-                    let coded = if let Some(rank) = state.own.rank_of(pos, x) {
-                        state.own.promote(pos, rank);
-                        Coded { class: rank as u16, raw: None }
-                    } else {
-                        let p = state.own.list(pos)[0];
-                        let coded = match index.rank(p, x) {
+                    let coded = match state.own.observe(pos, x) {
+                        Seen::Own(rank) => Coded { class: rank as u16, raw: None },
+                        Seen::New { front } => match index.rank(front, x) {
                             Some(rank) => {
                                 let b = bucket_of(rank);
                                 Coded {
@@ -128,9 +126,7 @@ pub fn ops(model: &ContextModel<'_>, index: &SuccessorIndex, tokens: &[u16]) -> 
                                 }
                             }
                             None => Coded { class: classes.escape(), raw: Some((x, 10)) },
-                        };
-                        state.own.push_front(pos, x);
-                        coded
+                        },
                     };
                     let table = model.table_of(state.kinds.context(pos)) as u16;
                     let k = classes.kind(coded.class);

@@ -25,6 +25,18 @@ impl Default for OwnLists {
     }
 }
 
+/// What [`OwnLists::observe`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// The token was in the list at this rank (now at the front).
+    Own(usize),
+    /// The token was not in the list (now at its front); `front` was at the front.
+    New {
+        /// The token at the front of the list before.
+        front: u16,
+    },
+}
+
 impl OwnLists {
     /// The list at position `pos` (`< 128`), most recent first.
     #[inline(always)]
@@ -105,6 +117,26 @@ impl OwnLists {
             self.push_present(pos, token);
         } else {
             *l = [(lo << 16) | t, (hi << 16) | (lo >> 16)];
+        }
+    }
+
+    /// The encoder's (and trainer's) update of list `pos` for the next token `token`,
+    /// the decoder's in reverse: if `token` is in the list, moves it to the front and
+    /// returns [`Seen::Own`] with its rank; else puts it at the front (the oldest entry
+    /// drops off) and returns [`Seen::New`] with the token that was at the front
+    /// before, the one whose successor list ranks `token`.
+    #[inline(always)]
+    pub fn observe(&mut self, pos: usize, token: u16) -> Seen {
+        match self.rank_of(pos, token) {
+            Some(rank) => {
+                self.promote(pos, rank);
+                Seen::Own(rank)
+            }
+            None => {
+                let front = self.list(pos)[0];
+                self.push_absent(pos, token);
+                Seen::New { front }
+            }
         }
     }
 

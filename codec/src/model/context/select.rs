@@ -18,7 +18,7 @@
 
 use super::classes::{bucket_bits, bucket_of, buckets_for, kind, Classes, OWN_DEPTH};
 use super::contexts::{KindPlanes, CONTEXTS};
-use super::own_lists::OwnLists;
+use super::own_lists::{OwnLists, Seen};
 use super::train::{greedy_maps, tables_from_probs, ClassCounts, TrainConfig};
 use super::{ListCoding, SECTION_HEADER, SECTION_HEADER_V3};
 use crate::container::{COLS, FRAME_TOKENS, ROWS};
@@ -211,16 +211,9 @@ impl KClassCounts {
                         }
                         continue;
                     }
-                    let (own_rank, successor_rank) = match own.rank_of(pos, x) {
-                        Some(rank) => {
-                            own.promote(pos, rank);
-                            (Some(rank), None)
-                        }
-                        None => {
-                            let p = own.list(pos)[0];
-                            own.push_front(pos, x);
-                            (None, rank(f, p, x))
-                        }
+                    let (own_rank, successor_rank) = match own.observe(pos, x) {
+                        Seen::Own(rank) => (Some(rank), None),
+                        Seen::New { front } => (None, rank(f, front, x)),
                     };
                     for (i, &k) in KS.iter().enumerate() {
                         let a = escapes[i] + 1;

@@ -17,7 +17,7 @@
 
 use super::classes::{bucket_of, buckets_for, kind, Classes, OWN_DEPTH};
 use super::contexts::{KindPlanes, CONTEXTS};
-use super::own_lists::OwnLists;
+use super::own_lists::{OwnLists, Seen};
 use super::{ListCoding, IDENTITY_MAP, KIND, VERSION_2, VERSION_3};
 use crate::container::{COLS, FRAME_TOKENS, ROWS};
 use crate::table_set::TableSet;
@@ -357,19 +357,12 @@ impl ClassCounts {
                         kinds.set_kind(pos, kind::ESCAPE);
                         continue;
                     }
-                    let class = match own.rank_of(pos, x) {
-                        Some(rank) => {
-                            own.promote(pos, rank);
-                            rank
-                        }
-                        None => {
-                            let p = own.list(pos)[0];
-                            own.push_front(pos, x);
-                            match rank(f, p, x).filter(|&r| r < self.k) {
-                                Some(rank) => OWN_DEPTH + bucket_of(rank as u16),
-                                None => self.classes.escape() as usize,
-                            }
-                        }
+                    let class = match own.observe(pos, x) {
+                        Seen::Own(rank) => rank,
+                        Seen::New { front } => match rank(f, front, x).filter(|&r| r < self.k) {
+                            Some(rank) => OWN_DEPTH + bucket_of(rank as u16),
+                            None => self.classes.escape() as usize,
+                        },
                     };
                     self.counts[kinds.context(pos) * a + class] += 1;
                     kinds.set_kind(pos, self.classes.kind(class as u16));
