@@ -202,8 +202,8 @@ impl ContextState {
     ) -> Result<bool> {
         use super::kernel_v6m;
         let Image::Short(entries) = tables.image() else { return Ok(false) };
-        if self.portable || model.list_coding() != ListCoding::Packed10 || tables.state_log > kernel_v6m::MAX_STATE_LOG
-        {
+        // (The kernel itself refuses a state log it does not take.)
+        if self.portable || model.list_coding() != ListCoding::Packed10 {
             return Ok(false);
         }
         self.run_frame_loop(coder, |own, kinds, states, window, bit| {
