@@ -143,8 +143,9 @@ def test_tables_from_a_url_equal_the_tables_from_the_file(real_paths, real_array
     thread.start()
     try:
         base = f"http://127.0.0.1:{server.server_address[1]}"
-        assert vqtans.build_tables([f"{base}/data-0000.tar.gz"]) == vqtans.build_tables([shard])
-        assert vqtans.build_tables([f"{base}/data-0000.tar.gz"]) == vqtans.build_tables(real_arrays)
+        from_url = vqtans.build_tables([f"{base}/data-0000.tar.gz"])
+        assert from_url == vqtans.build_tables([shard])
+        assert from_url == vqtans.build_tables(real_arrays)
         with pytest.raises(OSError, match="data-0001.tar.gz"):
             vqtans.build_tables([f"{base}/data-0001.tar.gz"])
     finally:
