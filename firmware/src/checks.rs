@@ -23,7 +23,7 @@ pub const MAX_INSTRUCTIONS_PER_TOKEN_X100: u64 = 5850;
 /// microbit (Cortex-M0, hand-written ARMv6-M frame loop; table sets of
 /// `build-tables --max-bytes 131072`: K = 96, state log 8, 12 tables, 16-bit
 /// entries, 10-bit lists; the first 600 frames: a whole segment does not fit
-/// the flash with its table set): 93.54 and 89.94 (the portable loop: 128.02
+/// the flash with its table set): 93.45 and 89.85 (the portable loop: 128.02
 /// and 123.97), well inside the 120-instruction target.
 #[cfg(board = "microbit")]
 pub const MAX_INSTRUCTIONS_PER_TOKEN_X100: u64 = 9550;
@@ -34,8 +34,8 @@ pub const MAX_INSTRUCTIONS_PER_TOKEN_X100: u64 = 9550;
 #[cfg(board = "mps2-an386")]
 pub const MAX_LINK_INSTRUCTIONS_PER_TOKEN_X100: u64 = 6100;
 /// Most instructions per token of the streaming decode, in hundredths.
-/// microbit (whole segments, the same table sets and frame loop): 93.78 and
-/// 90.29, well inside the 120-instruction target.
+/// microbit (whole segments, the same table sets and frame loop): 93.69 and
+/// 90.20, well inside the 120-instruction target.
 #[cfg(board = "microbit")]
 pub const MAX_LINK_INSTRUCTIONS_PER_TOKEN_X100: u64 = 9575;
 
