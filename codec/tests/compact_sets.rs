@@ -101,18 +101,30 @@ fn damaged_compact_streams_fail_the_same_on_every_path() {
         let set = TableSetRef::from_bytes(&blob).unwrap();
         let tables = OwnedDecodeTables::new(&set).unwrap();
         let stream = Encoder::new(&set).unwrap().encode(tokens).unwrap();
-        let mut errors = 0;
         for i in (40..stream.len()).step_by(stream.len() / 23) {
             for flip in [0x01u8, 0x80, 0xFF] {
                 let mut damaged = stream.clone();
                 damaged[i] ^= flip;
                 let scalar = decode(&damaged, &set, tables.view());
                 assert_eq!(scalar, decode_simd(&damaged, &set, tables.view()), "{config:?}: byte {i} ^ {flip:#x}");
-                assert_ne!(scalar.as_deref(), Ok(tokens), "damage went unnoticed");
-                errors += scalar.is_err() as usize;
+                // Every damaged payload byte is an error, never tokens (right or
+                // wrong). Which error depends on where the changed bits send the
+                // decoder (an impossible symbol, a group whose tokens fail its
+                // checksum, a payload that ends early or leaves bits over), so
+                // the test accepts exactly the errors of payload damage.
+                assert!(
+                    matches!(
+                        scalar,
+                        Err(Error::ModelCorrupt
+                            | Error::GroupChecksum { .. }
+                            | Error::Truncated
+                            | Error::PayloadCorrupt)
+                    ),
+                    "{config:?}: byte {i} ^ {flip:#x}: {:?}",
+                    scalar.map(|t| t.len())
+                );
             }
         }
-        assert!(errors > 0);
     }
 }
 
