@@ -14,7 +14,9 @@
 # `N passed, M failed` of the QEMU tests and `fuzz: N passed, M failed`), and
 # one failure for each test binary that ended without reporting (a crash) and for
 # each step that failed without a counted test failure (a build error, formatting).
-# Ends with one line `total: N passed, M failed`.
+# A skipped pytest test (e.g. numcodecs or zarr missing) counts as a failure: here
+# every test must run (pytest -rs names each skip and its reason).
+# Ends with one line `total: N passed, M failed` (after `skipped: K` if any).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -24,6 +26,7 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 passed=0
 failed=0
+skipped=0
 summary=()
 
 # sum_of REGEX FIELD FILE: the sum of the number before FIELD in the lines of FILE
@@ -57,6 +60,13 @@ step() {
     if [ -n "$pytest_line" ]; then
         p=$((p + $(echo "$pytest_line" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')))
         f=$((f + $(echo "$pytest_line" | grep -Eo '[0-9]+ (failed|errors?)' | awk '{s+=$1} END {print s+0}')))
+        local s
+        s=$(echo "$pytest_line" | grep -Eo '[0-9]+ skipped' | awk '{s+=$1} END {print s+0}')
+        if [ "$s" -gt 0 ]; then
+            echo "FAILED: $s test(s) skipped; every test must run here (see the SKIPPED lines above)"
+            f=$((f + s))
+            skipped=$((skipped + s))
+        fi
     fi
     # The QEMU tests' and the fuzz run's closing lines.
     p=$((p + $(sum_of '^(fuzz: )?[0-9]+ passed, [0-9]+ failed$' passed "$out")))
@@ -75,7 +85,7 @@ step cargo fmt --manifest-path python/Cargo.toml --check
 # The static decoder that host-tools/tests/archive.rs ships in a challenge submission.
 step cargo build --locked --profile challenge --target x86_64-unknown-linux-musl -p vqtans-unpack
 step cargo test --release --workspace --locked --no-fail-fast
-step .venv/bin/pytest -p no:cacheprovider python/tests
+step .venv/bin/pytest -p no:cacheprovider -rs python/tests
 step cargo build --release -p vqtans --no-default-features --target thumbv7em-none-eabihf --locked
 step cargo build --release -p vqtans --no-default-features --target thumbv6m-none-eabi --locked
 step bash firmware/qemu-test.sh
@@ -84,5 +94,6 @@ step bash scripts/fuzz-smoke.sh 20
 echo "==> summary"
 printf '  %s\n' "${summary[@]}"
 grep -h 'the SIMD path is NOT tested' "$logs"/*.txt | sort -u | sed 's/^/  NOTE: /'
+[ "$skipped" -gt 0 ] && echo "skipped: $skipped (counted as failed)"
 echo "total: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

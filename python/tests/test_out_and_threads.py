@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -78,19 +80,55 @@ def test_two_threads_encode_and_decode_with_shared_tables(real_arrays, loo_table
 
 
 def test_the_same_out_from_two_threads_is_never_shared(streams, loo_tables, real_arrays):
-    """Two concurrent decodes into one `out`: each either completes or is refused
-    while the other holds it; what ends in `out` is a whole, right segment."""
+    """Two threads decode *different* segments into one `out`, started together
+    round after round: each call either completes (returning `out`) or is
+    refused before writing, with the one message, while the other holds `out`;
+    after each round `out` holds exactly the segment of a call that completed,
+    never a mix of the two (which decodes writing `out` at the same time leave
+    when one overtakes the other)."""
+    rounds = 200
     out = np.zeros((1200, 8, 16), np.int16)
+    start, done = threading.Barrier(3), threading.Barrier(3)
+    outcomes: list[list[str]] = [[], []]
 
-    def into_out(_):
+    def writer(i: int) -> None:
         try:
-            vqtans.decode(streams[0], loo_tables[0], out=out)
-            return "ok"
-        except ValueError as e:
-            assert "out:" in str(e)
-            return "busy"
+            for r in range(rounds):
+                start.wait()
+                if r % 2 != i:  # the two take turns at starting first
+                    time.sleep(0.0002)
+                try:
+                    got = vqtans.decode(streams[i], loo_tables[i], out=out)
+                    outcomes[i].append("ok" if got is out else "returned another array")
+                except ValueError as e:
+                    outcomes[i].append("busy" if str(e) == "out: The given array is already borrowed" else repr(e))
+                done.wait()
+        except threading.BrokenBarrierError:
+            pass  # the test failed and stopped the rounds
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        outcomes = list(pool.map(into_out, range(20)))
-    assert "ok" in outcomes
-    np.testing.assert_array_equal(out, real_arrays[0])
+    threads = [threading.Thread(target=writer, args=(i,), daemon=True) for i in range(2)]
+    for t in threads:
+        t.start()
+    seen = set()
+    try:
+        for r in range(rounds):
+            out.fill(-1)
+            start.wait()
+            done.wait()
+            got = (outcomes[0][r], outcomes[1][r])
+            assert set(got) <= {"ok", "busy"}, f"round {r}: {got}"
+            completed = [i for i in range(2) if got[i] == "ok"]
+            assert completed, f"round {r}: both decodes were refused"
+            whole = [i for i in range(2) if np.array_equal(out, real_arrays[i])]
+            if len(completed) == 1:
+                assert whole == completed, f"round {r}: {got}, but out is not the segment of the one that completed"
+            else:
+                # Both completed, one after the other: `out` is the later one's.
+                assert len(whole) == 1, f"round {r}: {got}, and out is a mix of the two segments"
+            seen.add(got)
+    finally:
+        start.abort()
+        done.abort()
+        for t in threads:
+            t.join()
+    print("outcomes seen:", sorted(seen))
