@@ -347,3 +347,75 @@ fn bad_arguments_and_tables_are_errors() {
     host_tools().assert().code(2);
     host_tools().args(["encode", "--nope"]).assert().code(2);
 }
+
+/// Writes an archive at `path` of `count` segments whose streams are a bare
+/// header announcing one frame and no payload: each fails to decode at once.
+fn archive_of_empty_streams(path: &Path, count: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let (tables, stream) = stream_of(0, dir.path());
+    let stream = std::fs::read(stream).unwrap();
+    let (mut header, _) = vqtans::container::Header::parse(&stream).unwrap();
+    (header.frames, header.payload_len) = (1, 0);
+    let bare = header.to_bytes();
+    let blob = std::fs::read(tables).unwrap();
+    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut writer = vqtans_archive::ArchiveWriter::new(file, "many.vqa", &blob).unwrap();
+    for i in 0..count {
+        let entry = vqtans_archive::NewEntry { key: format!("k{i:06}"), ..Default::default() };
+        writer.add(entry, 0, &bare).unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+/// Runs `host-tools args` with stderr to `stderr`; returns its exit code and
+/// its peak resident memory in KiB (the kernel's count for that one process).
+fn exit_and_peak_kib(args: &[&dyn AsRef<std::ffi::OsStr>], stderr: &Path) -> (i32, i64) {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("host-tools"))
+        .args(args)
+        // Errors capture a backtrace with this set: the costliest case.
+        .env("RUST_BACKTRACE", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(stderr).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 fills it in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, with valid pointers.
+    assert_eq!(unsafe { libc::wait4(pid, &mut status, 0, &mut usage) }, pid);
+    assert!(libc::WIFEXITED(status), "host-tools ended by a signal: {status}");
+    (libc::WEXITSTATUS(status), usage.ru_maxrss)
+}
+
+#[test]
+fn unpack_memory_does_not_grow_with_the_bad_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let (few, many) = (2_000usize, 40_000usize);
+    let mut peaks = Vec::new();
+    for count in [few, many] {
+        let archive = dir.path().join(format!("bad-{count}.vqa"));
+        archive_of_empty_streams(&archive, count);
+        let out = dir.path().join(format!("out-{count}"));
+        let log = dir.path().join(format!("stderr-{count}.txt"));
+        let (code, peak) = exit_and_peak_kib(&[&"unpack", &"--threads", &"2", &archive, &"-o", &out], &log);
+        let stderr = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(code, 1, "{stderr}");
+        // One line per bad segment, then the summary; nothing written.
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), count + 1, "{}", &stderr[..stderr.len().min(2000)]);
+        assert!(lines[..count].iter().all(|l| l.contains(": segment k") && l.contains("stream")), "{}", lines[0]);
+        assert!(
+            lines[count]
+                .contains(&format!("{count} of {count} segments did not verify (named above); nothing was written")),
+            "{}",
+            lines[count]
+        );
+        assert!(!out.exists());
+        peaks.push(peak);
+    }
+    // What the index and the file names of the extra segments take is well
+    // under 1 KiB a segment; a kept error per failed segment is more.
+    let growth_per_segment = (peaks[1] - peaks[0]) as f64 * 1024.0 / (many - few) as f64;
+    assert!(growth_per_segment < 1024.0, "peaks {peaks:?} KiB: {growth_per_segment:.0} bytes more per bad segment");
+}

@@ -11,9 +11,10 @@
 //!
 //! Segments are decoded in parallel and each is verified (its group checksums,
 //! the end of its stream, the index's token CRC-32) before it is written. A
-//! damaged segment does not stop the others: each bad one is reported (naming
-//! the archive and the key), all others are still decoded and checked, and the
-//! command then fails. All or nothing, as for every command: the files are
+//! damaged segment does not stop the others: each bad one is reported when it
+//! is found (one line naming the archive and the key; memory does not grow with
+//! their number), all others are still decoded and checked, and the command
+//! then fails. All or nothing, as for every command: the files are
 //! staged and appear only when every segment verified. With `--salvage`, the
 //! segments that verified are written all the same and the command still fails.
 //! Names were checked when the archive was opened: plain file names only, so
@@ -21,6 +22,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{bail, Result};
@@ -72,10 +74,11 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     };
     let out = FolderOutput::plan(&args.output, &inputs, &names)?;
     let bar = progress::segments_bar("unpack", Some(n));
-    let failures = if args.shards {
-        write_shards(&archive, &out, args.shard_size as usize, workers, &bar)?
+    let failures = Failures::new(n);
+    if args.shards {
+        write_shards(&archive, &out, args.shard_size as usize, workers, &bar, &failures)?
     } else {
-        write_npy_files(&archive, &out, workers, &bar)?
+        write_npy_files(&archive, &out, workers, &bar, &failures)?
     };
     bar.finish_and_clear();
     let tokens: u64 = archive.entries().iter().map(|e| u64::from(e.frames) * 128).sum();
@@ -85,7 +88,8 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
         shards if args.shards => format!("{shards} shards"),
         _ => ".npy files".to_string(),
     };
-    if failures.is_empty() {
+    let bad = failures.count();
+    if bad == 0 {
         out.commit(&names, &inputs)?;
         let secs = start.elapsed().as_secs_f64();
         println!(
@@ -96,47 +100,60 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
         );
         return Ok(());
     }
-    for failure in &failures {
-        eprintln!("error: {}", crate::message::escape_controls(&failure.to_string()));
-    }
-    let bad: std::collections::HashSet<usize> = failures.iter().map(|f| f.index).collect();
-    if args.salvage && !args.shards && bad.len() < n {
+    if args.salvage && !args.shards && bad < n {
         let good: Vec<String> =
-            names.iter().enumerate().filter(|(i, _)| !bad.contains(i)).map(|(_, name)| name.clone()).collect();
+            names.iter().enumerate().filter(|&(i, _)| !failures.failed(i)).map(|(_, name)| name.clone()).collect();
         out.commit(&good, &inputs)?;
         bail!(
-            "{}: {} of {n} segments did not verify (named above); wrote the other {} to {shown}",
+            "{}: {bad} of {n} segments did not verify (named above); wrote the other {} to {shown}",
             show(&args.archive),
-            bad.len(),
             good.len()
         );
     }
-    if args.salvage && args.shards && bad.len() < n {
+    if args.salvage && args.shards && bad < n {
         out.commit(&names, &inputs)?;
         bail!(
-            "{}: {} of {n} segments did not verify (named above) and are missing from the shards in {shown}",
+            "{}: {bad} of {n} segments did not verify (named above) and are missing from the shards in {shown}",
             show(&args.archive),
-            bad.len()
         );
     }
     bail!(
-        "{}: {} of {n} segments did not verify (named above); nothing was written{}",
+        "{}: {bad} of {n} segments did not verify (named above); nothing was written{}",
         show(&args.archive),
-        bad.len(),
         if args.salvage { "" } else { " (--salvage writes the others)" }
     )
 }
 
-/// A segment that failed, or the output that did.
-#[derive(Debug)]
-struct Failure {
-    index: usize,
-    error: anyhow::Error,
+/// The segments that did not verify: each is reported on stderr (one line
+/// naming the archive and the key) when it fails, and only a count and one
+/// flag per segment are kept, so memory does not grow with the failures
+/// (a flag per segment is less than its index entry already takes).
+struct Failures {
+    count: AtomicUsize,
+    failed: Vec<AtomicBool>,
 }
 
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", crate::message::describe(&self.error))
+impl Failures {
+    fn new(segments: usize) -> Failures {
+        Failures { count: AtomicUsize::new(0), failed: (0..segments).map(|_| AtomicBool::new(false)).collect() }
+    }
+
+    /// Reports that segment `i` failed with `error`.
+    fn report(&self, i: usize, error: &ArchiveError) {
+        // ArchiveError's text is one whole line (its I/O source included).
+        eprintln!("error: {}", crate::message::escape_controls(&error.to_string()));
+        self.failed[i].store(true, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many segments failed.
+    fn count(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Whether segment `i` failed.
+    fn failed(&self, i: usize) -> bool {
+        self.failed[i].load(Ordering::Relaxed)
     }
 }
 
@@ -151,51 +168,47 @@ fn npy_of(reader: &Reader<'_>, archive: &Archive, i: usize) -> Result<Vec<u8>, A
     Ok(write_npy_i16(&tokens, archive.entries()[i].frames as usize))
 }
 
-/// Every segment to `DIR/<name>`, in parallel; returns the segments that
-/// failed. An output error (the disk) stops the run.
+/// Every segment to `DIR/<name>`, in parallel; a segment that fails is
+/// reported to `failures`. An output error (the disk) stops the run.
 fn write_npy_files(
     archive: &Archive,
     out: &FolderOutput,
     workers: &Workers,
     bar: &indicatif::ProgressBar,
-) -> Result<Vec<Failure>> {
+    failures: &Failures,
+) -> Result<()> {
     let n = archive.entries().len();
     let reader = archive.reader();
-    let results: Vec<Result<Option<Failure>, IoError>> = workers.run(Some(n), || {
-        (0..n)
-            .into_par_iter()
-            .map(|i| {
-                let result = match npy_of(&reader, archive, i) {
-                    Ok(npy) => out.write(&archive.entries()[i].output_name(), &npy).map(|()| None),
-                    Err(e) => Ok(Some(Failure { index: i, error: e.into() })),
-                };
-                bar.inc(1);
-                result
-            })
-            .collect()
-    })?;
-    let mut failures = Vec::new();
-    for result in results {
-        if let Some(failure) = result? {
-            failures.push(failure);
-        }
-    }
-    Ok(failures)
+    workers.run(Some(n), || {
+        (0..n).into_par_iter().try_for_each(|i| {
+            let result = match npy_of(&reader, archive, i) {
+                Ok(npy) => out.write(&archive.entries()[i].output_name(), &npy),
+                Err(e) => {
+                    failures.report(i, &e);
+                    Ok(())
+                }
+            };
+            bar.inc(1);
+            result
+        })
+    })??;
+    Ok(())
 }
 
 /// Every segment into shards of `shard_size`, in archive order: decoded in
-/// parallel, written in order by this thread.
+/// parallel, written in order by this thread; a segment that fails is reported
+/// to `failures` (and left out of its shard).
 fn write_shards(
     archive: &Archive,
     out: &FolderOutput,
     shard_size: usize,
     workers: &Workers,
     bar: &indicatif::ProgressBar,
-) -> Result<Vec<Failure>> {
+    failures: &Failures,
+) -> Result<()> {
     let pool = workers.pool(Some(archive.entries().len()))?;
     let window = 2 * pool.current_num_threads() + 2;
     let reader = archive.reader();
-    let mut failures = Vec::new();
     let mut shard: Option<(String, tar::Builder<GzEncoder<std::fs::File>>)> = None;
     let io_error =
         |name: &str, e: std::io::Error| anyhow::Error::from(IoError::Write { file: out.final_path(name), source: e });
@@ -217,7 +230,7 @@ fn write_shards(
             let npy = match npy {
                 Ok(npy) => npy,
                 Err(e) => {
-                    failures.push(Failure { index: i, error: e.into() });
+                    failures.report(i, &e);
                     return Ok(());
                 }
             };
@@ -232,7 +245,7 @@ fn write_shards(
     if let Some((name, builder)) = shard.take() {
         finish_shard(builder).map_err(|e| io_error(&name, e))?;
     }
-    Ok(failures)
+    Ok(())
 }
 
 /// Appends a regular member `name` holding `data` (mode 0644, time 0).
