@@ -1,6 +1,6 @@
 //! Whole segments: tokens to a stream (header + payload) and back.
 
-use crate::container::{Header, FRAME_TOKENS};
+use crate::container::{Header, FRAME_TOKENS, HEADER_LEN};
 use crate::groups::GroupCheck;
 use crate::model::{Model, ModelDecoder};
 use crate::table_set::TableSetRef;
@@ -18,6 +18,16 @@ pub(crate) fn open<'s, 't>(
     tables: &DecodeTables<'_>,
 ) -> Result<(Header, Model<'t>, TansDecoder<'s>)> {
     let (header, payload) = Header::parse(stream)?;
+    open_payload(header, payload, set, tables)
+}
+
+/// [`open`]'s checks after the header, for `header` and its `payload`.
+fn open_payload<'s, 't>(
+    header: Header,
+    payload: &'s [u8],
+    set: &TableSetRef<'t>,
+    tables: &DecodeTables<'_>,
+) -> Result<(Header, Model<'t>, TansDecoder<'s>)> {
     if header.table_set_id != set.id() || tables.id() != set.id() {
         return Err(Error::TableSetMismatch { stream: header.table_set_id, tables: set.id() });
     }
@@ -63,6 +73,24 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
     /// made with other tables, `UnknownModel`.
     pub fn new(stream: &'s [u8], set: &TableSetRef<'t>, tables: DecodeTables<'t>) -> Result<Self> {
         let (header, model, coder) = open(stream, set, &tables)?;
+        Ok(SegmentDecoder { header, coder, model: model.decoder_state(), tables, check: GroupCheck::new(&header) })
+    }
+
+    /// Opens the beginning of a stream that may have been cut short, to recover
+    /// the groups that arrived whole (`decode --salvage`): the same checks as
+    /// [`SegmentDecoder::new`], except that the payload may be shorter than the
+    /// header says (bytes beyond the header's payload length are ignored). A frame
+    /// or group checksum that needs a byte that is not there fails with
+    /// `Truncated`, so a group verifies only if all its bytes are present.
+    ///
+    /// Errors: `Truncated` if the 32-byte header is not all there, then the
+    /// header's and the tables' errors as for [`SegmentDecoder::new`].
+    pub fn new_cut_short(stream: &'s [u8], set: &TableSetRef<'t>, tables: DecodeTables<'t>) -> Result<Self> {
+        let bytes = stream.first_chunk::<HEADER_LEN>().ok_or(Error::Truncated)?;
+        let header = Header::from_bytes(bytes)?;
+        let rest = &stream[HEADER_LEN..];
+        let payload = &rest[..rest.len().min(header.payload_len as usize)];
+        let (header, model, coder) = open_payload(header, payload, set, &tables)?;
         Ok(SegmentDecoder { header, coder, model: model.decoder_state(), tables, check: GroupCheck::new(&header) })
     }
 

@@ -117,6 +117,12 @@ impl TableFile {
         SegmentDecoder::new(stream, &self.set(), self.decode.view())
     }
 
+    /// A frame-by-frame decoder of the beginning of `stream`, which may have
+    /// been cut short (see [`SegmentDecoder::new_cut_short`]): for salvage.
+    pub fn decoder_cut_short<'s>(&self, stream: &'s [u8]) -> Result<SegmentDecoder<'s, '_>, vqtans::Error> {
+        SegmentDecoder::new_cut_short(stream, &self.set(), self.decode.view())
+    }
+
     /// Decodes and verifies a whole stream (the codec checks the payload and
     /// the token checksum), returning `frames * 128` tokens. Uses the SIMD path
     /// where the CPU has it (bit-identical to the scalar one, errors included).

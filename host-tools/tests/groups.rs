@@ -132,3 +132,69 @@ fn format_1_streams_of_earlier_builds_decode() {
     let groups = run_ok(&[&"groups", &"--tables", &tables, &stream]);
     assert!(groups.contains("container format 1, 50 frames in 1 group(s) of 50 frames"), "{groups}");
 }
+
+#[test]
+fn salvage_of_a_stream_cut_short_gives_every_group_that_arrived_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let tables = tables_from(1);
+    let stream = dir.path().join("seg0.vqt");
+    run_ok(&[&"encode", &"--tables", &tables, &"-o", &stream, &real(0)]);
+    let groups = group_bytes(&tables, &stream);
+    let bytes = std::fs::read(&stream).unwrap();
+    // A cut anywhere, and right at the end of a group and one byte before it.
+    let mut cuts = vec![31, 32, 40, 1000, 50_000, bytes.len() - 1];
+    for g in [0, 1, 31, 32, 58] {
+        cuts.extend([groups[g].2, groups[g].2 - 1]);
+    }
+    for cut in cuts {
+        let whole = groups.iter().filter(|&&(_, _, end)| end <= cut).count();
+        let cut_file = dir.path().join(format!("cut-{cut}.vqt"));
+        std::fs::write(&cut_file, &bytes[..cut]).unwrap();
+        let out = dir.path().join(format!("cut-{cut}.npy"));
+        let r = host_tools()
+            .args(["decode", "--salvage", "--tables"])
+            .arg(&tables)
+            .arg("-o")
+            .arg(&out)
+            .arg(&cut_file)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(1), "cut at {cut}: {stderr}");
+        assert!(!stderr.contains("panicked"), "cut at {cut}: {stderr}");
+        if whole == 0 {
+            assert!(!out.exists(), "cut at {cut}: {stderr}");
+            continue;
+        }
+        let frames = whole * 20;
+        assert!(
+            stderr.contains(&format!("first bad group {whole} (frames {frames}..{}): ", frames + 20))
+                && stderr.contains("truncated")
+                && stderr.contains(&format!("wrote the {frames} verified frames")),
+            "cut at {cut}: {stderr}"
+        );
+        assert!(std::fs::read(&out).unwrap() == first_frames(0, frames), "cut at {cut}: frames differ");
+    }
+    // The first 50,000 bytes hold 29 whole groups with these tables (580 frames
+    // recovered above).
+    assert_eq!(groups.iter().filter(|&&(_, _, end)| end <= 50_000).count(), 29);
+    // Bytes after the payload: every group verified, all frames written, and
+    // still a failure.
+    let mut longer = bytes.clone();
+    longer.extend_from_slice(b"xyz");
+    let longer_file = dir.path().join("longer.vqt");
+    std::fs::write(&longer_file, &longer).unwrap();
+    let out = dir.path().join("longer.npy");
+    host_tools()
+        .args(["decode", "--salvage", "--tables"])
+        .arg(&tables)
+        .arg("-o")
+        .arg(&out)
+        .arg(&longer_file)
+        .assert()
+        .code(1)
+        .stderr(contains(
+            "longer.vqt: 3 bytes after the end of the payload; every group verified: wrote all 1200 frames",
+        ));
+    assert!(std::fs::read(&out).unwrap() == std::fs::read(real(0)).unwrap());
+}

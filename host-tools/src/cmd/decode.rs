@@ -10,11 +10,14 @@
 //!
 //! With `--salvage`, a damaged stream still gives the frames of every checksum
 //! group verified before the damage (written as above, and only if there is at
-//! least one), and the command fails naming the first bad group.
+//! least one), and the command fails naming the first bad group. A stream cut
+//! short (a partial download or copy) gives every group whose bytes all
+//! arrived; a stream with bytes after its payload gives all its frames.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
+use vqtans::container::HEADER_LEN;
 
 use crate::io::sources::STDIN_NAME;
 use crate::io::{is_dash, show, tokens::TOKENS_PER_FRAME, write_npy_i16, InputSet, Output};
@@ -84,7 +87,9 @@ fn salvage(
     stream_name: &Path,
     failure: anyhow::Error,
 ) -> Result<()> {
-    let Ok(mut decoder) = tables.decoder(stream) else {
+    // A stream cut short is decoded as far as its bytes go: the groups whose
+    // bytes all arrived verify, the first one missing a byte fails (Truncated).
+    let Ok(mut decoder) = tables.decoder_cut_short(stream) else {
         // The header or the tables are wrong: there are no groups to save.
         return Err(failure.context("nothing to salvage"));
     };
@@ -102,7 +107,17 @@ fn salvage(
         result = decoder.finish();
     }
     let Err(error) = result else {
-        bail!("{}: the frame-by-frame decoder found no damage the whole-stream decoder found", show(stream_name));
+        let extra = stream.len().saturating_sub(HEADER_LEN + decoder.header().payload_len as usize);
+        if extra == 0 {
+            bail!("{}: the frame-by-frame decoder found no damage the whole-stream decoder found", show(stream_name));
+        }
+        // Every group verified: the damage is after the payload.
+        let shown = output.shown();
+        let (frames, _) = write_frames(output, inputs, &tokens)?;
+        bail!(
+            "{}: {extra} bytes after the end of the payload; every group verified: wrote all {frames} frames to {shown}",
+            show(stream_name)
+        );
     };
     let group = decoder.current_group();
     let group_frames = decoder.header().group_frames();
