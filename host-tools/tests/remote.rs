@@ -3,7 +3,10 @@
 //! faults: connections dropped after K bytes, `Range` ignored, 404, 500 then
 //! 200, stalls, a file cut short, a corrupted file, a file that changes, and
 //! the hub's `hf://` form with `HF_ENDPOINT` and `HF_TOKEN`, `--shards`,
-//! `--cache`. The bar: `build-tables` of a URL gives the table set of the
+//! `--cache`; and (issue 18) resumes that must never splice two versions of
+//! a file, the token kept to the hub's origin, zeros without end, a server
+//! trickling bytes (`--http-deadline`), and cached copies tied to their
+//! record. The bar: `build-tables` of a URL gives the table set of the
 //! same shard read from disk whenever the download can succeed, and fails
 //! with a message naming the URL (and the byte or member) leaving no output
 //! when it cannot.
@@ -329,19 +332,31 @@ fn a_corrupted_body_is_an_error_naming_the_url_and_the_member() {
 fn a_file_that_changes_while_read_is_an_error() {
     let mut other = shard_bytes();
     other.extend_from_slice(&[0; 512]);
-    let replaced =
-        HashMap::from([("data-0000.tar.gz".to_string(), Resource { body: other, etag: Some("\"v2\"".to_string()) })]);
+    let replaced = HashMap::from([(
+        "data-0000.tar.gz".to_string(),
+        Resource { body: other, etag: Some("\"v2\"".to_string()), last_modified: None },
+    )]);
     let faults = Faults { drop_after: Some((100_000, 1)), replaced: Some(replaced), ..Faults::default() };
     fails_with(one_shard(), faults, &[], &["changed on the server", "ETag", "at byte 100000"]);
 
-    // The same ETag (or none) but another length.
+    // The same ETag but another length; no ETag any more; no ETag ever and
+    // another length (read again from byte 0).
     let mut other = shard_bytes();
     other.truncate(other.len() - 100);
-    for etag in [Some("\"v1\"".to_string()), None] {
-        let replaced = HashMap::from([("data-0000.tar.gz".to_string(), Resource { body: other.clone(), etag })]);
+    let len = shard_bytes().len();
+    let shorter = format!("{len} bytes, now {}", len - 100);
+    for (first, etag, needle) in [
+        (Resource::new(shard_bytes()), Some("\"v1\"".to_string()), shorter.as_str()),
+        (Resource::new(shard_bytes()), None, "(ETag \"v1\", now none)"),
+        (Resource::bare(shard_bytes()), None, shorter.as_str()),
+    ] {
+        let replaced = HashMap::from([(
+            "data-0000.tar.gz".to_string(),
+            Resource { body: other.clone(), etag, last_modified: None },
+        )]);
         let faults = Faults { drop_after: Some((100_000, 1)), replaced: Some(replaced), ..Faults::default() };
-        let len = shard_bytes().len();
-        fails_with(one_shard(), faults, &[], &["changed on the server", &format!("{len} bytes, now {}", len - 100)]);
+        let files = HashMap::from([("data-0000.tar.gz".to_string(), first)]);
+        fails_with(files, faults, &[], &["changed on the server", needle]);
     }
 
     // A resumed answer that does not start at the byte asked for.
@@ -529,9 +544,11 @@ fn the_cache_keeps_verified_downloads_only_and_is_read_next_time() {
     assert!(outcome.ok, "{}", outcome.stderr);
     assert_eq!(id.as_deref(), Some(local_id()));
     assert_eq!(server.log().len(), 2, "{:?}", server.log());
-    let entries: Vec<PathBuf> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect();
-    assert_eq!(entries.len(), 1, "{entries:?}");
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    assert_eq!(entries.len(), 2, "the copy and its record: {entries:?}");
     assert!(std::fs::read(&entries[0]).unwrap() == shard_bytes());
+    assert!(entries[1].to_str().unwrap().ends_with(".meta.json"), "{entries:?}");
     assert!(outcome.stderr.contains("kept in the cache") && outcome.stderr.contains("reading the cached copy"));
 
     // Second run: no request at all.
@@ -546,15 +563,18 @@ fn the_cache_keeps_verified_downloads_only_and_is_read_next_time() {
     assert!(!outcome.ok && outcome.stderr.contains("it is the input file"), "{}", outcome.stderr);
     assert!(std::fs::read(&entries[0]).unwrap() == shard_bytes());
 
-    // A cached copy damaged since is checked as any shard, and named.
+    // A cached copy damaged since no longer matches its record: downloaded
+    // again (pass 1) and replaced, then read (pass 2).
     let mut bytes = shard_bytes();
     bytes[5000] ^= 4;
     std::fs::write(&entries[0], bytes).unwrap();
-    let (outcome, _) = build(&out, &["--cache", cache_arg], &[&url]);
-    assert!(!outcome.ok);
-    let line = error_line(&outcome.stderr);
-    assert!(line.contains(entries[0].to_str().unwrap()), "{line}");
-    assert_eq!(server.log().len(), 2);
+    std::fs::remove_file(&out).unwrap();
+    let (outcome, id) = build(&out, &["--cache", cache_arg], &[&url]);
+    assert!(outcome.ok, "{}", outcome.stderr);
+    assert_eq!(id.as_deref(), Some(local_id()));
+    assert!(outcome.stderr.contains("its SHA-256 is not the one in its record"), "{}", outcome.stderr);
+    assert_eq!(server.log().len(), 3);
+    assert!(std::fs::read(&entries[0]).unwrap() == shard_bytes());
 
     // A corrupted or cut download is never kept, and leaves no temporary.
     let mut bytes = shard_bytes();
@@ -602,4 +622,342 @@ fn remote_npy_files_are_segments_like_local_ones() {
     let outcome = run(cmd().arg("stats").arg("--tables").arg(&tables).arg(server.url("notes.txt")));
     assert!(!outcome.ok && error_line(&outcome.stderr).contains("notes.txt"));
     assert_eq!(server.log().len(), before);
+}
+
+/// Real segment 0 and 1 as served: two versions of one `.npy` file, the same
+/// length and header.
+fn two_versions() -> (Vec<u8>, Vec<u8>) {
+    let (a, b) = (std::fs::read(real(0)).unwrap(), std::fs::read(real(1)).unwrap());
+    assert_eq!(a.len(), b.len());
+    assert_eq!(a[..HEADER], b[..HEADER]);
+    (a, b)
+}
+
+/// Where a test server drops the first connection: after 600 frames.
+const HALF: usize = HEADER + 600 * 256;
+
+/// What `encode --cache CACHE -o OUT URL` of the file `seg.token.npy` did,
+/// with the server's files `first` and, from the second request on, `then`.
+struct Encoded {
+    code: Option<i32>,
+    stderr: String,
+    url: String,
+    out: PathBuf,
+    cache: PathBuf,
+    log: Vec<http_server::Logged>,
+    _dir: tempfile::TempDir,
+}
+
+fn encode_npy(first: Resource, then: Resource, faults: Faults) -> Encoded {
+    let name = "seg.token.npy".to_string();
+    let replaced = HashMap::from([(name.clone(), then)]);
+    let server = Server::start(HashMap::from([(name.clone(), first)]), Faults { replaced: Some(replaced), ..faults });
+    let dir = tempfile::tempdir().unwrap();
+    let (out, cache) = (dir.path().join("out.vqt"), dir.path().join("cache"));
+    let url = server.url(&name);
+    let output = cmd()
+        .arg("encode")
+        .arg("--tables")
+        .arg(tables_from(0))
+        .arg("--cache")
+        .arg(&cache)
+        .arg("-o")
+        .arg(&out)
+        .arg(&url)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    Encoded { code: output.status.code(), stderr, url, out, cache, log: server.log(), _dir: dir }
+}
+
+impl Encoded {
+    /// The run failed with exit code 1 and this last line, leaving no output
+    /// and nothing in the cache.
+    fn failed_with(&self, line: &str) {
+        assert_eq!(self.code, Some(1), "{}", self.stderr);
+        assert_eq!(error_line(&self.stderr), line);
+        assert!(!self.out.exists(), "output written");
+        let kept = std::fs::read_dir(&self.cache).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(kept, 0, "something was kept in the cache");
+    }
+
+    /// The files in the cache (the copy and its record), sorted.
+    fn cached(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.cache).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        files
+    }
+}
+
+/// The stream `encode` makes of the `.npy` bytes `npy`, from a local file.
+fn local_stream(npy: &[u8]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, out) = (dir.path().join("seg.token.npy"), dir.path().join("local.vqt"));
+    std::fs::write(&input, npy).unwrap();
+    run_ok(&[&"encode", &"--tables", &tables_from(0), &"-o", &out, &input]);
+    std::fs::read(out).unwrap()
+}
+
+#[test]
+fn a_resumed_download_without_validator_never_splices_two_versions() {
+    // Issue 18, defect 1: a server without ETag (nor Last-Modified) drops the
+    // connection after 600 frames, then has another file of the same length.
+    let (a, b) = two_versions();
+    let changed = |line_url: &str| {
+        format!(
+            "error: {line_url}: cannot download (at byte {HALF}): the file changed on the server while it was read: \
+             read again from its start, its first {HALF} bytes differ from those read before"
+        )
+    };
+    // The server honours Range (it would answer 206), or ignores it (200).
+    for ignore_range in [false, true] {
+        let faults = Faults { drop_after: Some((HALF, 1)), ignore_range, ..Faults::default() };
+        let run = encode_npy(Resource::bare(a.clone()), Resource::bare(b.clone()), faults);
+        run.failed_with(&changed(&run.url));
+        // Read again from byte 0: nothing tells the versions apart.
+        let ranges: Vec<Option<u64>> = run.log.iter().map(|r| r.range).collect();
+        assert_eq!(ranges, [None, None], "{:?}", run.log);
+    }
+
+    // A new version whose first 900 frames are those of the old one: the
+    // result is the new version whole, and so is the copy kept.
+    let mut new = a.clone();
+    let from = HEADER + 900 * 256;
+    new[from..].copy_from_slice(&b[from..]);
+    let faults = Faults { drop_after: Some((HALF, 1)), ..Faults::default() };
+    let run = encode_npy(Resource::bare(a.clone()), Resource::bare(new.clone()), faults);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(std::fs::read(&run.out).unwrap() == local_stream(&new), "the stream is not that of the new version");
+    let cached = run.cached();
+    assert_eq!(cached.len(), 2, "{cached:?}");
+    assert!(std::fs::read(&cached[0]).unwrap() == new);
+}
+
+#[test]
+fn a_resumed_download_sends_its_validator_as_if_range() {
+    let (a, b) = two_versions();
+    // A strong ETag: the resume asks for the rest if it is still "v1"; the
+    // server has "v2" now and answers with the whole new file: an error.
+    let faults = Faults { drop_after: Some((HALF, 1)), ..Faults::default() };
+    let v2 = Resource { etag: Some("\"v2\"".into()), ..Resource::new(b.clone()) };
+    let run = encode_npy(Resource::new(a.clone()), v2, faults.clone());
+    run.failed_with(&format!(
+        "error: {}: cannot download (at byte {HALF}): the file changed on the server while it was read \
+         (ETag \"v1\", now \"v2\")",
+        run.url
+    ));
+    assert_eq!(run.log[1].range, Some(HALF as u64), "{:?}", run.log);
+    assert_eq!(run.log[1].if_range.as_deref(), Some("\"v1\""), "{:?}", run.log);
+    assert_eq!(run.log[1].status, 200, "{:?}", run.log);
+
+    // Only a Last-Modified (a day before the server's Date): the same.
+    let (old, new) = ("Sat, 05 Dec 2026 10:00:00 GMT", "Sat, 05 Dec 2026 11:00:00 GMT");
+    let run = encode_npy(Resource::modified(a.clone(), old), Resource::modified(b.clone(), new), faults.clone());
+    run.failed_with(&format!(
+        "error: {}: cannot download (at byte {HALF}): the file changed on the server while it was read \
+         (Last-Modified {old}, now {new})",
+        run.url
+    ));
+    assert_eq!(run.log[1].if_range.as_deref(), Some(old), "{:?}", run.log);
+
+    // The same file: resumed with a 206 from the byte reached.
+    let run = encode_npy(Resource::modified(a.clone(), old), Resource::modified(a.clone(), old), faults);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let resumed = &run.log[1];
+    assert_eq!((resumed.range, resumed.if_range.as_deref(), resumed.status), (Some(HALF as u64), Some(old), 206));
+    assert!(std::fs::read(&run.out).unwrap() == local_stream(&a));
+}
+
+#[test]
+fn the_hub_token_never_goes_to_another_port() {
+    // Issue 18, defect 2: the hub (127.0.0.1:A) redirects to storage on
+    // 127.0.0.1:B, the same host: B must not see the token.
+    let storage =
+        Server::start(HashMap::from([("storage/abc".to_string(), Resource::new(shard_bytes()))]), Faults::default());
+    let path = "datasets/commaai/commavq/resolve/main/data-0000.tar.gz";
+    let faults = Faults {
+        token: Some("hf_tok_77".into()),
+        redirect: Some((path.into(), storage.url("storage/abc"))),
+        ..Faults::default()
+    };
+    let hub = Server::start(HashMap::new(), faults);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t.vqtt");
+    let outcome = run(cmd()
+        .env("HF_ENDPOINT", hub.endpoint())
+        .env("HF_TOKEN", "hf_tok_77")
+        .arg("build-tables")
+        .arg("-o")
+        .arg(&out)
+        .arg("hf://datasets/commaai/commavq/data-0000.tar.gz"));
+    assert!(outcome.ok, "{}", outcome.stderr);
+    assert_eq!(table_id(&out), local_id());
+    assert_eq!(hub.log().len(), 2);
+    assert!(hub.log().iter().all(|r| r.authorization.as_deref() == Some("Bearer hf_tok_77")), "{:?}", hub.log());
+    assert_eq!(storage.log().len(), 2);
+    assert!(
+        storage.log().iter().all(|r| r.authorization.is_none()),
+        "the token went to another port: {:?}",
+        storage.log()
+    );
+
+    // A redirect within the hub's own origin keeps it.
+    let path_b = "datasets/commaai/commavq/resolve/main/data-0001.tar.gz";
+    let files = HashMap::from([("moved/data-0001.tar.gz".to_string(), Resource::new(shard_bytes()))]);
+    let faults = Faults { redirect: Some((path_b.into(), "moved/data-0001.tar.gz".into())), ..Faults::default() };
+    let hub = Server::start(files, faults);
+    let outcome = run(cmd()
+        .env("HF_ENDPOINT", hub.endpoint())
+        .env("HF_TOKEN", "hf_tok_77")
+        .args(["stats", "--tables"])
+        .arg(tables_from(0))
+        .arg("hf://datasets/commaai/commavq/data-0001.tar.gz"));
+    assert!(outcome.ok, "{}", outcome.stderr);
+    assert!(hub.log().iter().all(|r| r.authorization.as_deref() == Some("Bearer hf_tok_77")), "{:?}", hub.log());
+}
+
+/// The tar inside the test shard (what a `.tar` URL serves).
+fn plain_tar() -> Vec<u8> {
+    let mut tar = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&shard_bytes()[..]), &mut tar).unwrap();
+    tar
+}
+
+#[test]
+fn zeros_without_end_after_a_shard_are_refused_at_once() {
+    // Issue 18, defect 4: after the shard, a server sends zeros (1 GiB here,
+    // as good as without end), with no length announced.
+    let gib = 1 << 30;
+    // The gzip layer's problem names the member last read, as others do.
+    let cases = [
+        ("data-0000.tar.gz", shard_bytes(), "gzip stream", " (at member seg_b.token.npy)"),
+        ("data-0000.tar", plain_tar(), "tar archive", ""),
+    ];
+    for (name, bytes, after, place) in cases {
+        let faults = Faults { endless_zeros: Some(gib), ..Faults::default() };
+        let server = Server::start(HashMap::from([(name.to_string(), Resource::new(bytes))]), faults);
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("t.vqtt");
+        let url = server.url(name);
+        let output = cmd().arg("build-tables").arg("-o").arg(&out).arg(&url).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(
+            error_line(&stderr),
+            format!(
+                "error: {url}: damaged shard: more than 10240 zero bytes follow the end of the {after} (at most one tar \
+                 record of padding is accepted){place}"
+            )
+        );
+        assert!(!out.exists());
+        // Stopped reading long before the end: what was sent is at most the
+        // socket buffers' worth.
+        let sent = server.zeros_sent();
+        assert!(sent < 64 << 20, "{sent} zero bytes were read");
+    }
+
+    // Zeros beyond the length the answer announced are never read.
+    let faults = Faults { endless_zeros: Some(gib), zeros_announced: true, ..Faults::default() };
+    let (_, _) = same_tables_despite(faults, &[]);
+}
+
+#[test]
+fn a_server_trickling_bytes_fails_at_the_deadline() {
+    // Issue 18, defect 5: one byte every 0.3 s never trips the read timeout;
+    // the download's deadline ends it.
+    let faults = Faults { trickle: Some(Duration::from_millis(300)), ..Faults::default() };
+    let start = Instant::now();
+    let (line, _) = fails_with(
+        one_shard(),
+        faults,
+        &["--http-deadline", "2"],
+        &["the download did not end within its deadline of 2 s (--http-deadline); "],
+    );
+    assert!(start.elapsed() < HANG, "{line}");
+
+    // A server sending one byte per connection: every retry gets a byte
+    // further (so it never runs out of retries); the deadline ends it too.
+    let faults = Faults { drop_after: Some((1, usize::MAX)), ..Faults::default() };
+    fails_with(one_shard(), faults, &["--http-deadline", "2"], &["did not end within its deadline of 2 s"]);
+
+    // --help says so.
+    let help = run(cmd().args(["build-tables", "--help"]));
+    assert!(
+        help.stdout.contains("--http-deadline <SECS>") && help.stdout.contains("[default: 3600]"),
+        "{}",
+        help.stdout
+    );
+}
+
+#[test]
+fn a_cached_copy_is_used_only_if_it_matches_its_record() {
+    // Issue 18, defect 7.
+    let server = Server::start(one_shard(), Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let url = server.url("data-0000.tar.gz");
+    let out = dir.path().join("t.vqtt");
+    let build_cached = || {
+        let _ = std::fs::remove_file(&out);
+        let (outcome, id) = build(&out, &["--cache", cache.to_str().unwrap()], &[&url]);
+        assert!(outcome.ok, "{}", outcome.stderr);
+        assert_eq!(id.as_deref(), Some(local_id()), "{}", outcome.stderr);
+        outcome.stderr
+    };
+    build_cached();
+    assert_eq!(server.log().len(), 1);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let [entry, record] = &files[..] else { panic!("{files:?}") };
+    assert_eq!(record, &PathBuf::from(format!("{}.meta.json", entry.display())));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(record).unwrap()).unwrap();
+    assert_eq!(doc["url"], url.as_str());
+    assert_eq!(doc["length"], shard_bytes().len() as u64);
+    assert_eq!(doc["etag"], "\"v1\"");
+    assert_eq!(doc["sha256"].as_str().map(str::len), Some(64));
+    let good_record = std::fs::read(record).unwrap();
+    let requests = || server.log().len();
+
+    // Each case: the copy is not used (said why), downloaded again once
+    // (pass 1), kept again as a regular file with its record, read (pass 2).
+    let expect_refetch = |why: &str, before: usize| {
+        let stderr = build_cached();
+        assert!(stderr.contains(&format!("is not used ({why}")), "{why}: {stderr}");
+        assert_eq!(requests(), before + 1, "{why}");
+        assert!(std::fs::symlink_metadata(entry).unwrap().file_type().is_file());
+        assert!(std::fs::symlink_metadata(record).unwrap().file_type().is_file());
+        assert!(std::fs::read(entry).unwrap() == shard_bytes());
+        assert!(std::fs::read(record).unwrap() == good_record);
+    };
+
+    // Another valid shard placed under the cache name.
+    std::fs::copy(Shards::get().split(0), entry).unwrap();
+    let other = std::fs::metadata(entry).unwrap().len();
+    expect_refetch(&format!("it has {other} bytes, its record {}", shard_bytes().len()), requests());
+
+    // A symbolic link to a file holding the very bytes recorded: never
+    // followed, replaced; the file it pointed to is left as it was.
+    let elsewhere = dir.path().join("elsewhere.tar.gz");
+    std::fs::write(&elsewhere, shard_bytes()).unwrap();
+    std::fs::remove_file(entry).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, entry).unwrap();
+    expect_refetch("it is a symbolic link", requests());
+    assert!(std::fs::read(&elsewhere).unwrap() == shard_bytes());
+    assert!(std::fs::symlink_metadata(&elsewhere).unwrap().file_type().is_file());
+
+    // The record a symbolic link, or missing.
+    let copy = dir.path().join("record-copy");
+    std::fs::write(&copy, &good_record).unwrap();
+    std::fs::remove_file(record).unwrap();
+    std::os::unix::fs::symlink(&copy, record).unwrap();
+    expect_refetch("its record", requests());
+    std::fs::remove_file(record).unwrap();
+    expect_refetch(&format!("its record {} is missing", record.display()), requests());
+
+    // And with both as recorded: no request at all.
+    let before = requests();
+    let stderr = build_cached();
+    assert!(stderr.contains("reading the cached copy"), "{stderr}");
+    assert_eq!(requests(), before);
 }

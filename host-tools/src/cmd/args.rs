@@ -11,11 +11,14 @@ use crate::io::remote::{parse_shard_range, DEFAULT_RETRIES};
 use crate::io::{FetchOptions, Segments, Selection};
 
 /// How remote inputs (`http://`, `https://`, `hf://`) are downloaded
-/// (`--cache`, `--retries`, `--http-timeout`).
+/// (`--cache`, `--retries`, `--http-timeout`, `--http-deadline`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct RemoteArgs {
     /// Keep each remote input in DIR once it was read completely and passed
-    /// every check, and read it from there in later runs (created if needed).
+    /// every check, with a record of its URL, length, ETag/Last-Modified and
+    /// SHA-256 beside it, and read it from there in later runs (created if
+    /// needed). A copy that does not match its record, or a symbolic link,
+    /// is not used: the input is downloaded again.
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
     /// Retries of a download that fails (dropped connection, timeout, 5xx)
@@ -27,20 +30,26 @@ pub struct RemoteArgs {
     /// before retrying.
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
     pub http_timeout: Duration,
+    /// Longest time one download may take, from its first request to its
+    /// last byte, retries and waits included; a download still running then
+    /// fails (a server sending a byte now and then cannot hold a run).
+    #[arg(long, value_name = "SECS", default_value = "3600", value_parser = parse_seconds)]
+    pub http_deadline: Duration,
 }
 
 impl Default for RemoteArgs {
-    /// The command line's defaults: no cache, 5 retries, 30 s.
+    /// The command line's defaults: no cache, 5 retries, 30 s, 3600 s.
     fn default() -> RemoteArgs {
         let FetchOptions { http, cache } = FetchOptions::default();
-        RemoteArgs { cache, retries: http.retries, http_timeout: http.timeout }
+        RemoteArgs { cache, retries: http.retries, http_timeout: http.timeout, http_deadline: http.deadline }
     }
 }
 
 impl RemoteArgs {
     /// The options for [`Selection::fetch`].
     pub fn fetch(&self) -> FetchOptions {
-        FetchOptions { http: Fetch { retries: self.retries, timeout: self.http_timeout }, cache: self.cache.clone() }
+        let http = Fetch { retries: self.retries, timeout: self.http_timeout, deadline: self.http_deadline };
+        FetchOptions { http, cache: self.cache.clone() }
     }
 }
 
@@ -133,14 +142,27 @@ mod tests {
 
     #[test]
     fn shards_and_remote_options_are_parsed() {
-        let cli =
-            Cli::try_parse_from(["x", "--shards", "3..5", "--retries", "0", "--http-timeout", "0.5", "--cache", "c"])
-                .unwrap();
+        let cli = Cli::try_parse_from([
+            "x",
+            "--shards",
+            "3..5",
+            "--retries",
+            "0",
+            "--http-timeout",
+            "0.5",
+            "--http-deadline",
+            "2",
+            "--cache",
+            "c",
+        ])
+        .unwrap();
         let selection = cli.selection.selection().unwrap();
         assert_eq!(selection.shards, Some(3..5));
-        assert_eq!(selection.fetch.http, Fetch { retries: 0, timeout: Duration::from_millis(500) });
+        let http = Fetch { retries: 0, timeout: Duration::from_millis(500), deadline: Duration::from_secs(2) };
+        assert_eq!(selection.fetch.http, http);
         assert_eq!(selection.fetch.cache.as_deref(), Some(std::path::Path::new("c")));
-        for bad in [&["--shards", "5..3"][..], &["--http-timeout", "0"], &["--http-timeout", "x"], &["--retries", "-1"]]
+        for bad in
+            [&["--shards", "5..3"][..], &["--http-timeout", "0"], &["--http-deadline", "x"], &["--retries", "-1"]]
         {
             assert!(Cli::try_parse_from(["x"].iter().chain(bad)).is_err(), "{bad:?}");
         }

@@ -15,7 +15,9 @@
 //!   `{HF_ENDPOINT}/[datasets/|spaces/]ORG/REPO/resolve/{REVISION}/{PATH}`,
 //!   with `HF_ENDPOINT` from the environment (default
 //!   `https://huggingface.co`). When `HF_TOKEN` is set, it is sent to the
-//!   hub as `Authorization: Bearer ...` (never to other URLs, never shown).
+//!   hub's origin (the scheme, host and port of `HF_ENDPOINT`) as
+//!   `Authorization: Bearer ...`: never to other URLs, never to another
+//!   origin a redirect leads to, never shown.
 //! * `--shards A..B` with a base (a URL or `hf://` prefix ending in `/`, or a
 //!   local folder) stands for the shards `data-%04d.tar.gz` numbered `A` to
 //!   `B - 1` under it ([`expand_shards`]), the hub's naming of commaVQ.
@@ -25,20 +27,28 @@
 //!   trailing bytes), with as many bytes as the server announced. The copy
 //!   is written beside its place as a temporary and renamed into place
 //!   (`DIR/<16 hex digits of a hash of the URL>-<file name>`): a partial or
-//!   unverified download is never kept. The next run reads that file instead
-//!   of the network and says so on stderr; it gets the same checks as a
-//!   download.
+//!   unverified download is never kept. Beside it, `<that name>.meta.json`
+//!   (written the same way, after it) records the URL, the length, the
+//!   server's `ETag` and `Last-Modified` and the SHA-256 of the bytes. The
+//!   next run reads the copy instead of the network (and says so on stderr)
+//!   only if both are regular files (a symbolic link is never followed,
+//!   neither to read nor to write: it is replaced) and the copy has the
+//!   recorded URL, length and SHA-256; otherwise it is downloaded again and
+//!   replaced. A copy used gets the same checks as a download.
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Range;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
+
 use super::error::IoError;
-use super::http::{DownloadError, Fetch, HttpBody, Target};
+use super::http::{DownloadError, Fetch, HttpBody, Target, Version};
 use super::input::open_regular;
 use super::name::escape_controls;
 use super::sources::{npy_key, InputKind};
@@ -60,6 +70,12 @@ pub const DEFAULT_RETRIES: u32 = 5;
 /// Default connect and read timeout (`--http-timeout`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Default longest time of one download, retries included (`--http-deadline`).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3600);
+
+/// Largest sidecar read from the cache (they hold about 300 bytes).
+const MAX_RECORD_BYTES: u64 = 64 << 10;
+
 /// How remote inputs are fetched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchOptions {
@@ -71,7 +87,8 @@ pub struct FetchOptions {
 
 impl Default for FetchOptions {
     fn default() -> FetchOptions {
-        FetchOptions { http: Fetch { retries: DEFAULT_RETRIES, timeout: DEFAULT_TIMEOUT }, cache: None }
+        let http = Fetch { retries: DEFAULT_RETRIES, timeout: DEFAULT_TIMEOUT, deadline: DEFAULT_DEADLINE };
+        FetchOptions { http, cache: None }
     }
 }
 
@@ -354,36 +371,72 @@ impl Completion {
 /// A download being copied into the cache.
 struct CacheWrite {
     shown: String,
+    url: String,
     entry: PathBuf,
     temp: Option<TempFile>,
     written: u64,
-    /// The download ended (its reader returned 0), with this announced size.
-    ended: Option<Option<u64>>,
+    /// The download ended (its reader returned 0): the file as received.
+    ended: Option<Option<Version>>,
     failed: Option<String>,
 }
 
 impl CacheWrite {
-    fn start(dir: &Path, entry: PathBuf, shown: &str) -> std::io::Result<CacheWrite> {
+    fn start(dir: &Path, input: &RemoteInput) -> std::io::Result<CacheWrite> {
         std::fs::create_dir_all(dir)?;
         remove_stale(dir);
         let temp = TempFile::new_in(dir)?;
-        Ok(CacheWrite { shown: shown.to_string(), entry, temp: Some(temp), written: 0, ended: None, failed: None })
+        Ok(CacheWrite {
+            shown: input.shown.clone(),
+            url: input.url.clone(),
+            entry: input.cache_entry(dir),
+            temp: Some(temp),
+            written: 0,
+            ended: None,
+            failed: None,
+        })
     }
 
+    /// Moves the copy into place, then its record beside it; the old record
+    /// is removed first, so a copy never sits beside the record of another.
+    /// Symbolic links under either name are replaced, never followed.
     fn commit(&mut self) -> Result<(), String> {
         let temp = self.temp.take().ok_or("already committed")?;
         if let Some(problem) = self.failed.take() {
             return Err(problem);
         }
-        match self.ended {
+        let version = match &self.ended {
             None => return Err("the download was not read to its end".into()),
-            Some(Some(size)) if size != self.written => {
-                return Err(format!("{} bytes were received, the server announced {size}", self.written))
-            }
-            Some(_) => {}
+            Some(None) => return Err("the download did not end cleanly".into()),
+            Some(Some(version)) => version.clone(),
+        };
+        if version.length != self.written {
+            return Err(format!("{} bytes were received, {} written", version.length, self.written));
         }
         temp.as_file().sync_all().map_err(|e| format!("cannot write the copy: {e}"))?;
+        let record = record_path(&self.entry);
+        match std::fs::remove_file(&record) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("cannot remove the old record {}: {e}", record.display()))
+            }
+            _ => {}
+        }
         temp.persist(&self.entry).map_err(|e| format!("cannot write {}: {e}", self.entry.display()))?;
+        let text = serde_json::json!({
+            "url": self.url,
+            "length": version.length,
+            "etag": version.etag,
+            "last_modified": version.last_modified,
+            "sha256": hex(&version.sha256),
+        })
+        .to_string();
+        let dir = self.entry.parent().unwrap_or(Path::new("."));
+        let write_record = || -> std::io::Result<()> {
+            let temp = TempFile::new_in(dir)?;
+            temp.as_file().write_all(text.as_bytes())?;
+            temp.as_file().sync_all()?;
+            temp.persist(&record)
+        };
+        write_record().map_err(|e| format!("cannot write its record {}: {e}", record.display()))?;
         note(&format!("{}: kept in the cache as {}", self.shown, self.entry.display()));
         Ok(())
     }
@@ -400,7 +453,7 @@ impl Read for Tee {
         let n = self.body.read(buf)?;
         let mut cache = self.cache.borrow_mut();
         if n == 0 && !buf.is_empty() {
-            cache.ended = Some(self.body.total());
+            cache.ended = Some(self.body.version());
         } else if cache.failed.is_none() {
             let Some(temp) = cache.temp.as_ref() else { return Ok(n) };
             match temp.as_file().write_all(&buf[..n]) {
@@ -418,7 +471,7 @@ fn download(input: &RemoteInput, fetch: &FetchOptions) -> Result<Opened, IoError
     let Some(dir) = &fetch.cache else {
         return Ok(Opened { reader: Box::new(body), completion: Completion { cache: None } });
     };
-    match CacheWrite::start(dir, input.cache_entry(dir), &input.shown) {
+    match CacheWrite::start(dir, input) {
         Ok(cache) => {
             let cache = Rc::new(RefCell::new(cache));
             let completion = Completion { cache: Some(Rc::clone(&cache)) };
@@ -437,9 +490,10 @@ pub type Opener = Box<dyn FnOnce() -> Result<Opened, IoError> + Send>;
 
 /// Where the bytes of the INPUT `arg` come from: its name in messages (the
 /// path of a local file or cached copy, else the argument) and an
-/// [`Opener`]. A remote input with a copy in the cache is read from there
-/// (said on stderr); otherwise it is downloaded when opened (and kept in the
-/// cache once verified, with `--cache`). Nothing is read here.
+/// [`Opener`]. A remote input with a copy in the cache that matches its
+/// record is read from there (said on stderr; the copy is opened and its
+/// SHA-256 checked here); otherwise it is downloaded when opened (and kept
+/// in the cache once verified, with `--cache`). Nothing else is read here.
 ///
 /// Errors: those of [`RemoteInput::parse`].
 pub fn locate(arg: &Path, fetch: &FetchOptions) -> Result<(PathBuf, Opener), IoError> {
@@ -448,19 +502,94 @@ pub fn locate(arg: &Path, fetch: &FetchOptions) -> Result<(PathBuf, Opener), IoE
         return Ok((arg.to_path_buf(), local(arg.to_path_buf())));
     }
     let input = RemoteInput::parse(arg)?;
-    if let Some(entry) = cached(&input, fetch) {
+    if let Some((entry, file)) = cached(&input, fetch) {
         note(&format!("{}: reading the cached copy {} (delete it to download again)", input.shown, entry.display()));
-        return Ok((entry.clone(), local(entry)));
+        return Ok((entry, Box::new(move || Ok(Opened::file(file)))));
     }
     let fetch = fetch.clone();
     let name = PathBuf::from(&input.shown);
     Ok((name, Box::new(move || download(&input, &fetch))))
 }
 
-/// The cached copy of `input`, if the cache holds one (a regular file).
-fn cached(input: &RemoteInput, fetch: &FetchOptions) -> Option<PathBuf> {
+/// The record of the cached copy `entry`: `<entry>.meta.json`.
+pub fn record_path(entry: &Path) -> PathBuf {
+    let mut name = entry.as_os_str().to_owned();
+    name.push(".meta.json");
+    PathBuf::from(name)
+}
+
+/// The cached copy of `input`, opened at its start, if the cache holds one
+/// that matches its record; a copy there that does not is said on stderr
+/// and not used.
+fn cached(input: &RemoteInput, fetch: &FetchOptions) -> Option<(PathBuf, File)> {
     let entry = input.cache_entry(fetch.cache.as_deref()?);
-    std::fs::metadata(&entry).is_ok_and(|m| m.is_file()).then_some(entry)
+    match check_cached(&entry, &input.url) {
+        Ok(found) => found.map(|file| (entry, file)),
+        Err(problem) => {
+            let entry = entry.display();
+            note(&format!("{}: the cached copy {entry} is not used ({problem}); downloading it again", input.shown));
+            None
+        }
+    }
+}
+
+/// Opens `path` for reading if it is a regular file, never through a
+/// symbolic link (nor waiting on a FIFO). `Ok(None)` if nothing is there.
+fn open_cache_file(path: &Path, what: &str) -> Result<Option<File>, String> {
+    let opened = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path);
+    let file = match opened {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(format!("{what} is a symbolic link")),
+        Err(e) => return Err(format!("cannot open {what}: {e}")),
+    };
+    match file.metadata() {
+        Ok(meta) if meta.is_file() => Ok(Some(file)),
+        Ok(_) => Err(format!("{what} is not a regular file")),
+        Err(e) => Err(format!("cannot read {what}: {e}")),
+    }
+}
+
+/// The copy at `entry` of the file at `url`, checked against its record:
+/// `Ok(None)` if there is none, `Err` saying why the one there is not used.
+fn check_cached(entry: &Path, url: &str) -> Result<Option<File>, String> {
+    let Some(mut file) = open_cache_file(entry, "it")? else { return Ok(None) };
+    let record = record_path(entry);
+    let shown = record.display();
+    let text = match open_cache_file(&record, &format!("its record {shown}"))? {
+        None => return Err(format!("its record {shown} is missing")),
+        Some(f) => {
+            let mut text = String::new();
+            f.take(MAX_RECORD_BYTES).read_to_string(&mut text).map_err(|e| format!("cannot read {shown}: {e}"))?;
+            text
+        }
+    };
+    let unreadable = || format!("its record {shown} is not one written by host-tools");
+    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|_| unreadable())?;
+    let (Some(recorded_url), Some(length), Some(sha256)) =
+        (doc["url"].as_str(), doc["length"].as_u64(), doc["sha256"].as_str())
+    else {
+        return Err(unreadable());
+    };
+    if recorded_url != url {
+        return Err(format!("its record {shown} is of another URL"));
+    }
+    let size = file.metadata().map_err(|e| format!("cannot read it: {e}"))?.len();
+    if size != length {
+        return Err(format!("it has {size} bytes, its record {length}"));
+    }
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|e| format!("cannot read it: {e}"))?;
+    if hex(&hasher.finalize()) != sha256 {
+        return Err(format!("its SHA-256 is not the one in its record {shown}"));
+    }
+    file.seek(SeekFrom::Start(0)).map_err(|e| format!("cannot read it: {e}"))?;
+    Ok(Some(file))
+}
+
+/// `bytes` in lower-case hexadecimal.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Reads the remote `.npy` INPUT `arg` (or its cached copy) as one segment

@@ -16,7 +16,10 @@
 //!   of its segments: after the tar end-of-archive the rest of the data is
 //!   read and must be zeros (tar padding); through gzip, every member's
 //!   CRC-32 and length are checked, and bytes after the last member must be
-//!   zeros (as `gzip -t` accepts) and nothing else. Only then does it report
+//!   zeros (as `gzip -t` accepts) and nothing else. Either padding may be at
+//!   most [`MAX_PADDING_BYTES`] long (one tar record), so a file or a server
+//!   sending zeros without end is refused as soon as the bound is passed.
+//!   Only then does it report
 //!   [`ShardItem::End`]; until then a command must not trust what it got
 //!   from the shard.
 //! * Damage to the shard itself (gzip data or checksum, tar structure, an
@@ -74,6 +77,11 @@ pub const MAX_JSON_BYTES: u64 = 64 << 10;
 
 /// Largest PAX extended header or GNU long link name read.
 pub const MAX_EXTENSION_BYTES: u64 = 64 << 10;
+
+/// Most zero bytes accepted after the tar end-of-archive block, and after
+/// the last gzip member: one tar record (20 blocks of 512 bytes), the most
+/// that `tar` and Python's `tarfile` pad an archive with.
+pub const MAX_PADDING_BYTES: u64 = 10_240;
 
 /// What a shard reader sends.
 #[derive(Debug)]
@@ -242,6 +250,7 @@ impl<R: BufRead> GzipMembers<R> {
             self.decoder = Some(GzDecoder::new(inner));
             return Ok(());
         }
+        let mut zeros = 0u64;
         loop {
             let rest = inner.fill_buf().map_err(|e| self.fail(format!("cannot read: {e}")))?;
             if rest.is_empty() {
@@ -253,6 +262,13 @@ impl<R: BufRead> GzipMembers<R> {
                 ));
             }
             let n = rest.len();
+            zeros += n as u64;
+            if zeros > MAX_PADDING_BYTES {
+                return Err(self.fail(format!(
+                    "more than {MAX_PADDING_BYTES} zero bytes follow the end of the gzip stream (at most one tar \
+                     record of padding is accepted)"
+                )));
+            }
             inner.consume(n);
         }
     }
@@ -571,16 +587,29 @@ fn read_shard(
     if next_name.is_some() || next_size.is_some() {
         return ShardItem::Damaged(damaged(path, "a GNU long name or PAX header describes no member (truncated?)"));
     }
-    // Past the end-of-archive: read to the end (checking gzip), zeros only.
+    // Past the end-of-archive: read to the end (checking gzip), zeros only,
+    // at most one record of them.
     let mut rest = archive.into_inner();
     let mut buf = vec![0u8; 1 << 16];
+    let mut zeros = 0u64;
     loop {
         match rest.read(&mut buf) {
             Ok(0) => {
                 completion.verified();
                 return ShardItem::End;
             }
-            Ok(n) if buf[..n].iter().all(|&b| b == 0) => {}
+            Ok(n) if buf[..n].iter().all(|&b| b == 0) => {
+                zeros += n as u64;
+                if zeros > MAX_PADDING_BYTES {
+                    return ShardItem::Damaged(damaged(
+                        path,
+                        format!(
+                            "more than {MAX_PADDING_BYTES} zero bytes follow the end of the tar archive (at most one \
+                             tar record of padding is accepted)"
+                        ),
+                    ));
+                }
+            }
             Ok(_) => {
                 return ShardItem::Damaged(damaged(
                     path,
@@ -589,6 +618,37 @@ fn read_shard(
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return explain(e, &member),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::test_support::write_shard;
+
+    #[test]
+    fn zero_padding_after_the_end_is_at_most_one_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shard");
+        let members = [("k.json".to_string(), b"{}".to_vec())];
+        for (gzip, after) in [(true, "gzip stream"), (false, "tar archive")] {
+            write_shard(&path, &members, gzip);
+            let bytes = std::fs::read(&path).unwrap();
+            // The tar crate ends an archive with two zero blocks; the reader
+            // takes the first as its end, the second counts as padding.
+            let room = if gzip { MAX_PADDING_BYTES } else { MAX_PADDING_BYTES - 512 } as usize;
+            for extra in [room, room + 1] {
+                std::fs::write(&path, [&bytes[..], &vec![0; extra]].concat()).unwrap();
+                let result = ShardStream::spawn(path.clone(), Arc::new(|_: &str| false)).finish();
+                if extra == room {
+                    assert!(result.is_ok(), "{after}: {result:?}");
+                    continue;
+                }
+                let Err(IoError::Shard { problem, .. }) = result else { panic!("{after}: {result:?}") };
+                let expected = format!("more than {MAX_PADDING_BYTES} zero bytes follow the end of the {after}");
+                assert!(problem.starts_with(&expected), "{problem}");
+            }
         }
     }
 }

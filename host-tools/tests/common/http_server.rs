@@ -1,7 +1,9 @@
 //! A small HTTP/1.1 file server for the tests of remote inputs, listening on
 //! 127.0.0.1 only, with byte-level control of its faults: connections
 //! dropped after K bytes, `Range` ignored, error statuses, stalls, a file
-//! cut at a byte, a file replaced between requests, a required bearer token.
+//! cut at a byte, a file replaced between requests, a required bearer token,
+//! zeros without end after a file, bytes trickling one at a time. `If-Range`
+//! is honoured (a validator that is not the file's gets the whole file).
 //! Every request is logged for the tests to check. One thread per
 //! connection; every response closes its connection. Dropping the server
 //! stops it (stalled connections end within 100 ms).
@@ -16,16 +18,33 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// A file served, with its `ETag` (if any).
+/// A file served, with its `ETag` and `Last-Modified` (if any). With a
+/// `Last-Modified`, answers carry a `Date` a day later ([`DATE`]).
 #[derive(Debug, Clone)]
 pub struct Resource {
     pub body: Vec<u8>,
     pub etag: Option<String>,
+    pub last_modified: Option<String>,
 }
 
+/// The `Date` of every answer about a file with a `Last-Modified`.
+pub const DATE: &str = "Sun, 06 Dec 2026 12:00:00 GMT";
+
 impl Resource {
+    /// A file with the `ETag` `"v1"`.
     pub fn new(body: Vec<u8>) -> Resource {
-        Resource { body, etag: Some("\"v1\"".to_string()) }
+        Resource { body, etag: Some("\"v1\"".to_string()), last_modified: None }
+    }
+
+    /// A file without `ETag` nor `Last-Modified`: nothing tells its versions
+    /// apart.
+    pub fn bare(body: Vec<u8>) -> Resource {
+        Resource { body, etag: None, last_modified: None }
+    }
+
+    /// A file with a `Last-Modified` only.
+    pub fn modified(body: Vec<u8>, last_modified: &str) -> Resource {
+        Resource { body, etag: None, last_modified: Some(last_modified.to_string()) }
     }
 }
 
@@ -51,6 +70,15 @@ pub struct Faults {
     pub replaced: Option<HashMap<String, Resource>>,
     /// Requests must carry `Authorization: Bearer <token>` (else `401`).
     pub token: Option<String>,
+    /// After the body, send this many zero bytes more (the connection closes
+    /// when the client stops reading); the answer has no `Content-Length`
+    /// unless `zeros_announced`.
+    pub endless_zeros: Option<usize>,
+    /// With `endless_zeros`: the `Content-Length` of the file is sent
+    /// anyway (the zeros go beyond what the answer promised).
+    pub zeros_announced: bool,
+    /// Send the body one byte at a time, this long apart (for at most 60 s).
+    pub trickle: Option<Duration>,
     /// `(FROM, TO)`: requests for path FROM are answered `302 Found`,
     /// `Location: TO` (`/TO` unless TO is a URL; `{port}` in it is replaced
     /// by the server's port). With a redirect, the token is required for
@@ -64,6 +92,8 @@ pub struct Logged {
     pub path: String,
     /// The start of `Range: bytes=N-`, if sent.
     pub range: Option<u64>,
+    /// The `If-Range` header, if sent.
+    pub if_range: Option<String>,
     pub authorization: Option<String>,
     /// The status answered (0 for a stall before the headers).
     pub status: u16,
@@ -75,6 +105,8 @@ struct Shared {
     faults: Faults,
     log: Mutex<Vec<Logged>>,
     requests: AtomicUsize,
+    /// Zero bytes written by `endless_zeros`.
+    zeros_sent: AtomicUsize,
     stop: AtomicBool,
 }
 
@@ -97,6 +129,7 @@ impl Server {
             faults,
             log: Mutex::new(Vec::new()),
             requests: AtomicUsize::new(0),
+            zeros_sent: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
         });
         let acceptor = std::thread::spawn({
@@ -128,6 +161,11 @@ impl Server {
     /// The requests so far.
     pub fn log(&self) -> Vec<Logged> {
         self.shared.log.lock().unwrap().clone()
+    }
+
+    /// The zero bytes written so far by [`Faults::endless_zeros`].
+    pub fn zeros_sent(&self) -> usize {
+        self.shared.zeros_sent.load(Ordering::SeqCst)
     }
 }
 
@@ -175,8 +213,15 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
     let faults = &shared.faults;
     let range = headers.get("range").and_then(|r| r.strip_prefix("bytes=")?.strip_suffix('-')?.parse::<u64>().ok());
     let authorization = headers.get("authorization").cloned();
+    let if_range = headers.get("if-range").cloned();
     let log = |status: u16| {
-        let entry = Logged { path: path.clone(), range, authorization: authorization.clone(), status };
+        let entry = Logged {
+            path: path.clone(),
+            range,
+            if_range: if_range.clone(),
+            authorization: authorization.clone(),
+            status,
+        };
         shared.log.lock().unwrap().push(entry);
     };
     let stall = |stream: &mut TcpStream| {
@@ -226,6 +271,11 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
         }
     }
     let len = resource.body.len();
+    // If-Range names another version: the whole file, as RFC 9110 says.
+    let stale = if_range
+        .as_ref()
+        .is_some_and(|v| Some(v) != resource.etag.as_ref() && Some(v) != resource.last_modified.as_ref());
+    let range = if stale { None } else { range };
     let start = match range {
         Some(start) if faults.misplaced_range => start.saturating_sub(1) as usize,
         Some(start) if !faults.ignore_range => start as usize,
@@ -251,6 +301,13 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
     if let Some(etag) = &resource.etag {
         head.push_str(&format!("ETag: {etag}\r\n"));
     }
+    if let Some(modified) = &resource.last_modified {
+        head.push_str(&format!("Last-Modified: {modified}\r\nDate: {DATE}\r\n"));
+    }
+    if faults.endless_zeros.is_some() && !faults.zeros_announced {
+        // Close-delimited: no promise of a length.
+        head = head.lines().filter(|l| !l.starts_with("Content-Length")).map(|l| format!("{l}\r\n")).collect();
+    }
     head.push_str("Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n");
     if stream.write_all(head.as_bytes()).is_err() || status == 416 {
         return;
@@ -271,7 +328,33 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
             return stall(&mut stream);
         }
     }
+    if let Some(interval) = faults.trickle {
+        let start = Instant::now();
+        for byte in body.chunks(1) {
+            if shared.stop.load(Ordering::SeqCst) || start.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+            if stream.write_all(byte).and_then(|()| stream.flush()).is_err() {
+                break;
+            }
+            std::thread::sleep(interval);
+        }
+        let _ = stream.shutdown(Shutdown::Both);
+        return;
+    }
     let _ = stream.write_all(body);
+    if let Some(zeros) = faults.endless_zeros {
+        let chunk = vec![0u8; 1 << 16];
+        let mut left = zeros;
+        while left > 0 && !shared.stop.load(Ordering::SeqCst) {
+            let n = left.min(chunk.len());
+            if stream.write_all(&chunk[..n]).is_err() {
+                break;
+            }
+            shared.zeros_sent.fetch_add(n, Ordering::SeqCst);
+            left -= n;
+        }
+    }
     let _ = stream.flush();
     let _ = stream.shutdown(Shutdown::Both);
 }
