@@ -137,16 +137,48 @@ impl std::error::Error for ArchiveError {
     }
 }
 
-/// `text` with control characters escaped (`\n`, `\u{1b}`, ...), for messages:
-/// a key or name from a damaged archive must not break a line or drive a terminal.
+/// Whether `c` is escaped in messages and listings: a control character (C0,
+/// DEL, C1: line breaks, escape sequences), a format character (Unicode general
+/// category Cf: the bidirectional overrides and isolates U+202A..U+202E,
+/// U+2066..U+2069, the marks U+200E/U+200F, zero-width characters...) or a line
+/// or paragraph separator (U+2028, U+2029). None of them shows as itself: each
+/// could break a line, drive a terminal or make a name display as another.
+pub fn needs_escape(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.is_control()
+        || matches!(
+            c.general_category(),
+            GeneralCategory::Format | GeneralCategory::LineSeparator | GeneralCategory::ParagraphSeparator
+        )
+}
+
+/// `text` with the characters of [`needs_escape`] escaped (`\n`, `\u{1b}`,
+/// `\u{202e}`, ...), for messages and listings: a key or name from a damaged
+/// or crafted archive must not break a line, drive a terminal or reorder
+/// what is shown.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() {
+        if needs_escape(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_and_format_characters_are_escaped() {
+        assert_eq!(escape("a\nb\u{1b}[2J"), "a\\nb\\u{1b}[2J");
+        assert_eq!(
+            escape("x\u{202e}y\u{200e}\u{2066}\u{2069}\u{200b}\u{feff}\u{2028}z"),
+            "x\\u{202e}y\\u{200e}\\u{2066}\\u{2069}\\u{200b}\\u{feff}\\u{2028}z"
+        );
+        assert_eq!(escape("plain é 日本 key_13"), "plain é 日本 key_13");
+    }
 }

@@ -14,8 +14,14 @@ pub const HEADER_LEN: usize = 32;
 pub const FOOTER_LEN: usize = 32;
 /// Largest embedded table set (the largest context-model set is about 1.6 MB).
 pub const MAX_TABLES_BYTES: u32 = 64 << 20;
-/// Largest index accepted (about 2.5 million segments with their `.json`s).
+/// Largest index accepted (room for [`MAX_ENTRIES`] segments with `.json`s of
+/// about 200 bytes).
 pub const MAX_INDEX_BYTES: u64 = 256 << 20;
+/// Most segments an archive may hold (1,048,576: ten times the commaVQ
+/// dataset). Readers refuse a footer that claims more before reading the
+/// index, so what a reader holds for the index is bounded by this count and by
+/// the index bytes actually present, whatever a damaged or crafted footer says.
+pub const MAX_ENTRIES: u32 = 1 << 20;
 /// Largest `.json` kept for a segment.
 pub const MAX_JSON_BYTES: usize = 64 << 10;
 /// Fewest bytes an index entry takes (flags, a one-byte key, the numbers).
@@ -188,13 +194,28 @@ fn put_str16(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+/// Checks that an index of `index_len` bytes can hold `count` entries: at most
+/// [`MAX_ENTRIES`], each taking at least [`MIN_ENTRY_BYTES`]. Readers check this
+/// from the footer before reading the index, so a footer claiming millions of
+/// entries never makes them allocate for those. Errors say what is wrong, for
+/// [`crate::Problem::IndexDamaged`].
+pub fn check_index_size(count: u32, index_len: u64) -> Result<(), String> {
+    if count > MAX_ENTRIES {
+        return Err(format!("it claims {count} entries, more than the {MAX_ENTRIES} an archive may hold"));
+    }
+    if u64::from(count) * MIN_ENTRY_BYTES > index_len {
+        return Err(format!("{count} entries cannot fit in {index_len} bytes"));
+    }
+    Ok(())
+}
+
 /// Decodes `count` entries from `index` (whose CRC was checked). Errors say
 /// what is wrong, for [`crate::Problem::IndexDamaged`]. Only the layout is
-/// checked here; names and offsets are checked by the reader.
+/// checked here ([`check_index_size`] first); names and offsets are checked by
+/// the reader. Memory is bounded by `index.len()` and [`MAX_ENTRIES`], never by
+/// `count` alone.
 pub fn decode_index(index: &[u8], count: u32) -> Result<Vec<Entry>, String> {
-    if u64::from(count) * MIN_ENTRY_BYTES > index.len() as u64 {
-        return Err(format!("{count} entries cannot fit in {} bytes", index.len()));
-    }
+    check_index_size(count, index.len() as u64)?;
     let mut r = Reader { bytes: index, pos: 0 };
     let mut entries = Vec::with_capacity(count as usize);
     for i in 0..count {
@@ -301,5 +322,17 @@ mod tests {
         assert!(decode_index(&index, 3).is_err());
         assert!(decode_index(&index[..index.len() - 1], 2).is_err());
         assert!(decode_index(&index, 1).is_err(), "bytes after the last entry");
+    }
+
+    #[test]
+    fn index_counts_are_bounded_before_anything_is_decoded() {
+        assert_eq!(check_index_size(MAX_ENTRIES, u64::from(MAX_ENTRIES) * MIN_ENTRY_BYTES), Ok(()));
+        assert_eq!(
+            check_index_size(MAX_ENTRIES + 1, MAX_INDEX_BYTES),
+            Err("it claims 1048577 entries, more than the 1048576 an archive may hold".to_string())
+        );
+        assert!(check_index_size(u32::MAX, MAX_INDEX_BYTES).unwrap_err().contains("4294967295 entries"));
+        assert_eq!(check_index_size(3, 71), Err("3 entries cannot fit in 71 bytes".to_string()));
+        assert!(decode_index(&[0u8; 23 * 4], MAX_ENTRIES + 1).is_err());
     }
 }

@@ -13,7 +13,9 @@ use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
 use vqtans::tans::decode_table::DecodeTables;
 
 use crate::error::{escape, ArchiveError, Problem};
-use crate::format::{decode_index, Entry, Footer, Header, HeaderError, FOOTER_LEN, HEADER_LEN, MAX_INDEX_BYTES};
+use crate::format::{
+    check_index_size, decode_index, Entry, Footer, Header, HeaderError, FOOTER_LEN, HEADER_LEN, MAX_INDEX_BYTES,
+};
 use crate::names::{check_file_name, check_key};
 
 /// A validated table set with its compiled decode tables.
@@ -126,6 +128,9 @@ impl Archive {
                 size - FOOTER_LEN as u64
             ))));
         }
+        // Before the index is read or decoded: a count it cannot hold (a crafted
+        // footer) must not make the reader allocate for it.
+        check_index_size(footer.entries, footer.index_len).map_err(|why| whole(Problem::IndexDamaged(why)))?;
         let mut index = vec![0u8; footer.index_len as usize];
         file.read_exact_at(&mut index, footer.index_offset).map_err(io)?;
         if crate::format::crc32(&index) != footer.index_crc {

@@ -7,7 +7,7 @@ use vqtans::container::Header as StreamHeader;
 use vqtans::table_set::TableSetRef;
 
 use crate::error::{ArchiveError, Problem};
-use crate::format::{crc32, Entry, Footer, Header, MAX_INDEX_BYTES, MAX_JSON_BYTES, MAX_TABLES_BYTES};
+use crate::format::{crc32, Entry, Footer, Header, MAX_ENTRIES, MAX_INDEX_BYTES, MAX_JSON_BYTES, MAX_TABLES_BYTES};
 use crate::names::{check_file_name, check_key};
 
 /// What the writer is told about a segment besides its stream.
@@ -77,8 +77,8 @@ impl<W: Write> ArchiveWriter<W> {
         if entry.json.as_ref().is_some_and(|j| j.len() > MAX_JSON_BYTES) {
             return Err(fail(Problem::TooLarge("its .json is larger than 64 KiB".into())));
         }
-        if self.entries.len() >= u32::MAX as usize {
-            return Err(fail(Problem::TooLarge("an archive holds at most 4,294,967,295 segments".into())));
+        if self.entries.len() >= MAX_ENTRIES as usize {
+            return Err(fail(Problem::TooLarge(format!("an archive holds at most {MAX_ENTRIES} segments"))));
         }
         Ok(())
     }

@@ -64,6 +64,8 @@ enum Command {
 const FAILURE: u8 = 1;
 /// Exit status of `verify` when the check could not be made.
 const TROUBLE: u8 = 2;
+/// Exit status for a usage error (as clap's own).
+const USAGE: u8 = 2;
 
 /// Has glibc's malloc keep freed memory for the next segment instead of
 /// handing it back to the kernel: each segment allocates a few MB of buffers
@@ -117,6 +119,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<cmd::UsageError>() => report(&e, USAGE),
         Err(e) => report(&e, FAILURE),
     }
 }

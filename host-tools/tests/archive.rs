@@ -261,6 +261,154 @@ fn damaged_index_and_footer_are_named() {
     assert_fails(&run(&[&"ls", &bad]), &["bad.vqa: segment commaai-commavq_0: the archive index is damaged: entry 0"]);
 }
 
+/// `program` with its address space limited to `bytes` (RLIMIT_AS): a reader
+/// that tried to allocate by a count a crafted index claims fails to, and
+/// aborts, instead of passing by having the memory.
+fn address_limited(program: &Path, bytes: u64) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(program);
+    // SAFETY: only setrlimit, which is async-signal-safe, runs in the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// The archive `bytes` with its index replaced by `index_len` zero bytes (a
+/// sparse file) claiming `count` entries, its CRC-32 and the footer valid.
+fn with_zero_index(bytes: &[u8], path: &Path, index_len: u64, count: u32) {
+    use std::io::{Seek, SeekFrom, Write};
+    let f = footer(bytes);
+    let zeros = vec![0u8; index_len as usize];
+    let footer = Footer { index_offset: f.index_offset, index_len, entries: count, index_crc: crc32(&zeros) };
+    let mut file = std::fs::File::create(path).unwrap();
+    file.write_all(&bytes[..f.index_offset as usize]).unwrap();
+    file.set_len(f.index_offset + index_len).unwrap();
+    file.seek(SeekFrom::End(0)).unwrap();
+    file.write_all(&footer.to_bytes()).unwrap();
+}
+
+#[test]
+fn a_crafted_index_count_is_refused_without_allocating_for_it() {
+    const GIB: u64 = 1 << 30;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(real_archive(dir.path())).unwrap();
+    let big = dir.path().join("big.vqa");
+    let out = dir.path().join("out");
+    let host_tools = assert_cmd::cargo::cargo_bin("host-tools");
+    let unpacker = decoder();
+    let max = vqtans_archive::format::MAX_INDEX_BYTES;
+    let most = vqtans_archive::format::MAX_ENTRIES;
+    // The largest index the format allows, claiming as many entries as fit in
+    // it (11,184,810: 1.07 GB of entries), then the most an archive may hold
+    // (decoded, then refused for what follows them), then fewer than are there.
+    let cases = [
+        (max, (max / 24) as u32, "it claims 11184810 entries, more than the 1048576 an archive may hold"),
+        (max, most + 1, "it claims 1048577 entries, more than the 1048576 an archive may hold"),
+        (max, most, "244318208 bytes follow the last entry"),
+        (max, 2, "268435410 bytes follow the last entry"),
+    ];
+    for (index_len, count, why) in cases {
+        with_zero_index(&bytes, &big, index_len, count);
+        let needle = format!("big.vqa: the archive index is damaged: {why}");
+        let commands: [(&Path, Vec<&dyn AsRef<std::ffi::OsStr>>); 5] = [
+            (&host_tools, vec![&"ls", &big]),
+            (&host_tools, vec![&"stats", &big]),
+            (&host_tools, vec![&"verify", &big]),
+            (&host_tools, vec![&"unpack", &big, &"-o", &out]),
+            (&unpacker, vec![&big, &out]),
+        ];
+        for (program, args) in commands {
+            let r = address_limited(program, GIB).args(&args).output().unwrap();
+            let err = stderr(&r);
+            let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy().into_owned()).collect();
+            assert_eq!(r.status.code(), Some(1), "{shown:?} ({count} entries): {err}");
+            assert!(err.contains(&needle), "{shown:?}: {needle:?} not in {err}");
+            assert_eq!(err.lines().count(), 1, "{shown:?}: not one line: {err}");
+            assert!(!out.exists(), "{shown:?}");
+        }
+    }
+}
+
+// Issue 18, item 11: verify exited 2 for a damaged header, table set or index
+// but 1 for a damaged stream, and a damaged magic made it ask for ORIGINAL.npy.
+#[test]
+fn verify_says_1_for_an_archive_damaged_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(real_archive(dir.path())).unwrap();
+    let f = footer(&bytes);
+    let flipped = |at: usize| {
+        let mut b = bytes.clone();
+        b[at] ^= 0x10;
+        b
+    };
+    let n = bytes.len();
+    for (what, damaged, message) in [
+        ("magic", flipped(0), "not a vqtans archive (it does not start with VQAR)"),
+        ("header", flipped(9), "the archive header is damaged"),
+        ("table set", flipped(1000), "the embedded table set is not valid"),
+        ("stream", flipped(f.index_offset as usize - 40_000), "segment mattseabrook-commavq_0: the stream is damaged"),
+        ("index", flipped(f.index_offset as usize + 5), "the archive index is damaged: its CRC-32 does not match"),
+        ("footer", flipped(n - 10), "the archive footer is damaged"),
+    ] {
+        // Named .vqa, and named otherwise (told from a stream by its footer
+        // or magic).
+        for name in ["bad.vqa", "bad.bin"] {
+            let bad = dir.path().join(name);
+            std::fs::write(&bad, &damaged).unwrap();
+            let r = run(&[&"verify", &bad]);
+            let err = stderr(&r);
+            assert_eq!(r.status.code(), Some(1), "{what} {name}: {err}");
+            assert!(err.starts_with(&format!("verify FAILED: {}: ", bad.display())), "{what} {name}: {err}");
+            assert!(err.contains(message), "{what} {name}: {message:?} not in {err}");
+            assert!(!err.contains("ORIGINAL"), "{what} {name}: {err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+    }
+    // An archive format version this build does not know: the check cannot be made.
+    let mut newer = bytes.clone();
+    newer[4] = 2;
+    let bad = dir.path().join("newer.vqa");
+    std::fs::write(&bad, &newer).unwrap();
+    let r = run(&[&"verify", &bad]);
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert!(stderr(&r).contains("newer.vqa: archive format version 2 is not one this build reads"), "{}", stderr(&r));
+}
+
+// Issue 18, item 11: bidirectional and other format characters in names were
+// listed raw (U+202E reverses what follows on a terminal).
+#[test]
+fn format_characters_in_names_are_escaped_when_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "evil\u{202e}ypn.exe\u{2066}\u{200e}_0";
+    let npy = dir.path().join(format!("{key}.npy"));
+    std::fs::copy(real(0), &npy).unwrap();
+    let shown = "evil\\u{202e}ypn.exe\\u{2066}\\u{200e}_0";
+    let archive = dir.path().join("bidi.vqa");
+    run_ok(&[&"pack", &"-o", &archive, &"--tables", &tables_from(0), &npy]);
+    let listing = run_ok(&[&"ls", &archive]);
+    assert!(listing.contains(shown), "{listing}");
+    assert!(
+        !listing.contains('\u{202e}') && !listing.contains('\u{2066}') && !listing.contains('\u{200e}'),
+        "{listing}"
+    );
+    // And in messages.
+    let r = run(&[&"get", &archive, &key, &"--frames", &"0..1201", &"-o", &dir.path().join("x.npy")]);
+    assert_fails(&r, &[&format!("segment {shown}: frames 0..1201 go past the end")]);
+    assert!(!stderr(&r).contains('\u{202e}'), "{}", stderr(&r));
+    let odd = dir.path().join("odd\u{202e}.npy");
+    std::fs::write(&odd, b"not a numpy file").unwrap();
+    let r = run(&[&"stats", &"--tables", &tables_from(0), &odd]);
+    assert_fails(&r, &["odd\\u{202e}.npy"]);
+    assert!(!stderr(&r).contains('\u{202e}'), "{}", stderr(&r));
+}
+
 #[test]
 fn a_damaged_stream_is_named_and_does_not_stop_the_others() {
     let dir = tempfile::tempdir().unwrap();
@@ -425,11 +573,15 @@ fn decoder() -> PathBuf {
 #[test]
 fn challenge_submission_passes_the_offline_evaluation() {
     let dir = tempfile::tempdir().unwrap();
-    let (shard, _) = hub_shard(dir.path());
+    let (shard, segments) = hub_shard(dir.path());
     let zip = dir.path().join("submission.zip");
     let packed = run_ok(&[&"pack", &"--challenge", &"--decoder", &decoder(), &"-o", &zip, &"--train", &shard]);
     assert!(packed.contains("challenge rate = original bytes / zip bytes"), "{packed}");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/challenge-check.py");
+    // $CHALLENGE_CHECK_SCRIPT: another copy of the script, to show that this
+    // test fails when the script's checks are broken.
+    let script = std::env::var_os("CHALLENGE_CHECK_SCRIPT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/challenge-check.py"));
     let out = std::process::Command::new("python3").arg(&script).arg(&zip).arg(&shard).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     println!("{text}");
@@ -438,14 +590,129 @@ fn challenge_submission_passes_the_offline_evaluation() {
     let expected = format!("rate = original bytes / zip bytes = 384000 / {zip_len} = {:.3}", 384000.0 / zip_len as f64);
     assert!(text.contains(&expected), "{expected} not in {text}");
     assert!(text.contains("segments checked: 2, mismatches or missing: 0"), "{text}");
-    // A submission whose archive was damaged fails the check.
-    let mut bytes = std::fs::read(&zip).unwrap();
-    let at = bytes.len() - 400_000;
-    bytes[at] ^= 0x40;
-    let bad = dir.path().join("bad.zip");
-    std::fs::write(&bad, &bytes).unwrap();
-    let out = std::process::Command::new("python3").arg(&script).arg(&bad).arg(&shard).output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    // Submissions that are valid zips and decompress without an error, but to
+    // other tokens, must fail the check's token comparison itself (issue 18,
+    // item 12: a flipped byte was caught by the zip's own CRC, so the
+    // comparison was never reached and the test passed with it disabled).
+    let check = |zip: &Path| {
+        let out = std::process::Command::new("python3").arg(&script).arg(zip).arg(&shard).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+        assert!(!text.contains("decompress.py exited"), "decompress.py must succeed: {text}");
+        assert!(text.ends_with("challenge-check: FAILED\n"), "{text}");
+        text
+    };
+    // 1. The archive of a segment with one token changed (at frame 600).
+    let changed = dir.path().join("changed.tar.gz");
+    let mut npy = segments[1].2.clone();
+    npy[128 + 600 * 256 + 10] ^= 1;
+    let json = |name: &str| format!("{{\"file_name\": \"{name}\"}}").into_bytes();
+    write_shard(
+        &changed,
+        &[
+            (format!("{}.json", segments[0].0), json(&segments[0].1)),
+            (format!("{}.token.npy", segments[0].0), segments[0].2.clone()),
+            (format!("{}.json", segments[1].0), json(&segments[1].1)),
+            (format!("{}.token.npy", segments[1].0), npy),
+        ],
+    );
+    let other = dir.path().join("other.zip");
+    run_ok(&[&"pack", &"--challenge", &"--decoder", &decoder(), &"-o", &other, &"--train", &changed]);
+    let text = check(&other);
+    assert!(text.contains(&format!("FAIL: {MATT_KEY}: {MATT_KEY}.npy does not match the original tokens\n")), "{text}");
+    assert!(!text.contains("FAIL: commaai_0"), "{text}");
+    assert!(text.contains("segments checked: 2, mismatches or missing: 1"), "{text}");
+    // 2. A decoder that writes all-zero tokens under the right names.
+    let zeros = dir.path().join("zeros.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&zeros).unwrap());
+    let exe = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+    for (name, data) in [
+        ("decompress.py", host_tools::cmd::challenge::SCRIPT.as_bytes().to_vec()),
+        (
+            "vqtans-unpack",
+            format!(
+                "#!/bin/sh\nfor n in commaai_0.npy {MATT_KEY}.npy; do cp \"$(dirname \"$0\")/zeros.npy\" \"$2/$n\"; done\n"
+            )
+            .into_bytes(),
+        ),
+        ("zeros.npy", {
+            let mut npy = segments[0].2[..128].to_vec();
+            npy.resize(128 + 1200 * 256, 0);
+            npy
+        }),
+        ("split.vqa", std::fs::read(dir.path().join("submission.zip")).unwrap()[..64].to_vec()),
+    ] {
+        z.start_file(name, exe).unwrap();
+        std::io::Write::write_all(&mut z, &data).unwrap();
+    }
+    z.finish().unwrap();
+    let text = check(&zeros);
+    for key in ["commaai_0", MATT_KEY] {
+        assert!(text.contains(&format!("FAIL: {key}: {key}.npy does not match the original tokens\n")), "{text}");
+    }
+    assert!(text.contains("segments checked: 2, mismatches or missing: 2"), "{text}");
+}
+
+#[test]
+fn challenge_file_names_that_are_the_submissions_own_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let npy = std::fs::read(real(0)).unwrap();
+    let zip = dir.path().join("s.zip");
+    let shard = dir.path().join("s.tar.gz");
+    for (name, member) in [
+        ("decompress.py", "decompress.py"),
+        ("vqtans-unpack", "vqtans-unpack"),
+        ("split.vqa", "split.vqa"),
+        ("Split.VQA", "split.vqa"),
+    ] {
+        let json = format!("{{\"file_name\": \"{name}\"}}").into_bytes();
+        write_shard(&shard, &[("k_1.json".to_string(), json), ("k_1.token.npy".to_string(), npy.clone())]);
+        let r = run(&[
+            &"pack",
+            &"--challenge",
+            &"--decoder",
+            &decoder(),
+            &"-o",
+            &zip,
+            &"--tables",
+            &tables_from(0),
+            &shard,
+        ]);
+        assert_fails(
+            &r,
+            &[&format!(
+                "segment k_1: its output file {name} is the submission's own {member} (the zip holds decompress.py, \
+                 vqtans-unpack, split.vqa), so decompressing would overwrite it"
+            )],
+        );
+        assert_eq!(stderr(&r).lines().count(), 1, "{}", stderr(&r));
+        assert!(!zip.exists(), "{name}");
+    }
+    assert_eq!(entries(dir.path()), ["s.tar.gz"], "no temporaries left");
+    // Such a name is only refused in a submission: a plain archive keeps it.
+    run_ok(&[&"pack", &"-o", &dir.path().join("plain.vqa"), &"--tables", &tables_from(0), &shard]);
+}
+
+#[test]
+fn decompress_py_says_in_one_line_when_its_decoder_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("decompress.py");
+    std::fs::write(&script, host_tools::cmd::challenge::SCRIPT).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .env("OUTPUT_DIR", dir.path().join("out"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let decoder = dir.path().join("vqtans-unpack");
+    assert_eq!(
+        err,
+        format!("decompress.py: cannot run the decoder {}: No such file or directory\n", decoder.display()),
+        "one line, no traceback"
+    );
+    assert!(out.stdout.is_empty());
 }
 
 #[test]

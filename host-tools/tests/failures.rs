@@ -301,8 +301,8 @@ fn bad_arguments_and_tables_are_errors() {
         .arg(&out)
         .arg(real(0))
         .assert()
-        .code(1)
-        .stderr(contains("--k 7"));
+        .code(2)
+        .stderr(contains("invalid value '7' for '--k <K>'"));
     host_tools()
         .args(["build-tables", "--only", "no-such-key", "-o"])
         .arg(&out)

@@ -79,6 +79,8 @@ pub struct SelectionArgs {
     pub exclude: Vec<String>,
     /// Use only the segments with these keys; repeatable. A key that no
     /// input holds is an error, and so is a key also given to --exclude.
+    /// Every input is still read, so a key held by two inputs is seen twice
+    /// (and refused by pack, which needs unique keys, as without --only).
     #[arg(long, value_name = "KEY")]
     pub only: Vec<String>,
     /// Read the shards data-A.tar.gz to data-(B-1).tar.gz (4 digits) of each
@@ -100,7 +102,10 @@ impl SelectionArgs {
         both.sort_unstable();
         both.dedup();
         if !both.is_empty() {
-            bail!("key {} is both selected (--only) and excluded (--exclude); give it to one of them", both.join(", "));
+            return Err(super::usage(format!(
+                "key {} is both selected (--only) and excluded (--exclude); give it to one of them",
+                both.join(", ")
+            )));
         }
         Ok(Selection {
             limit: self.limit,

@@ -36,7 +36,7 @@ pub struct Args {
     pub selection: SelectionArgs,
     /// Successor list length K of the context model (4, 6, 8, 12, 16, 24,
     /// 32, 48, 64, 96, 128, 192, 256, 384, 512 or 768).
-    #[arg(long = "k", value_name = "K", default_value_t = train::default_k())]
+    #[arg(long = "k", value_name = "K", default_value_t = train::default_k(), value_parser = parse_k)]
     pub k: usize,
     /// Build the order-0 reference table set (one 1024-symbol table)
     /// instead of the context model.
@@ -59,6 +59,15 @@ pub struct Args {
     pub inputs: Vec<PathBuf>,
 }
 
+/// `--k K`: a successor list length the context model supports
+/// ([`train::check_k`]), so that any other is a usage error (status 2) reported
+/// by clap before anything is read.
+pub fn parse_k(text: &str) -> Result<usize, String> {
+    let k = text.parse::<usize>().map_err(|_| format!("expected one of {}, not {text:?}", train::VALID_K))?;
+    train::check_k(k)?;
+    Ok(k)
+}
+
 /// Runs `build-tables`.
 pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let start = Instant::now();
@@ -69,7 +78,7 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let inputs = CliInputs { args, selection: args.selection.selection()? };
     let segments = inputs.open()?;
     if segments.reads_stdin() {
-        bail!("build-tables reads its inputs twice, so `-` (standard input) cannot be one of them");
+        return Err(super::usage("build-tables reads its inputs twice, so `-` (standard input) cannot be one of them"));
     }
     if inputs.selection.fetch.cache.is_none() && args.inputs.iter().any(|input| is_remote(input)) {
         eprintln!("note: build-tables reads its inputs twice: without --cache DIR, remote inputs are downloaded twice");
@@ -99,7 +108,7 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
 pub fn train(args: &Args, workers: &Workers) -> Result<(Vec<u8>, String)> {
     let inputs = CliInputs { args, selection: args.selection.selection()? };
     if inputs.open()?.reads_stdin() {
-        bail!("training reads its inputs twice, so `-` (standard input) cannot be one of them");
+        return Err(super::usage("training reads its inputs twice, so `-` (standard input) cannot be one of them"));
     }
     let (blob, built) = build(&inputs, false, workers)?;
     Ok((blob, format!("{} trained on {} segments", built.model, built.tally.segments)))

@@ -35,6 +35,28 @@ pub const DECODER_NAME: &str = "vqtans-unpack";
 /// The script the challenge runs.
 pub const SCRIPT_NAME: &str = "decompress.py";
 
+/// Every file of the zip, which the challenge unzips into the folder the
+/// segments are then written to.
+pub const MEMBERS: [&str; 3] = [SCRIPT_NAME, DECODER_NAME, ARCHIVE_NAME];
+
+/// Checks that a segment whose output file is `output` (its `file_name`, or
+/// `<key>.npy`) can be written beside the submission's own files: it must not
+/// be one of [`MEMBERS`] (in any letter case, for case-insensitive
+/// filesystems), or decompressing would overwrite the decoder, the script or
+/// the archive while using them. Errors say why (one line; the caller names
+/// the segment).
+pub fn check_output_name(output: &str) -> Result<(), String> {
+    match MEMBERS.iter().find(|member| member.eq_ignore_ascii_case(output)) {
+        Some(member) => Err(format!(
+            "its output file {} is the submission's own {member} (the zip holds {}), so decompressing would \
+             overwrite it; rename the segment's file_name",
+            crate::io::name::escape_controls(output),
+            MEMBERS.join(", ")
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Where `pack --challenge` looks for the decoder, relative to the folder of the
 /// running `host-tools` (`target/<profile>/`): the build that
 /// `scripts/test.sh` makes.
@@ -49,6 +71,9 @@ const MAX_DECODER_BYTES: u64 = 64 << 20;
 
 /// The script: stdlib only, paths from `__file__`, `OUTPUT_DIR` from the
 /// environment (default: its own folder, which is what the challenge sets).
+/// When the decoder cannot be run (missing, not executable) it prints one
+/// line naming it, never a traceback, and exits with status 1; otherwise it
+/// exits with the decoder's status.
 pub const SCRIPT: &str = r#"#!/usr/bin/env python3
 """Decompresses this commaVQ compression-challenge submission (made by vqtans:
 `host-tools pack --challenge`).
@@ -71,8 +96,13 @@ decoder = here / "vqtans-unpack"
 archive = here / "split.vqa"
 output_dir = Path(os.environ.get("OUTPUT_DIR") or here)
 
-decoder.chmod(decoder.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-sys.exit(subprocess.run([str(decoder), str(archive), str(output_dir)]).returncode)
+try:
+    decoder.chmod(decoder.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    status = subprocess.run([str(decoder), str(archive), str(output_dir)]).returncode
+except OSError as e:
+    sys.exit(f"decompress.py: cannot run the decoder {decoder}: {e.strerror or e}")
+# A decoder stopped by signal N exits as a shell reports it: 128 + N.
+sys.exit(status if status >= 0 else 128 - status)
 "#;
 
 /// The decoder to ship: a statically linked x86-64 Linux executable.

@@ -14,6 +14,25 @@ pub mod tables_info;
 pub mod unpack;
 pub mod verify;
 
+/// A usage error: options or arguments that cannot go together, found after
+/// clap parsed them. `host-tools` exits with status 2 for it, as for the
+/// usage errors clap reports itself.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// A [`UsageError`] saying `why`, as an `anyhow` error.
+pub fn usage(why: impl Into<String>) -> anyhow::Error {
+    UsageError(why.into()).into()
+}
+
 /// Prints a command's summary `text` (complete lines): on stdout, or on stderr
 /// when the command's output went to stdout, so it never mixes with the data.
 pub fn print_summary(text: &str, output_on_stdout: bool) {

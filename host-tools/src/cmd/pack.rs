@@ -7,8 +7,10 @@
 //! written in input order, with at most a few segments per thread in flight, so
 //! memory does not grow with the number of segments (only the index does, about
 //! 100 bytes a segment). Keys must be unique, and keys and `.json` `file_name`s
-//! plain file names (no `/`, `..`, control characters): anything else stops the
-//! run before the archive appears. The archive (or zip) is written to a
+//! plain file names (no `/`, `..`, control characters), and with `--challenge`
+//! no segment's output file may be one of the submission's own files
+//! ([`challenge::MEMBERS`]): anything else stops the run before the archive
+//! appears. The archive (or zip) is written to a
 //! temporary file beside the output and renamed over it only when complete.
 
 use std::io::{BufWriter, Seek, Write};
@@ -46,7 +48,7 @@ pub struct Args {
     #[arg(long)]
     pub train: bool,
     /// With --train: successor list length K of the context model.
-    #[arg(long = "k", value_name = "K", requires = "train")]
+    #[arg(long = "k", value_name = "K", requires = "train", value_parser = build_tables::parse_k)]
     pub k: Option<usize>,
     /// Frames per checksum group (1..=65535).
     #[arg(long, value_name = "G", default_value_t = DEFAULT_GROUP_FRAMES,
@@ -86,10 +88,15 @@ pub struct Packed {
 /// Runs `pack`.
 pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let start = Instant::now();
+    if args.challenge && crate::io::is_dash(&args.output) {
+        return Err(super::usage("pack --challenge writes a zip, which needs a file: give -o submission.zip"));
+    }
     let selection = args.selection.selection()?;
     let segments = Segments::open(&args.inputs, &selection)?;
     if args.train && segments.reads_stdin() {
-        bail!("pack --train reads its inputs three times, so `-` (standard input) cannot be one of them");
+        return Err(super::usage(
+            "pack --train reads its inputs three times, so `-` (standard input) cannot be one of them",
+        ));
     }
     let mut inputs = InputSet::new();
     inputs.extend(segments.files());
@@ -105,7 +112,8 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     }
     let output = Output::plan(&args.output, &inputs)?;
     if args.challenge && output.is_stdout() {
-        bail!("pack --challenge writes a zip, which needs a file: give -o submission.zip");
+        // `-o /dev/stdout` and the like.
+        return Err(super::usage("pack --challenge writes a zip, which needs a file: give -o submission.zip"));
     }
     let (tables, tables_note) = match &args.tables {
         Some(path) => (TableFile::load(path)?, format!("tables {}", show(path))),
@@ -233,6 +241,10 @@ impl Job<'_> {
 
     fn encode(&self, seg: Segment) -> Result<Encoded> {
         let file_name = seg.file_name().map_err(|why| anyhow::anyhow!("segment {}: {why}", seg.key))?;
+        if self.args.challenge {
+            let output = file_name.clone().unwrap_or_else(|| format!("{}.npy", seg.key));
+            challenge::check_output_name(&output).map_err(|why| anyhow::anyhow!("segment {}: {why}", seg.key))?;
+        }
         let stream = self
             .encoder
             .encode(&seg.tokens)

@@ -118,13 +118,16 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     if let [archive] = &args.inputs[..] {
         if is_archive(archive) {
             if args.tables.is_some() {
-                bail!("{}: an archive holds its own table set; leave out --tables", show(archive));
+                return Err(super::usage(format!(
+                    "{}: an archive holds its own table set; leave out --tables",
+                    show(archive)
+                )));
             }
             return archive_stats(args, archive, workers);
         }
     }
     let Some(tables_path) = &args.tables else {
-        bail!("stats needs --tables for segments (only an archive holds its own table set)");
+        return Err(super::usage("stats needs --tables for segments (only an archive holds its own table set)"));
     };
     let selection = args.selection.selection()?;
     let tables = TableFile::load(tables_path)?;

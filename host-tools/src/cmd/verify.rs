@@ -14,8 +14,12 @@
 //! (`.npy` files, folders, shards), each of their segments is also compared
 //! with the archive's segment of the same key, and one missing from the archive
 //! is a difference. A damaged segment never stops the others: each is named.
-//! Exit status as above (2 when the archive's header, tables or index cannot be
-//! read, or an INPUT cannot).
+//! Exit status as above: 1 when the archive is damaged anywhere (its header,
+//! table set, footer, index or a stream: it does not verify); 2 when the check
+//! could not be made (the archive cannot be read, or is of a format version or
+//! holds a table-set model this build does not know; an INPUT cannot be read).
+//! An archive is told apart from a stream by its magic, its `.vqa` name or its
+//! footer, so one with a damaged magic is still reported as a damaged archive.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +36,7 @@ use crate::progress;
 use crate::tables::{read_stream, TableFile};
 use crate::workers::Workers;
 use rayon::iter::{IntoParallelIterator, ParallelBridge, ParallelIterator};
+use vqtans_archive::{ArchiveError, Problem};
 
 /// Options of `verify`.
 #[derive(Debug, clap::Args)]
@@ -136,7 +141,13 @@ pub fn run(args: &Args, workers: &Workers) -> Result<Verdict> {
 
 /// `verify SPLIT.vqa [INPUT...]`.
 fn verify_archive(args: &Args, workers: &Workers) -> Result<Verdict> {
-    let archive = open(&args.stream)?;
+    let archive = match open(&args.stream) {
+        Ok(archive) => archive,
+        Err(e) => match e.downcast_ref::<ArchiveError>() {
+            Some(damaged) if is_damage(&damaged.problem) => return Ok(Verdict::Differs(vec![damaged.to_string()])),
+            _ => return Err(e),
+        },
+    };
     let name = show(&args.stream);
     let n = archive.entries().len();
     let reader = archive.reader();
@@ -200,4 +211,17 @@ fn verify_archive(args: &Args, workers: &Workers) -> Result<Verdict> {
         if args.original.is_empty() { String::new() } else { format!(", {with} of them identical to the originals") }
     );
     Ok(Verdict::Identical)
+}
+
+/// Whether an archive that cannot be opened for `problem` is damaged (it does
+/// not verify: exit status 1), rather than unreadable or of a kind this build
+/// does not know (the check cannot be made: 2).
+fn is_damage(problem: &Problem) -> bool {
+    use vqtans::Error::{TableSetFormat, UnknownModel, UnsupportedVersion};
+    !matches!(
+        problem,
+        Problem::Io(_)
+            | Problem::UnsupportedVersion(_)
+            | Problem::Tables(TableSetFormat { .. } | UnknownModel | UnsupportedVersion { .. })
+    )
 }

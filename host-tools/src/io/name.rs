@@ -13,10 +13,13 @@ use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use vqtans_archive::error::needs_escape;
+
 use super::error::IoError;
 
 /// `path` as one line of printable text: valid UTF-8 as is, except control
-/// characters, which are escaped like Rust string literals (`\n`, `\u{1b}`);
+/// and format characters ([`escape_controls`]), which are escaped like Rust
+/// string literals (`\n`, `\u{1b}`, `\u{202e}`);
 /// each byte that is not part of valid UTF-8 as `\xNN`. Two different paths give
 /// two different texts unless one of them already contains such escapes.
 pub fn show(path: &Path) -> String {
@@ -41,16 +44,19 @@ pub fn show_bytes(bytes: &[u8]) -> String {
 }
 
 /// `text` with every control character (C0, DEL, C1: line breaks, tabs,
-/// escape sequences, NUL) escaped as in a Rust string literal, so it prints
-/// as one line and cannot drive the terminal. Other characters, including
-/// U+FFFD, are kept.
+/// escape sequences, NUL), format character (bidirectional overrides and
+/// isolates such as U+202E, zero-width characters: Unicode category Cf) and
+/// line or paragraph separator escaped as in a Rust string literal
+/// ([`vqtans_archive::error::needs_escape`]), so it prints as one line, cannot
+/// drive the terminal and cannot make a name display as another. Other
+/// characters, including U+FFFD, are kept.
 pub fn escape_controls(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(needs_escape) {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if c.is_control() {
+        if needs_escape(c) {
             out.extend(c.escape_debug());
         } else {
             out.push(c);
@@ -94,6 +100,7 @@ mod tests {
         assert_eq!(show(p), "dir/a\\xFF\\xFEb\\nc\\u{1b}[31m\u{e9}.npy");
         assert_eq!(show(Path::new("plain/name.npy")), "plain/name.npy");
         assert_eq!(escape_controls("a\tb\u{0}c\u{7f}"), "a\\tb\\0c\\u{7f}");
+        assert_eq!(escape_controls("evil\u{202e}ypn.exe\u{2066}"), "evil\\u{202e}ypn.exe\\u{2066}");
     }
 
     #[test]

@@ -31,7 +31,10 @@
 //! [`Segments`] yields the segments of all inputs in argument order. Memory
 //! is one segment at a time (plus a few read ahead for a shard), whatever
 //! the number of segments; only the list of `.npy` paths of folder inputs is
-//! held up front. Keys are not checked for duplicates across inputs.
+//! held up front. Keys are not checked for duplicates across inputs here:
+//! commands that need unique keys (`encode`, `pack`) check them, and since
+//! `--only` is a filter that never ends the reading early, they see every
+//! copy of a selected key.
 
 use std::collections::{HashSet, VecDeque};
 use std::io::BufReader;
@@ -59,9 +62,11 @@ pub struct Selection {
     pub limit: Option<usize>,
     /// Keys to skip.
     pub exclude: Vec<String>,
-    /// If non-empty, the only keys to yield; once each of them has been
-    /// yielded, the stream ends early without decoding further input (a
-    /// shard in progress is still read to its end and checked).
+    /// If non-empty, the only keys to yield. Every input is still read (a
+    /// filter, not a search that stops at the first match), so a key that two
+    /// inputs hold is yielded twice and a command that refuses duplicate keys
+    /// (`encode`, `pack`) refuses it with `--only` too, instead of keeping
+    /// one copy silently.
     pub only: Vec<String>,
     /// With `Some(a..b)`, every INPUT is a base and stands for its shards
     /// `data-%04d.tar.gz` numbered `a` to `b - 1` (`--shards`, see
@@ -343,22 +348,15 @@ impl Segments {
     }
 
     fn count_up_front(&self) -> Option<usize> {
-        let mut pending = self.only_pending.clone();
         let mut count = 0;
         for job in &self.jobs {
-            if self.remaining == Some(count) || (!self.filter.only.is_empty() && pending.is_empty()) {
+            if self.remaining == Some(count) {
                 break;
             }
             match job {
                 Job::Shard { .. } => return None,
-                Job::Npy { key, .. } if self.filter.wants(key) => {
-                    pending.remove(key);
-                    count += 1;
-                }
-                Job::Stdin if self.filter.wants(STDIN_KEY) => {
-                    pending.remove(STDIN_KEY);
-                    count += 1;
-                }
+                Job::Npy { key, .. } if self.filter.wants(key) => count += 1,
+                Job::Stdin if self.filter.wants(STDIN_KEY) => count += 1,
                 Job::Bad(_) => count += 1,
                 Job::Npy { .. } | Job::Stdin => {}
             }
@@ -367,7 +365,7 @@ impl Segments {
     }
 
     fn finished(&self) -> bool {
-        self.remaining == Some(0) || (!self.filter.only.is_empty() && self.only_pending.is_empty())
+        self.remaining == Some(0)
     }
 
     fn emit(&mut self, key: Option<String>, item: Result<Segment, IoError>) -> Result<Segment, IoError> {
@@ -519,6 +517,21 @@ mod tests {
         assert_eq!(segs.next().unwrap().unwrap().key, KEYS[0]);
         assert!(segs.next().is_none());
         assert_eq!(segs.unmatched_only(), ["nope"]);
+    }
+
+    #[test]
+    fn only_yields_every_copy_of_a_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = make_shard(dir.path(), "a.tar.gz", true);
+        let second = make_shard(dir.path(), "b.tar", false);
+        let only = Selection { only: vec![KEYS[0].into()], ..Default::default() };
+        let keys: Vec<String> = collect(&[first, second], &only).into_iter().map(|s| s.key).collect();
+        assert_eq!(keys, [KEYS[0], KEYS[0]]);
+        let single = real_file(REAL_FILES[0]);
+        let only = Selection { only: vec!["commaai-commavq_0".into()], ..Default::default() };
+        let segs = Segments::open(&[&single, &single], &only).unwrap();
+        assert_eq!(segs.len_hint(), Some(2));
+        assert_eq!(segs.count(), 2);
     }
 
     #[test]
