@@ -11,9 +11,12 @@
 //! when every segment verified; otherwise the temporaries are removed, every bad
 //! segment is named on stderr and the exit status is 1. Names are checked by the
 //! archive reader (plain file names only), and no file is written over the
-//! archive itself. Usage errors exit with 2.
+//! archive itself. Usage errors exit with 2. SIGINT, SIGTERM and SIGHUP before
+//! the files are in place remove the temporaries and exit with 128 + the signal
+//! number; after, the run ends with its own status (see [`temps`]).
 
-use std::fs::File;
+mod temps;
+
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -34,6 +37,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(why) = temps::catch_signals() {
+        eprintln!("vqtans-unpack: {why}");
+        return ExitCode::from(1);
+    }
     match run(&archive, &out_dir, threads) {
         Ok(()) => ExitCode::SUCCESS,
         Err(why) => {
@@ -63,20 +70,10 @@ fn parse(args: &[String]) -> Result<(PathBuf, PathBuf, usize), String> {
     }
 }
 
-/// Temporaries written so far, removed unless all segments verified.
-struct Temps(Mutex<Vec<(PathBuf, PathBuf)>>);
-
-impl Drop for Temps {
-    fn drop(&mut self) {
-        for (temp, _) in self.0.lock().map(|v| v.clone()).unwrap_or_default() {
-            let _ = std::fs::remove_file(temp);
-        }
-    }
-}
-
 fn run(archive_path: &Path, out_dir: &Path, threads: usize) -> Result<(), String> {
     let archive = Archive::open(archive_path, &archive_path.display().to_string()).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(out_dir).map_err(|e| format!("{}: cannot create the folder: {e}", out_dir.display()))?;
+    temps::remove_stale(out_dir);
     let archive_id = std::fs::metadata(archive_path).map(|m| (m.dev(), m.ino())).map_err(|e| e.to_string())?;
     let entries = archive.entries();
     for e in entries {
@@ -87,9 +84,7 @@ fn run(archive_path: &Path, out_dir: &Path, threads: usize) -> Result<(), String
     }
     let reader = archive.reader();
     let next = AtomicUsize::new(0);
-    let temps = Temps(Mutex::new(Vec::with_capacity(entries.len())));
     let failures = Mutex::new(Vec::new());
-    let pid = std::process::id();
     std::thread::scope(|s| {
         for _ in 0..threads.min(entries.len().max(1)) {
             s.spawn(|| loop {
@@ -97,13 +92,12 @@ fn run(archive_path: &Path, out_dir: &Path, threads: usize) -> Result<(), String
                 if i >= entries.len() {
                     break;
                 }
-                let temp = out_dir.join(format!(".vqtans-unpack-{pid}-{i}.tmp"));
+                let temp = temps::temp_path(out_dir, i);
                 let target = out_dir.join(entries[i].output_name());
                 let written = reader.decode(i).map_err(|e| e.to_string()).and_then(|tokens| {
                     let bytes = npy::write_i16(&tokens, entries[i].frames as usize);
-                    temps.0.lock().expect("no panics while held").push((temp.clone(), target.clone()));
-                    File::create_new(&temp)
-                        .and_then(|mut f| f.write_all(&bytes))
+                    temps::create(&temp, &target)?
+                        .write_all(&bytes)
                         .map_err(|e| format!("{}: cannot write: {e}", temp.display()))
                 });
                 if let Err(why) = written {
@@ -114,6 +108,7 @@ fn run(archive_path: &Path, out_dir: &Path, threads: usize) -> Result<(), String
     });
     let mut failures = failures.into_inner().expect("threads joined");
     if !failures.is_empty() {
+        temps::remove_all();
         failures.sort_by_key(|(i, _)| *i);
         for (_, why) in &failures {
             eprintln!("vqtans-unpack: {why}");
@@ -125,14 +120,9 @@ fn run(archive_path: &Path, out_dir: &Path, threads: usize) -> Result<(), String
             out_dir.display()
         ));
     }
-    let moves = std::mem::take(&mut *temps.0.lock().expect("threads joined"));
-    for (n, (temp, target)) in moves.iter().enumerate() {
-        if let Err(e) = std::fs::rename(temp, target) {
-            // Put back what is left for removal.
-            *temps.0.lock().expect("threads joined") = moves[n..].to_vec();
-            return Err(format!("{}: cannot rename into place: {e}", target.display()));
-        }
-    }
+    temps::pause_for_tests("staged");
+    temps::move_all()?;
+    temps::pause_for_tests("moved");
     let tokens: u64 = entries.iter().map(|e| u64::from(e.frames) * 128).sum();
     println!(
         "vqtans-unpack: {} segments ({tokens} tokens) verified and written to {}",

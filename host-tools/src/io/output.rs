@@ -28,7 +28,10 @@
 //! place, by one rename of the whole folder (new output folder) or one rename
 //! per file (existing folder; every destination is checked before the first).
 //! A failed or interrupted run removes the staging folder: no output file
-//! appears and no new folder remains.
+//! appears and no new folder remains. A signal during the moves waits for them
+//! to finish, and once they are done it no longer stops the run
+//! ([`super::temporaries`]); only SIGKILL (or a crash) can cut the moves into
+//! an existing folder between two files.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -39,7 +42,7 @@ use std::path::{Path, PathBuf};
 use super::error::IoError;
 use super::input::{is_dash, kind_of, FileId, InputSet};
 use super::name::show;
-use super::temporaries::{create_inside, remove_stale, TempFile, TempFolder};
+use super::temporaries::{create_inside, pause_for_tests, remove_stale, TempFile, TempFolder};
 
 /// How many symlinks are followed before giving up (as Linux does).
 const MAX_SYMLINKS: usize = 40;
@@ -190,7 +193,8 @@ impl Output {
                 let temp = TempFile::new_in(folder).map_err(|e| write_err(named, e))?;
                 temp.as_file().write_all(bytes).map_err(|e| write_err(named, e))?;
                 temp.as_file().sync_all().map_err(|e| write_err(named, e))?;
-                temp.persist(target).map_err(|e| write_err(named, e))?;
+                temp.persist_output(target).map_err(|e| write_err(named, e))?;
+                pause_for_tests("output-committed");
                 sync_folder(folder).map_err(|e| write_err(named, e))
             }
         }
@@ -301,7 +305,8 @@ impl OutputStream {
             (Sink::Temp(temp), Dest::Replace { target }) => {
                 inputs.refuse(&named, target)?;
                 temp.as_file().sync_all().map_err(|e| write_err(&named, e))?;
-                temp.persist(target).map_err(|e| write_err(&named, e))?;
+                temp.persist_output(target).map_err(|e| write_err(&named, e))?;
+                pause_for_tests("output-committed");
                 sync_folder(folder_of(target)).map_err(|e| write_err(&named, e))
             }
             (mut sink, _) => sink.flush().map_err(|e| write_err(&named, e)),
@@ -431,6 +436,17 @@ impl FolderOutput {
     pub fn commit(self, names: &[String], inputs: &InputSet) -> Result<(), IoError> {
         let named = self.named.clone();
         sync_filesystem(self.staging.path()).map_err(|e| write_err(&named, e))?;
+        pause_for_tests("before-commit");
+        let committed = self.move_into_place(names, inputs);
+        if committed.is_ok() {
+            pause_for_tests("output-committed");
+        }
+        committed
+    }
+
+    /// The moves of [`FolderOutput::commit`].
+    fn move_into_place(self, names: &[String], inputs: &InputSet) -> Result<(), IoError> {
+        let named = self.named.clone();
         match &self.place {
             Place::New { target } => {
                 let target = target.clone();

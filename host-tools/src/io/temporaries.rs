@@ -12,10 +12,18 @@
 //!   status 128 + the signal number (130, 143, 129). Creating and committing
 //!   temporaries happen under the same lock as that removal, so a signal never
 //!   leaves a temporary behind nor interrupts a commit half-way: a commit either
-//!   completes before the exit or does not start.
+//!   completes before the exit or does not start. Once the command's output is
+//!   in place ([`TempFile::persist_output`], [`TempFolder::commit`]) a signal no
+//!   longer stops the run: it ends with its own status (0 when it succeeded), so
+//!   the exit status always matches what is on disk.
 //! * SIGKILL, a crash or a power cut cannot be caught: temporaries of that run
-//!   stay. The next run that writes into the same folder removes those whose
-//!   process is no longer running ([`remove_stale`]).
+//!   stay, and the moves into an existing folder (one rename per file) may be
+//!   cut between two files. The next run that writes into the same folder
+//!   removes the temporaries whose process is no longer running
+//!   ([`remove_stale`]).
+//!
+//! For tests, `VQTANS_TEST_PAUSE=<point>` makes the run stop for a while at a
+//! named point ([`pause_for_tests`]), so that a test can signal it there.
 
 use std::fs::Permissions;
 use std::io;
@@ -30,13 +38,15 @@ pub const PREFIX: &str = ".vqtans-";
 /// End of every temporary's name.
 pub const SUFFIX: &str = ".tmp";
 
-/// Live temporaries, and whether the process is exiting on a signal.
+/// Live temporaries, whether the process is exiting on a signal, and whether
+/// the command's output is in place.
 struct Registry {
     exiting: bool,
+    output_done: bool,
     live: Vec<PathBuf>,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry { exiting: false, live: Vec::new() });
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry { exiting: false, output_done: false, live: Vec::new() });
 
 fn registry() -> MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
@@ -87,9 +97,11 @@ fn forget(path: &Path) {
 }
 
 /// Runs `commit` (which moves the temporary at `path` into place) under the
-/// registry lock, then forgets `path`. Fails without running it when the
-/// process is exiting on a signal.
-pub fn commit_registered<T>(path: &Path, commit: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+/// registry lock, then forgets `path`; if `output` and the commit succeeded,
+/// records that the command's output is in place (a signal then no longer
+/// stops the run). Fails without running it when the process is exiting on a
+/// signal.
+fn commit_registered<T>(path: &Path, output: bool, commit: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
     let mut reg = registry();
     if reg.exiting {
         return Err(interrupted());
@@ -98,7 +110,26 @@ pub fn commit_registered<T>(path: &Path, commit: impl FnOnce() -> io::Result<T>)
     if let Some(i) = reg.live.iter().position(|p| p == path) {
         reg.live.swap_remove(i);
     }
+    reg.output_done |= output;
     Ok(done)
+}
+
+/// Set when a signal came and was ignored (the outputs were in place).
+static IGNORED_SIGNAL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// With `VQTANS_TEST_PAUSE` set to `point`: says `test pause: <point>` on
+/// stderr and waits up to 60 seconds, or until a signal came that was ignored
+/// (a test signals the process meanwhile). Does nothing otherwise.
+pub fn pause_for_tests(point: &str) {
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+    if std::env::var_os("VQTANS_TEST_PAUSE").is_some_and(|p| p == point) {
+        eprintln!("test pause: {point}");
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(60) && !IGNORED_SIGNAL.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
 }
 
 /// A temporary file in a given folder, removed when dropped unless persisted.
@@ -123,10 +154,20 @@ impl TempFile {
 
     /// Renames the temporary to `target` (replacing what is there) under the
     /// registry lock.
-    pub fn persist(mut self, target: &Path) -> io::Result<()> {
+    pub fn persist(self, target: &Path) -> io::Result<()> {
+        self.persist_as(target, false)
+    }
+
+    /// [`TempFile::persist`] for the command's output: once it is in place, a
+    /// signal no longer stops the run.
+    pub fn persist_output(self, target: &Path) -> io::Result<()> {
+        self.persist_as(target, true)
+    }
+
+    fn persist_as(mut self, target: &Path, output: bool) -> io::Result<()> {
         let file = self.file.take().expect("present until persisted");
         let path = self.path.clone();
-        let result = commit_registered(&path, || file.persist(target).map(drop).map_err(|e| e.error));
+        let result = commit_registered(&path, output, || file.persist(target).map(drop).map_err(|e| e.error));
         // On failure the NamedTempFile was dropped by `persist`'s error, which
         // removed the file; it is forgotten either way.
         forget(&path);
@@ -164,12 +205,13 @@ impl TempFolder {
         &self.path
     }
 
-    /// Runs `commit` (which moves the folder or its contents into place) under
-    /// the registry lock; on success the folder is no longer removed on drop
-    /// (`commit` took care of it) and is forgotten.
+    /// Runs `commit` (which moves the folder or its contents into place: the
+    /// command's output) under the registry lock; on success the folder is no
+    /// longer removed on drop (`commit` took care of it) and is forgotten, and
+    /// a signal no longer stops the run.
     pub fn commit(mut self, commit: impl FnOnce(&Path) -> io::Result<()>) -> io::Result<()> {
         let path = self.path.clone();
-        commit_registered(&path, || commit(&path))?;
+        commit_registered(&path, true, || commit(&path))?;
         if let Some(dir) = self.dir.take() {
             // Already moved or emptied by `commit`: nothing left to remove.
             let _ = dir.keep();
@@ -187,10 +229,16 @@ impl Drop for TempFolder {
     }
 }
 
-/// Removes every live temporary and exits with `code`, never returning. Waits
-/// for a create or commit in progress; none can start afterwards.
-pub fn remove_all_and_exit(code: i32) -> ! {
+/// Removes every live temporary and exits with `code`, unless the command's
+/// output is already in place: then returns at once, and the run ends with its
+/// own status. Waits for a create or commit in progress; none can start once
+/// the removal began.
+pub fn remove_all_and_exit(code: i32) {
     let mut reg = registry();
+    if reg.output_done {
+        IGNORED_SIGNAL.store(true, std::sync::atomic::Ordering::SeqCst);
+        return;
+    }
     reg.exiting = true;
     for path in reg.live.drain(..) {
         remove(&path);
@@ -212,12 +260,13 @@ fn remove(path: &Path) {
 }
 
 /// Catches SIGINT, SIGTERM and SIGHUP: on the first, removes every live
-/// temporary and exits with 128 + the signal number.
+/// temporary and exits with 128 + the signal number; once the command's output
+/// is in place they are ignored (the run is ending with its own status).
 pub fn install_signal_handlers() -> io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     std::thread::Builder::new().name("signals".into()).spawn(move || {
-        if let Some(signal) = signals.forever().next() {
+        for signal in signals.forever() {
             remove_all_and_exit(128 + signal);
         }
     })?;
