@@ -5,8 +5,9 @@
 # submissions, the Python package's pytest suite (in the virtual environment
 # .venv/ that scripts/setup.sh makes and installs the package into), the no_std
 # builds of the codec for thumbv7em-none-eabihf (Cortex-M4F) and
-# thumbv6m-none-eabi (Cortex-M0), the firmware under QEMU on both boards, and a
-# 20-second fuzz run per target (scripts/setup.sh installs the pinned nightly and
+# thumbv6m-none-eabi (Cortex-M0), the firmware under QEMU on both boards, the
+# README's figures against what the code gives (scripts/readme-figures.py --check),
+# and a 20-second fuzz run per target (scripts/setup.sh installs the pinned nightly and
 # cargo-fuzz it needs).
 #
 # Counts: each test a step's output reports (cargo's `test result:` lines, pytest's
@@ -89,6 +90,10 @@ step .venv/bin/pytest -p no:cacheprovider -rs python/tests
 step cargo build --release -p vqtans --no-default-features --target thumbv7em-none-eabihf --locked
 step cargo build --release -p vqtans --no-default-features --target thumbv6m-none-eabi --locked
 step bash firmware/qemu-test.sh
+# Every deterministic figure in README.md and firmware/README.md against what the
+# code gives (host-tools, three codec tests, and the logs the QEMU step just left);
+# fails naming each figure that differs. About 15 s.
+step python3 scripts/readme-figures.py --check
 step bash scripts/fuzz-smoke.sh 20
 
 echo "==> summary"
