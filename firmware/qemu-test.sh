@@ -221,13 +221,19 @@ PY
 # make_link_blobs: the damaged streams of the link cases. uart-corrupt: the
 # first segment's stream with group $CORRUPT_GROUP damaged, and the tokens of
 # the groups before it; uart-truncated: the cut point, half of the second
-# segment's stream.
+# segment's stream, and TRUNCATED_GROUPS, the number of its groups whose
+# bytes (`host-tools groups`) all lie before the cut: exactly those come back.
 make_link_blobs() {
-  local seg=${SEGMENTS[0]}
+  local seg=${SEGMENTS[0]} cut_seg=${SEGMENTS[1]}
   mkdir -p "$BLOBS/link"
   damage_group "$BLOBS/$seg.tables" "$BLOBS/$seg.vqt" "$BLOBS/link/corrupt.vqt"
   head -c $((CORRUPT_GROUP * LINK_GROUP_FRAMES * 256)) "$BLOBS/$seg.expected" >"$BLOBS/link/corrupt.expected"
   : >"$BLOBS/link/empty.expected"
+  LINK_CUT=$(($(stat -c %s "$BLOBS/$cut_seg.vqt") / 2))
+  TRUNCATED_GROUPS=$(host_tools_out groups --tables "$BLOBS/$cut_seg.tables" "$BLOBS/$cut_seg.vqt" |
+    awk -v cut="$LINK_CUT" '$1 == "group" && split($8, r, /\.\./) == 2 && r[2] <= cut { n++ } END { print n + 0 }')
+  ((TRUNCATED_GROUPS > 0)) || abort "no whole group of $cut_seg lies in its first $LINK_CUT bytes"
+  echo "link blobs: the first $TRUNCATED_GROUPS groups of $cut_seg.vqt lie wholly in its first $LINK_CUT bytes"
 }
 
 # The device footprint (table set + compiled image) the microbit's table sets
@@ -339,14 +345,13 @@ joined() {
 #                 sends FILE (repeatable: back to back) and collects what the
 #                 firmware sends; --cut N sends only the first N bytes and
 #                 then keeps the link silent.
-#   --uart-groups FILE BYTES  UART0 output must be the first n*BYTES bytes of
-#                 FILE for some n (whole groups); {n} in a --log REGEX stands
-#                 for that n.
+#   --uart-groups FILE BYTES N  UART0 output must be exactly the first
+#                 N*BYTES bytes of FILE (N whole groups).
 #   One case is one check: it passes only if every condition holds.
 run_case() {
   local name=$1 expect=$2 elf=$3
   shift 3
-  local uart_file="" status=0 t0 re cut="" groups_file="" group_bytes=0 n=""
+  local uart_file="" status=0 t0 re cut="" groups_file="" group_bytes=0 groups=0
   local -a log_res=() problems=() send=()
   while (($#)); do
     case $1 in
@@ -354,7 +359,7 @@ run_case() {
       --log) log_res+=("$2"); shift 2 ;;
       --send) send+=(--send "$2"); shift 2 ;;
       --cut) cut=$2; shift 2 ;;
-      --uart-groups) groups_file=$2; group_bytes=$3; shift 3 ;;
+      --uart-groups) groups_file=$2; group_bytes=$3; groups=$4; shift 4 ;;
       *) echo "run_case $name: unknown option $1" >&2; exit 2 ;;
     esac
   done
@@ -387,15 +392,13 @@ run_case() {
     problems+=("UART0 bytes differ from $uart_file ($(stat -c %s "$dir/uart0.bin") vs $(stat -c %s "$uart_file") bytes)")
   fi
   if [[ -n $groups_file ]]; then
-    local got
+    local got want=$((groups * group_bytes))
     got=$(stat -c %s "$dir/uart0.bin")
-    n=$((got / group_bytes))
-    if ((got % group_bytes != 0)) || ! cmp -s -n "$got" "$groups_file" "$dir/uart0.bin"; then
-      problems+=("UART0 output ($got bytes) is not whole groups of $group_bytes bytes from the start of $groups_file")
+    if ((got != want)) || ! cmp -s -n "$want" "$groups_file" "$dir/uart0.bin"; then
+      problems+=("UART0 output ($got bytes) is not the first $groups groups ($want bytes) of $groups_file")
     fi
   fi
   for re in "${log_res[@]}"; do
-    re=${re//\{n\}/$n}
     grep -Eq -- "$re" "$dir/log.txt" || problems+=("log has no line matching /$re/")
   done
 
@@ -507,16 +510,32 @@ run_case decode ok "$OUT/decode.elf" --uart "$BLOBS/all.expected" "${decode_logs
 # The hand-written ARMv7E-M frame loop and the portable loop give the same
 # tokens and the same results, frame by frame, on 157 streams per segment (and
 # the kernel side did use the hand-written loop, the portable side did not).
-kernel_logs=()
+# How the 157 streams end is pinned (the damage is deterministic): one
+# decodes; the others end in ModelCorrupt, Truncated or GroupChecksum, none at
+# `finish` or in another error (src/kernel_check.rs, `Outcomes`).
+declare -A KERNEL_OUTCOMES=(
+  [kernel-check/commaai-commavq_0]="model_corrupt: 2, truncated: 12, at_finish: 0, group_checksum: 142"
+  [kernel-check/mattseabrook-commavq_0]="model_corrupt: 3, truncated: 14, at_finish: 0, group_checksum: 139"
+  [kernel-check-k64/commaai-commavq_0]="model_corrupt: 2, truncated: 12, at_finish: 0, group_checksum: 142"
+  [kernel-check-k64/mattseabrook-commavq_0]="model_corrupt: 4, truncated: 13, at_finish: 0, group_checksum: 139"
+  [m0-kernel-check/commaai-commavq_0]="model_corrupt: 52, truncated: 27, at_finish: 0, group_checksum: 77"
+  [m0-kernel-check/mattseabrook-commavq_0]="model_corrupt: 99, truncated: 23, at_finish: 0, group_checksum: 34"
+)
+# kernel_log CHECK SEG: the --log option of CHECK's line for segment SEG.
+kernel_log() {
+  echo "kernel-check: segment $2: 157 streams, kernel and portable loop agree \(Outcomes \{ streams: 157, ok: 1, ${KERNEL_OUTCOMES[$1/$2]:?no outcomes for $1/$2}, other: 0 \}\)"
+}
+kernel_logs=() k64_kernel_logs=()
 for seg in "${SEGMENTS[@]}"; do
-  kernel_logs+=(--log "kernel-check: segment $seg: 157 streams, kernel and portable loop agree")
+  kernel_logs+=(--log "$(kernel_log kernel-check "$seg")")
+  k64_kernel_logs+=(--log "$(kernel_log kernel-check-k64 "$seg")")
 done
 run_case kernel-check ok "$OUT/kernel-check.elf" "${kernel_logs[@]}"
 # The same with tables of successor lists of 64: decoded token for token, and
 # the two loops agree.
 run_case decode-k64 ok "$OUT/decode-k64.elf" --uart "$BLOBS/all.expected" \
   --log "all ${#SEGMENTS[@]} segment\(s\) decoded and verified" "${checks_logs[@]}"
-run_case kernel-check-k64 ok "$OUT/kernel-check-k64.elf" "${kernel_logs[@]}"
+run_case kernel-check-k64 ok "$OUT/kernel-check-k64.elf" "${k64_kernel_logs[@]}"
 # A damaged payload must be reported as a decode error and fail the run
 # (never a hang, never a pass).
 run_case corrupt-stream fail "$OUT/corrupt-stream.elf" \
@@ -546,11 +565,11 @@ run_case uart-stream ok "$OUT/link.elf" --send "${all_streams[0]}" --send "${all
 run_case uart-corrupt fail "$OUT/link.elf" --send "$BLOBS/link/corrupt.vqt" --uart "$BLOBS/link/corrupt.expected" \
   --log "link: FAILED: Stream \{ stream: 0, group: $CORRUPT_GROUP, verified: $((CORRUPT_GROUP * LINK_GROUP_FRAMES)), error: \"?group $CORRUPT_GROUP: "
 # The link stops halfway through the second segment's stream and stays
-# silent: the groups that arrived whole come out, then a timeout error in the
-# next group, and QEMU exits with a failure (no hang).
-run_case uart-truncated fail "$OUT/link.elf" --send "${all_streams[1]}" --cut $(($(stat -c %s "${all_streams[1]}") / 2)) \
-  --uart-groups "$BLOBS/${SEGMENTS[1]}.expected" $((LINK_GROUP_FRAMES * 256)) \
-  --log "link: FAILED: Stream \{ stream: 0, group: {n}, verified: [0-9]+, error: \"?link failed in group {n}: RxTimeout"
+# silent: exactly the groups that arrived whole come out, then a timeout error
+# in the next group, and QEMU exits with a failure (no hang).
+run_case uart-truncated fail "$OUT/link.elf" --send "${all_streams[1]}" --cut "$LINK_CUT" \
+  --uart-groups "$BLOBS/${SEGMENTS[1]}.expected" $((LINK_GROUP_FRAMES * 256)) "$TRUNCATED_GROUPS" \
+  --log "link: FAILED: Stream \{ stream: 0, group: $TRUNCATED_GROUPS, verified: $((TRUNCATED_GROUPS * LINK_GROUP_FRAMES)), error: \"?link failed in group $TRUNCATED_GROUPS: RxTimeout"
 # A stream made with tables that are not in flash (K = 64): refused after its
 # header, nothing sent.
 run_case uart-wrong-tables fail "$OUT/link.elf" --send "$BLOBS/k64/${SEGMENTS[0]}.vqt" --uart "$BLOBS/link/empty.expected" \
@@ -595,8 +614,7 @@ done
 # frames of each segment, intact and damaged in 156 ways (157 streams; the
 # kernel side did use the hand-written loop, the portable side did not).
 for seg in "${SEGMENTS[@]}"; do
-  run_case "m0-kernel-check-$seg" ok "$OUT/m0-kernel-check-$seg.elf" \
-    --log "kernel-check: segment $seg: 157 streams, kernel and portable loop agree"
+  run_case "m0-kernel-check-$seg" ok "$OUT/m0-kernel-check-$seg.elf" --log "$(kernel_log m0-kernel-check "$seg")"
 done
 # One byte inverted inside group $CORRUPT_GROUP: the groups before it come
 # out, correct, nothing after; the log names the group.
@@ -649,7 +667,7 @@ fi
 log=$OUT/uart-stream/log.txt
 if [[ -s $log ]]; then
   echo "measured on the device (uart-stream case: streams over UART0):"
-  grep -Eo '(link: timeout|stream [0-9]+: (decode|UART|RAM)).*' "$log" | sed 's/^/  /' || true
+  grep -Eo '(link: timeout|stream [0-9]+: (decode|UART|RAM|longest)).*' "$log" | sed 's/^/  /' || true
 fi
 
 for seg in "${SEGMENTS[@]}"; do
@@ -661,7 +679,7 @@ for seg in "${SEGMENTS[@]}"; do
   log=$OUT/m0-uart-stream-$seg/log.txt
   if [[ -s $log ]]; then
     echo "measured on the microbit (m0-uart-stream-$seg case: the stream over its UART):"
-    grep -Eo '(link: (table set|timeout)|stream [0-9]+: (decode|UART|RAM)|stack: peak|static RAM).*' "$log" | sed 's/^/  /' || true
+    grep -Eo '(link: (table set|timeout)|stream [0-9]+: (decode|UART|RAM|longest)|stack: peak|static RAM).*' "$log" | sed 's/^/  /' || true
   fi
 done
 

@@ -67,6 +67,9 @@ pub struct RxCounts {
     pub wait_polls: u64,
     /// Ticks spent in [`Receiver::read`] (waiting included).
     pub ticks: u64,
+    /// The longest wait for a byte that arrived, in ticks (how close the link
+    /// came to its timeout).
+    pub longest_wait: u64,
 }
 
 /// Claims a peripheral: true the first time for `taken` (single core; the
@@ -123,9 +126,11 @@ impl Uart {
     #[inline(never)]
     pub fn wait_rx(&mut self, clock: &Clock, timeout: u64) -> bool {
         self.rx.waits += 1;
-        let deadline = clock.now() + timeout;
+        let start = clock.now();
+        let deadline = start + timeout;
         loop {
             if self.regs.rx_ready() {
+                self.rx.longest_wait = self.rx.longest_wait.max(clock.now() - start);
                 return true;
             }
             self.rx.wait_polls += 1;
