@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, the workspace's unit, property and
-# integration tests (release mode: they run the codec on the real segments; every
-# test binary runs even if one fails), the static decoder of challenge
+# integration tests (in the `test` profile: opt-level 2 with overflow checks and
+# debug assertions on, so that arithmetic that wraps on some input fails the test
+# that feeds it; every test binary runs even if one fails), the static decoder of challenge
 # submissions, the Python package's pytest suite (in the virtual environment
 # .venv/ that scripts/setup.sh makes and installs the package into), the no_std
 # builds of the codec for thumbv7em-none-eabihf (Cortex-M4F) and
@@ -85,7 +86,8 @@ step cargo fmt --all --check
 step cargo fmt --manifest-path python/Cargo.toml --check
 # The static decoder that host-tools/tests/archive.rs ships in a challenge submission.
 step cargo build --locked --profile challenge --target x86_64-unknown-linux-musl -p vqtans-unpack
-step cargo test --release --workspace --locked --no-fail-fast
+# The `test` profile (not --release): overflow checks on (Cargo.toml [profile.test]).
+step cargo test --workspace --locked --no-fail-fast
 step .venv/bin/pytest -p no:cacheprovider -rs python/tests
 step cargo build --release -p vqtans --no-default-features --target thumbv7em-none-eabihf --locked
 step cargo build --release -p vqtans --no-default-features --target thumbv6m-none-eabi --locked

@@ -180,13 +180,37 @@ fn read_header<R: Read>(reader: &mut R, file: &Path) -> Result<NpyHeader, IoErro
     if read_full(reader, &mut bytes[text_start..], file)? < length {
         return Err(truncated());
     }
-    check_dictionary(&bytes[text_start..]).map_err(bad)?;
+    let shape = check_dictionary(&bytes[text_start..]).map_err(bad)?;
+    if let Some(shape) = shape {
+        check_shape_size(&shape, file)?;
+    }
     NpyHeader::from_reader(&bytes[..]).map_err(|e| bad(e.to_string()))
 }
 
+/// Refuses a shape whose element count (or a partial product of its sizes:
+/// the strides npyz derives from it) does not fit in a `u64`, before npyz
+/// multiplies it: such a shape is never a segment, and npyz would overflow on
+/// it. Errors: [`IoError::TooManyFrames`] for `(N, 8, 16)` or `(N, 128)`,
+/// [`IoError::WrongShape`] otherwise.
+fn check_shape_size(shape: &[u64], file: &Path) -> Result<(), IoError> {
+    // The product of the non-zero sizes bounds every partial product.
+    let fits = shape.iter().filter(|&&d| d != 0).try_fold(1u64, |n, &d| n.checked_mul(d)).is_some();
+    if fits {
+        return Ok(());
+    }
+    match *shape {
+        [n, r, c] if r == ROWS as u64 && c == COLS as u64 => {
+            Err(IoError::TooManyFrames { file: file.to_path_buf(), frames: n })
+        }
+        [n, k] if k == TOKENS_PER_FRAME as u64 => Err(IoError::TooManyFrames { file: file.to_path_buf(), frames: n }),
+        _ => Err(IoError::WrongShape { file: file.to_path_buf(), shape: shape.to_vec() }),
+    }
+}
+
 /// Checks the header text: nesting at most [`MAX_HEADER_NESTING`] deep, a
-/// Python dictionary literal, no key twice.
-fn check_dictionary(text: &[u8]) -> Result<(), String> {
+/// Python dictionary literal, no key twice. Returns the `shape` when it is a
+/// tuple or list of integers that each fit in a `u64` (npyz refuses others).
+fn check_dictionary(text: &[u8]) -> Result<Option<Vec<u64>>, String> {
     let mut depth = 0usize;
     let mut quote = None;
     for &b in text {
@@ -215,7 +239,18 @@ fn check_dictionary(text: &[u8]) -> Result<(), String> {
             return Err(format!("the header dictionary has the key {key} twice"));
         }
     }
-    Ok(())
+    let shape = entries.iter().find(|(key, _)| key.as_string().map(String::as_str) == Some("shape"));
+    let sizes = match shape {
+        Some((_, py_literal::Value::Tuple(sizes) | py_literal::Value::List(sizes))) => sizes,
+        _ => return Ok(None),
+    };
+    Ok(sizes
+        .iter()
+        .map(|size| match size {
+            py_literal::Value::Integer(n) => u64::try_from(n).ok(),
+            _ => None,
+        })
+        .collect())
 }
 
 /// Reads the array data announced by `layout` in chunks, decoding and
@@ -567,6 +602,21 @@ mod tests {
             match parse(&bytes) {
                 Err(IoError::WrongShape { shape: s, .. }) => assert_eq!(s, shape),
                 other => panic!("{shape:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn shapes_whose_size_overflows_are_wrong_shapes() {
+        // Element counts (or strides, with a zero size) beyond u64: refused from
+        // the header, in either order, with no arithmetic overflow on the way.
+        let big = 1u64 << 40;
+        for shape in [vec![big, big, 2], vec![0, big, big], vec![big, 0, big], vec![u64::MAX, 2, 3]] {
+            for fortran in [false, true] {
+                match parse(&npy_bytes("<i2", fortran, &shape, &[])) {
+                    Err(IoError::WrongShape { shape: s, .. }) => assert_eq!(s, shape),
+                    other => panic!("{shape:?}: {other:?}"),
+                }
             }
         }
     }
