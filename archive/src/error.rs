@@ -143,6 +143,9 @@ impl std::error::Error for ArchiveError {
 /// U+2066..U+2069, the marks U+200E/U+200F, zero-width characters...) or a line
 /// or paragraph separator (U+2028, U+2029). None of them shows as itself: each
 /// could break a line, drive a terminal or make a name display as another.
+/// Without the feature `unicode-names` (the static challenge decoder) every
+/// non-ASCII character is escaped: a superset, without the category table.
+#[cfg(feature = "unicode-names")]
 pub fn needs_escape(c: char) -> bool {
     use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
     c.is_control()
@@ -150,6 +153,15 @@ pub fn needs_escape(c: char) -> bool {
             c.general_category(),
             GeneralCategory::Format | GeneralCategory::LineSeparator | GeneralCategory::ParagraphSeparator
         )
+}
+
+/// Whether `c` is escaped in messages and listings: without the feature
+/// `unicode-names`, every control and every non-ASCII character (a superset of
+/// what the feature escapes, so nothing can break a line, drive a terminal or
+/// reorder what is shown).
+#[cfg(not(feature = "unicode-names"))]
+pub fn needs_escape(c: char) -> bool {
+    c.is_control() || !c.is_ascii()
 }
 
 /// `text` with the characters of [`needs_escape`] escaped (`\n`, `\u{1b}`,
@@ -173,6 +185,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "unicode-names")]
     fn controls_and_format_characters_are_escaped() {
         assert_eq!(escape("a\nb\u{1b}[2J"), "a\\nb\\u{1b}[2J");
         assert_eq!(
@@ -180,5 +193,11 @@ mod tests {
             "x\\u{202e}y\\u{200e}\\u{2066}\\u{2069}\\u{200b}\\u{feff}\\u{2028}z"
         );
         assert_eq!(escape("plain é 日本 key_13"), "plain é 日本 key_13");
+    }
+
+    #[test]
+    #[cfg(not(feature = "unicode-names"))]
+    fn without_the_category_table_every_non_ascii_character_is_escaped() {
+        assert_eq!(escape("a\nb\u{202e}é key_13"), "a\\nb\\u{202e}\\u{e9} key_13");
     }
 }

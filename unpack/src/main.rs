@@ -79,7 +79,11 @@ fn run(archive_path: &Path, out_dir: &Path, threads: usize) -> Result<(), String
     for e in entries {
         let target = out_dir.join(e.output_name());
         if std::fs::metadata(&target).is_ok_and(|m| (m.dev(), m.ino()) == archive_id) {
-            return Err(format!("{}: segment {} would be written over the archive itself", archive.name(), e.key));
+            return Err(format!(
+                "{}: segment {} would be written over the archive itself",
+                archive.name(),
+                vqtans_archive::error::escape(&e.key)
+            ));
         }
     }
     let reader = archive.reader();
