@@ -57,13 +57,14 @@ pub const RAM_BUDGET: usize = BOARD.link_ram_budget;
 /// of real silence on the link. The host program queues the whole stream in
 /// the socket before the firmware needs it, so the gaps the firmware sees are
 /// QEMU's own delivery. Measured (each stream's log line `longest wait for a
-/// byte`): inside a stream under 500,000 ticks when it arrives at all; the
-/// first byte of a session waits longer (the host program and QEMU start up:
-/// up to 5,700,000 ticks measured), hence [`FIRST_TIMEOUT_TICKS`]. Not yet
-/// safe against: with the host loaded (four more busy processes than cores),
-/// QEMU sometimes holds a byte inside a stream back for the whole timeout
-/// (`link failed in group N: RxTimeout`; seen in 2 of 4 such runs). On a real
-/// device the same value is 500 ms of wall time, more than 5,000 byte times
+/// byte`): inside a stream under 500,000 ticks; the first byte of a session
+/// waits longer (the host program and QEMU start up: up to 5,700,000 ticks
+/// measured), hence [`FIRST_TIMEOUT_TICKS`]. With the host loaded (four more
+/// busy processes than cores) and a poll every 200 or 542 instructions, QEMU
+/// held a byte inside a stream back for the whole timeout in 3 of 6 runs
+/// (`link failed in group N: RxTimeout`); polling every 4,000 instructions
+/// (`qemu-test.sh` sets `VQTANS_FW_POLL_GAP`, see [`crate::uart`]) in none
+/// of 7. On a real device the same value is 500 ms of wall time, more than 5,000 byte times
 /// at 115,200 baud.
 pub const TIMEOUT_TICKS: u64 = BOARD.core_clock_hz as u64 / 2;
 /// Timeout of the session's first stream header: 8 x [`TIMEOUT_TICKS`] (4 s),
