@@ -93,9 +93,10 @@ def data_dir() -> Path:
 
 def run(cmd: list[str], cwd: Path = REPO) -> str:
     """Runs CMD and returns its standard output; fails naming CMD and its last lines."""
-    p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = dict(os.environ, RUST_BACKTRACE="0")  # a failing test's message, not its backtrace
+    p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     if p.returncode != 0:
-        tail = "\n".join((p.stderr or p.stdout).strip().splitlines()[-5:])
+        tail = "\n".join((p.stdout + p.stderr).strip().splitlines()[-8:])
         raise SourceError(f"`{' '.join(cmd)}` failed (exit {p.returncode}):\n{tail}")
     return p.stdout
 
@@ -417,7 +418,9 @@ def budget_figures(host: Host) -> dict[str, str]:
         paths = list(pool.map(lambda j: host.tables(f"budget-{j[0]}-{j[1]}", [other(j[1])], "--max-bytes",
                                                       str(j[0])), jobs))
     f: dict[str, str] = {}
-    cells: dict[str, dict[str, tuple[str, str]]] = {seg: {} for seg in SEGMENTS}
+    # Per segment, each budget's (parameters, footprint): a set equal to one of a
+    # smaller budget is shown as "the same as" it.
+    earlier: dict[str, dict[int, tuple[str, int]]] = {seg: {} for seg in SEGMENTS}
     default_params = {}
     base = {}
     for seg in SEGMENTS:
@@ -444,9 +447,9 @@ def budget_figures(host: Host) -> dict[str, str]:
         figures = f"{d(rate, 4)} ({signed_pct(rate / base[seg] - 1)})"
         if budget in BUDGET_BOLD:
             figures = f"**{figures}**"
-        same = [b for b, (p, _) in cells[seg].items() if p == (params, n(fp))]
+        same = [b for b, seen in earlier[seg].items() if seen == (params, fp)]
         lead = f"the same as {BUDGET_LABEL[same[0]]}" if same else params
-        cells[seg][budget] = ((params, n(fp)), "")
+        earlier[seg][budget] = (params, fp)
         f[f"budget.{budget}.{SHORT[seg]}"] = f"{lead}: {n(fp)} B, {figures}"
     return f
 
