@@ -36,7 +36,10 @@ BLOBS=$PWD/$OUT/blobs
 # microbit's.
 M4_TARGET=thumbv7em-none-eabihf
 M0_TARGET=thumbv6m-none-eabi
-TIMEOUT=${QEMU_TIMEOUT:-120}
+# Per case, in seconds: a hang guard only (a stalled case fails with 124).
+# The link cases take ~25 s on an idle machine and more than 120 s with
+# eight busy processes on two cores.
+TIMEOUT=${QEMU_TIMEOUT:-600}
 PLACEHOLDER=data/placeholder.bin
 passed=0
 failed=0
