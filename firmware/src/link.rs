@@ -63,8 +63,9 @@ pub const RAM_BUDGET: usize = BOARD.link_ram_budget;
 /// busy processes than cores) and a poll every 200 or 542 instructions, QEMU
 /// held a byte inside a stream back for the whole timeout in 3 of 6 runs
 /// (`link failed in group N: RxTimeout`); polling every 4,000 instructions
-/// (`qemu-test.sh` sets `VQTANS_FW_POLL_GAP`, see [`crate::uart`]) in none
-/// of 7. On a real device the same value is 500 ms of wall time, more than 5,000 byte times
+/// (`qemu-test.sh` sets `VQTANS_FW_POLL_GAP`, see [`crate::uart`]) in 1 of
+/// 9: rarer, not gone (the cause inside QEMU is not known). On a real device
+/// the same value is 500 ms of wall time, more than 5,000 byte times
 /// at 115,200 baud.
 pub const TIMEOUT_TICKS: u64 = BOARD.core_clock_hz as u64 / 2;
 /// Timeout of the session's first stream header: 8 x [`TIMEOUT_TICKS`] (4 s),
