@@ -59,12 +59,10 @@ pub const RAM_BUDGET: usize = BOARD.link_ram_budget;
 /// QEMU's own delivery. Measured (each stream's log line `longest wait for a
 /// byte`): inside a stream under 500,000 ticks; the first byte of a session
 /// waits longer (the host program and QEMU start up: up to 5,700,000 ticks
-/// measured), hence [`FIRST_TIMEOUT_TICKS`]. With the host loaded (four more
-/// busy processes than cores) and a poll every 200 or 542 instructions, QEMU
-/// held a byte inside a stream back for the whole timeout in 3 of 6 runs
-/// (`link failed in group N: RxTimeout`); polling every 4,000 instructions
-/// (`qemu-test.sh` sets `VQTANS_FW_POLL_GAP`, see [`crate::uart`]) in 1 of
-/// 9: rarer, not gone (the cause inside QEMU is not known). On a real device
+/// measured), hence [`FIRST_TIMEOUT_TICKS`]. (Under host load the link once
+/// timed out inside streams now and then: the clock's wrap tick read a whole
+/// SysTick period too high, fixed in [`crate::measure::Clock::now`]; see
+/// research/link-flake.md.) On a real device
 /// the same value is 500 ms of wall time, more than 5,000 byte times
 /// at 115,200 baud.
 pub const TIMEOUT_TICKS: u64 = BOARD.core_clock_hz as u64 / 2;

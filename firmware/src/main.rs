@@ -92,6 +92,27 @@ fn main() -> ! {
         cal.milli_per_tick() / 1000,
         cal.milli_per_tick() % 1000,
     );
+    if cfg!(feature = "long-calibration") {
+        // Back-to-back readings across a SysTick wrap: never backwards, never
+        // a jump (the wrap tick once read a whole period too high).
+        match clock.check_monotonic(measure::WRAP_CHECK_TICKS) {
+            Some((reads, largest)) if largest < 1_000 => {
+                defmt::info!(
+                    "clock: {=u64} back-to-back reads across a SysTick wrap, largest step {=u64} ticks",
+                    reads,
+                    largest
+                )
+            }
+            Some((_, largest)) => {
+                defmt::error!("clock: a reading jumped {=u64} ticks ahead across a SysTick wrap", largest);
+                exit::failure();
+            }
+            None => {
+                defmt::error!("clock: a reading went backwards across a SysTick wrap");
+                exit::failure();
+            }
+        }
+    }
     let mut delay = measure::TickDelay::new(&clock);
     let (_, delay_ticks) = clock.measure(|| delay.delay_us(100));
     defmt::info!("delay_us(100) took {=u64} ticks", delay_ticks);

@@ -101,12 +101,48 @@ impl Clock {
             if before != after {
                 continue; // the SysTick handler ran in between: retry
             }
+            if current == 0 {
+                // The counter reached 0, which pends the wrap, and reloads only
+                // on the next tick: RELOAD ticks of the period that ends here
+                // have passed. Count that period once whether its exception is
+                // still pending (`before` excludes it) or was taken (`before`
+                // includes it); `RELOAD - current` with the new count read a
+                // whole period (2^24 ticks) too high, which timed out the
+                // link's waits now and then (research/link-flake.md).
+                let done = match (pending, before) {
+                    (true, wraps) => wraps,
+                    // The tick after `start` cleared the counter: nothing yet.
+                    (false, 0) => return 0,
+                    (false, wraps) => wraps - 1,
+                };
+                return u64::from(done) * PERIOD + u64::from(RELOAD);
+            }
             // A wrap that happened before `current` was read but whose
             // exception has not been taken yet (interrupts masked): the
             // counter has reloaded, so `current` is in the upper half.
             let wraps = u64::from(before) + u64::from(pending && current > RELOAD / 2);
             return wraps * PERIOD + u64::from(RELOAD - current);
         }
+    }
+
+    /// Reads the clock back to back until `ticks` have passed and returns the
+    /// number of reads and the largest step between two of them, or `None` if
+    /// it ever went backwards. Across a SysTick wrap the largest step must stay
+    /// a few ticks: a step of a whole period is the wrap-tick misreading that
+    /// [`Clock::now`] avoids.
+    pub fn check_monotonic(&self, ticks: u64) -> Option<(u64, u64)> {
+        let start = self.now();
+        let (mut last, mut reads, mut largest) = (start, 0u64, 0u64);
+        while last - start < ticks {
+            let now = self.now();
+            if now < last {
+                return None;
+            }
+            largest = largest.max(now - last);
+            last = now;
+            reads += 1;
+        }
+        Some((reads, largest))
     }
 
     /// Runs `f` and returns its result with the ticks it took.
@@ -242,3 +278,8 @@ pub fn calibrate(clock: &Clock, long: u32) -> Calibration {
     let ((), long_ticks) = clock.measure(|| spin(long));
     Calibration { instructions: 2 * u64::from(long - SHORT), ticks: long_ticks - short_ticks }
 }
+
+/// Ticks over which the `systick-wrap` case reads the clock back to back
+/// ([`Clock::check_monotonic`]): one SysTick period and a little, so the
+/// readings cross at least one wrap wherever they start.
+pub const WRAP_CHECK_TICKS: u64 = PERIOD + 1_000;

@@ -31,32 +31,12 @@ mod nrf51;
 use nrf51 as regs;
 
 /// Register-only loop iterations (2 instructions each) between two polls of
-/// an empty receiver: 100 (8-16 us on a 25 MHz core, well inside a byte time
-/// at 115,200 baud), or the decimal number in `VQTANS_FW_POLL_GAP` at build
-/// time. `qemu-test.sh` builds with 2000: in QEMU every poll of a device
-/// register takes the lock the I/O thread needs to hand the UART its next
-/// byte, and with the host loaded, polling every 200 instructions let QEMU
-/// hold a byte back for the whole link timeout (`link.rs`). On a real UART a
-/// gap that long would lose bytes: real builds keep the default.
-const POLL_GAP: u32 = match option_env!("VQTANS_FW_POLL_GAP") {
-    Some(gap) => decimal(gap),
-    None => 100,
-};
-
-/// `text` as a decimal `u32` (at compile time: a bad value fails the build).
-const fn decimal(text: &str) -> u32 {
-    let bytes = text.as_bytes();
-    assert!(!bytes.is_empty(), "VQTANS_FW_POLL_GAP is empty");
-    let mut value: u32 = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        assert!(bytes[i].is_ascii_digit(), "VQTANS_FW_POLL_GAP is not a decimal number");
-        value = value * 10 + (bytes[i] - b'0') as u32;
-        i += 1;
-    }
-    assert!(value > 0, "VQTANS_FW_POLL_GAP must be at least 1");
-    value
-}
+/// an empty receiver: 8-16 us on a 25 MHz core, well inside a byte time at
+/// 115,200 baud. The same in QEMU and on a board. (A longer gap in test
+/// builds once made the link's `RxTimeout` flake under host load rarer; the
+/// cause was the clock's wrap tick, fixed in `measure::Clock::now`:
+/// research/link-flake.md.)
+const POLL_GAP: u32 = 100;
 
 /// Errors reported by the UART.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]
@@ -144,9 +124,8 @@ impl Uart {
     /// Waits up to `timeout` ticks of `clock` for a byte to arrive: true if
     /// one did. Counts the wait and the polls that found no byte.
     ///
-    /// Between polls it spins [`POLL_GAP`] register-only iterations: in QEMU
-    /// every poll of a device register takes the lock the I/O thread needs to
-    /// hand the UART its next byte, so polling without a gap slows the link.
+    /// Between polls it spins [`POLL_GAP`] register-only iterations, so an
+    /// empty receiver is not read back to back.
     #[inline(never)]
     pub fn wait_rx(&mut self, clock: &Clock, timeout: u64) -> bool {
         self.rx.waits += 1;
