@@ -16,7 +16,13 @@ the figure, the README's value and the code's:
 
     README.md:80: figure rate.loo.matt: the README says '2.224', the code gives '2.225'
 
-A marker whose NAME this script does not know is an error too. Timings (tokens per
+A marker whose NAME this script does not know is an error too. The streaming
+decode figures (instructions per token of the `uart-stream` cases, and what they
+add over the decode from flash) subtract an estimate of the instructions spent
+polling for bytes, which depends on when QEMU delivers them and so on the host's
+load: --check accepts them within LINK_TOLERANCE (0.1 instructions per token;
+measured spread 0.01-0.03 between an idle and a loaded host), every other figure
+exactly. Timings (tokens per
 second, seconds) are not figures here: the README gives them as ranges with the
 machine stated, outside the check.
 
@@ -591,6 +597,24 @@ def constant_figures() -> dict[str, str]:
 # ---- the READMEs -----------------------------------------------------------------
 
 
+# Figures that vary with the host's load (see the module comment), and how far.
+LINK_FIGURE = re.compile(r"^fw\.m[04]\.link(\.more)?\.(commaai|matt)$")
+LINK_TOLERANCE = 0.1
+
+
+def within_tolerance(name: str, readme: str, code: str) -> bool:
+    """Whether the README's `readme` may stand for the code's `code`: equal, or
+    for a load-dependent streaming figure within LINK_TOLERANCE."""
+    if readme == code:
+        return True
+    if not LINK_FIGURE.match(name):
+        return False
+    try:
+        return abs(float(readme) - float(code)) <= LINK_TOLERANCE
+    except ValueError:
+        return False
+
+
 def line_of(text: str, pos: int) -> int:
     return text.count("\n", 0, pos) + 1
 
@@ -610,6 +634,8 @@ def apply(figures: dict[str, str], check: bool) -> int:
             if name not in figures:
                 problems += 1
                 print(f"{rel}:{line_of(text, m.start())}: unknown figure {name} (not made by {Path(__file__).name})")
+                return m[0]
+            if check and within_tolerance(name, value, figures[name]):
                 return m[0]
             if value != figures[name]:
                 changed.append(name)
