@@ -88,6 +88,9 @@ step cargo fmt --manifest-path python/Cargo.toml --check
 step cargo build --locked --profile challenge --target x86_64-unknown-linux-musl -p vqtans-unpack
 # The `test` profile (not --release): overflow checks on (Cargo.toml [profile.test]).
 step cargo test --workspace --locked --no-fail-fast
+# The API docs (the codec's front page and its examples, which the step above ran as
+# doc tests): no broken links, no warnings.
+step env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked
 step .venv/bin/pytest -p no:cacheprovider -rs python/tests
 step cargo build --release -p vqtans --no-default-features --target thumbv7em-none-eabihf --locked
 step cargo build --release -p vqtans --no-default-features --target thumbv6m-none-eabi --locked

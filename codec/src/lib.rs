@@ -12,6 +12,9 @@ extern crate std;
 
 pub mod container;
 pub mod error;
+/// The stream, table-set and archive formats: the text of the crate's `FORMAT.md`.
+#[doc = include_str!("../FORMAT.md")]
+pub mod formats {}
 mod groups;
 pub mod model;
 pub mod segment;

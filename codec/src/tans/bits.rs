@@ -186,8 +186,8 @@ pub const WINDOW_SPAN: usize = 512;
 pub const WINDOW_BYTES: usize = WINDOW_SPAN + 4;
 
 /// A fixed stretch of the bit stream read at explicit bit offsets: no refill, no
-/// bounds check, a few instructions per read on any core. Made by
-/// [`BitReader::window`].
+/// bounds check, a few instructions per read on any core. Made by the crate's
+/// frame loops from a [`BitReader`].
 #[derive(Debug, Clone, Copy)]
 pub struct BitWindow<'w> {
     bytes: &'w [u8; WINDOW_BYTES],

@@ -149,7 +149,7 @@ impl<'a> ContextModel<'a> {
     /// context map whose every entry is below `T` and that uses every table (version
     /// 3; version 2 is `T` = 100 and the identity map), and exactly `T` tables with
     /// the class alphabet. That every `u16` list entry is below 1024 was checked when
-    /// the set was loaded ([`ContextModel::validate`]), so parsing is cheap.
+    /// the set was loaded (by [`TableSetRef::from_bytes`]), so parsing is cheap.
     pub fn from_table_set(set: &TableSetRef<'a>) -> Result<Self> {
         let section = set.model();
         if section.len() < SECTION_HEADER || section[0] != KIND {
