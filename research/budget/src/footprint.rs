@@ -3,6 +3,7 @@
 //! firmware stores them in flash.
 
 use crate::model::ListShape;
+use vqtans::table_set::CHECKSUM_LEN;
 
 /// Storage choices of a format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +126,7 @@ pub fn blob_bytes(format: &Format, shape: ListShape, tables: usize, alphabet: us
         model += 2 * 1024;
     }
     let counts = 2 * tables * alphabet;
+    // Format byte, state log, the four byte strings, then the blob's CRC-32.
     Some(
         1 + 1
             + varint_len(tables)
@@ -134,7 +136,8 @@ pub fn blob_bytes(format: &Format, shape: ListShape, tables: usize, alphabet: us
             + varint_len(counts)
             + counts
             + varint_len(model)
-            + model,
+            + model
+            + CHECKSUM_LEN,
     )
 }
 

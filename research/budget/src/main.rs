@@ -172,7 +172,10 @@ fn measure(dir: &Direction<'_>, sets: &[CtxSet]) -> Vec<Record> {
         let counts = fine_counts(&training_events(&train, shape, &learned), alphabet);
         let events = coding_events(tokens, shape, &learned);
         let held_out = fine_counts(&events, alphabet);
-        let raw_bits: usize = events.iter().map(|e| e.raw_bits as usize).sum::<usize>() + 10 * FRAME;
+        // Raw bits: successor offsets, escapes, frame 0 and the group checksums.
+        let raw_bits: usize = events.iter().map(|e| e.raw_bits as usize).sum::<usize>()
+            + 10 * FRAME
+            + 8 * model::group_check_bytes(tokens.len() / FRAME);
         let mut shape_sets = sets_for(shape, sets);
         if let ListShape::Uniform(_) = shape {
             // Partitions merged greedily on this direction's training counts.

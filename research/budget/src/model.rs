@@ -10,6 +10,7 @@
 //! fine contexts to tables through a 100-byte map).
 
 use crate::data::FRAME;
+use vqtans::container::{DEFAULT_GROUP_FRAMES, GROUP_CHECK_BITS};
 use vqtans::model::context::classes::{bucket_bits, bucket_of, buckets_for, Classes, EDGES, OWN_DEPTH};
 use vqtans::model::context::contexts::{KindPlanes, CONTEXTS};
 use vqtans::model::context::own_lists::{OwnLists, Seen};
@@ -375,7 +376,8 @@ fn floor_to(norm: &mut [u16], f: u16) {
 }
 
 /// Bytes of the stream coding a segment: 32-byte header + payload from the codec's
-/// own tANS encoder (16 interleaved states, one per column).
+/// own tANS encoder (16 interleaved states, one per column), with the 32-bit group
+/// checksum after every group of `DEFAULT_GROUP_FRAMES` frames (container format 2).
 pub fn stream_bytes(frame0: &[u16], events: &[Event], set: &CtxSet, tables: &[Table], m: u8) -> usize {
     let bytes: Vec<Vec<u8>> = tables.iter().map(|(_, c)| c.iter().flat_map(|v| v.to_le_bytes()).collect()).collect();
     let enc: Vec<EncodeTable> = tables
@@ -386,13 +388,38 @@ pub fn stream_bytes(frame0: &[u16], events: &[Event], set: &CtxSet, tables: &[Ta
     let map: Vec<u16> = (0..CONTEXTS).map(|c| set.table(c) as u16).collect();
     let mut ops = Vec::with_capacity(frame0.len() + events.len() * 5 / 4);
     ops.extend(frame0.iter().map(|&t| Op::Raw { value: t, bits: 10 }));
+    let frames = 1 + events.len() / FRAME;
     for (i, e) in events.iter().enumerate() {
         ops.push(Op::Symbol { state: (i % COLS) as u8, table: map[e.ctx as usize], symbol: e.class as u16 });
         if e.raw_bits > 0 {
             ops.push(Op::Raw { value: e.raw, bits: e.raw_bits });
         }
+        if (i + 1) % FRAME == 0 && ends_group(1 + (i + 1) / FRAME, frames) {
+            push_group_check(&mut ops);
+        }
+    }
+    if frames == 1 {
+        push_group_check(&mut ops);
     }
     32 + encode(&enc, m, COLS, &ops).expect("encode").len()
+}
+
+/// Whether the frame count `done` (frames coded so far, of `frames`) ends a checksum
+/// group of the codec's container format 2 (`DEFAULT_GROUP_FRAMES` frames per group,
+/// the last group possibly shorter).
+fn ends_group(done: usize, frames: usize) -> bool {
+    done % DEFAULT_GROUP_FRAMES as usize == 0 || done == frames
+}
+
+/// A group checksum: 32 raw bits, as two 16-bit raw values. Only the stream's size is
+/// wanted here, and raw bits cost the same whatever their value, so they are zeros.
+fn push_group_check(ops: &mut Vec<Op>) {
+    ops.extend([Op::Raw { value: 0, bits: 16 }, Op::Raw { value: 0, bits: 16 }]);
+}
+
+/// Group checksum bytes of a stream of `frames` frames (4 per started group).
+pub fn group_check_bytes(frames: usize) -> usize {
+    frames.div_ceil(DEFAULT_GROUP_FRAMES as usize) * GROUP_CHECK_BITS as usize / 8
 }
 
 /// Rate on the 10-bit basis.
@@ -403,7 +430,7 @@ pub fn rate(tokens: usize, bytes: usize) -> f64 {
 /// Stream bytes estimated without coding: every class symbol costs
 /// `M - log2(slots)` bits under its table, plus the raw bits, the initial states
 /// and the header. `held_out` is the class histogram per fine context of the
-/// measured data, `raw_bits` its raw bits (frame 0 included).
+/// measured data, `raw_bits` its raw bits (frame 0 and group checksums included).
 pub fn estimated_bytes(
     held_out: &[u64],
     alphabet: usize,
