@@ -6,12 +6,14 @@
 //!
 //! * [`tables`]: the `Tables` class (load, validate, save a table set);
 //! * [`coding`]: `encode` and `decode`;
+//! * [`archive`]: the `Archive` class (reading `.vqa` archives);
 //! * [`training`]: the function `build_tables`;
 //! * [`tokens`]: numpy arrays of tokens, validated like `.npy` inputs;
 //! * [`errors`]: codec and I/O errors as Python exceptions.
 
 use pyo3::prelude::*;
 
+mod archive;
 mod coding;
 mod errors;
 mod tables;
@@ -25,6 +27,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_GROUP_FRAMES", vqtans::container::DEFAULT_GROUP_FRAMES)?;
     m.add("MAX_FRAMES", vqtans::container::MAX_FRAMES)?;
     m.add_class::<tables::Tables>()?;
+    m.add_class::<archive::Archive>()?;
     m.add_function(wrap_pyfunction!(coding::encode, m)?)?;
     m.add_function(wrap_pyfunction!(coding::decode, m)?)?;
     m.add_function(wrap_pyfunction!(coding::stream_frames, m)?)?;

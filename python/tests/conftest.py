@@ -71,3 +71,21 @@ def loo_tables(real_arrays) -> list[vqtans.Tables]:
 def streams(real_arrays, loo_tables) -> list[bytes]:
     """Each real segment encoded with its leave-one-out tables."""
     return [vqtans.encode(a, t) for a, t in zip(real_arrays, loo_tables)]
+
+
+@pytest.fixture(scope="session")
+def archive_path(host_tools, real_paths, loo_tables, tmp_path_factory) -> Path:
+    """Both real segments packed by `host-tools pack` into one archive, coded
+    with the leave-one-out tables of segment 0 (keys: the files' stems)."""
+    folder = tmp_path_factory.mktemp("archive")
+    tables = folder / "tables.vqtt"
+    loo_tables[0].save(tables)
+    path = folder / "real.vqa"
+    run_host_tools(host_tools, "pack", "-o", path, "--tables", tables, *real_paths)
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_by_key(real_paths, real_arrays) -> dict[str, np.ndarray]:
+    """The real segments by archive key (file stem)."""
+    return {p.stem: a for p, a in zip(real_paths, real_arrays)}

@@ -3,6 +3,7 @@ the entry point, and zarr stores that really hold vqtans streams."""
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 from pathlib import Path
@@ -57,11 +58,18 @@ def test_codec_round_trip_in_every_chunk_form(tables_path, real_arrays, streams)
 def test_config_registry_and_entry_point(tables_path):
     codec = VqTans(tables=tables_path, group_frames=5)
     config = codec.get_config()
-    assert config == {"id": "vqtans", "tables": str(tables_path), "group_frames": 5}
+    tables = vqtans.Tables.load(tables_path)
+    assert config == {
+        "id": "vqtans",
+        "tables_id": tables.id,
+        "tables_base64": base64.b64encode(tables.to_bytes()).decode(),
+        "group_frames": 5,
+    }
     assert VqTans.from_config(config) == codec
     assert numcodecs.get_codec(dict(config)) == codec
     assert VqTans.codec_id == "vqtans"
-    # A fresh interpreter finds the codec through the entry point alone.
+    # A fresh interpreter finds the codec through the entry point alone (here
+    # from a configuration of an earlier vqtans, which named a table-set file).
     script = (
         "import numcodecs, sys\n"
         f"c = numcodecs.get_codec({{'id': 'vqtans', 'tables': {str(tables_path)!r}}})\n"

@@ -4,11 +4,16 @@ example run as written."""
 from __future__ import annotations
 
 import ast
+import inspect
 import os
+import pydoc
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
 
 import vqtans
 import vqtans._native
@@ -16,7 +21,7 @@ from conftest import REPO, data_dir
 
 PACKAGE = Path(vqtans.__file__).parent
 
-API = {"build_tables", "Tables", "encode", "decode", "DecodeError", "stream_frames"}
+API = {"build_tables", "Tables", "encode", "decode", "DecodeError", "stream_frames", "Archive", "Clips"}
 
 
 def test_the_api_names_exist():
@@ -62,3 +67,45 @@ def test_the_readme_example_runs_as_written(tmp_path):
     code = code.replace(default, str(data_dir()) + os.sep)
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_help_shows_the_default_group_size():
+    assert "group_frames=20" in str(inspect.signature(vqtans.encode))
+    assert vqtans.DEFAULT_GROUP_FRAMES == 20
+    shown = pydoc.render_doc(vqtans.encode, renderer=pydoc.plaintext)
+    assert "group_frames=20" in shown and "Ellipsis" not in shown
+    assert "frames=None" in str(inspect.signature(vqtans.decode))
+
+
+def test_the_module_docstring_states_the_measured_size(streams, real_arrays):
+    ratio = sum(map(len, streams)) / sum(a.astype(np.int16).nbytes for a in real_arrays)
+    assert 0.295 <= ratio < 0.305, ratio  # leave-one-out tables on the real segments: 30.1 %
+    assert "about 30 % of the int16 size (measured on the two bundled real segments" in " ".join(
+        vqtans.__doc__.split()
+    )
+
+
+def test_stubs_type_streams_as_buffers():
+    stub = (PACKAGE / "_native.pyi").read_text()
+    assert "from collections.abc import Buffer as _Buffer" in stub
+    assert "_BytesLike = _Buffer" in stub and "object]" not in stub
+    tree = ast.parse(stub)
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    for name, arg in (("decode", "stream"), ("stream_frames", "stream")):
+        (annotation,) = [a.annotation for a in functions[name].args.args if a.arg == arg]
+        assert ast.unparse(annotation) == "_BytesLike", name
+    (archive,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Archive"]
+    methods = {n.name for n in archive.body if isinstance(n, ast.FunctionDef)}
+    assert methods >= {m for m in dir(vqtans.Archive) if not m.startswith("_")}
+
+
+def test_running_from_the_source_folder_says_what_shadows_the_package(tmp_path):
+    # The package's sources without the compiled module, as in python/ of a
+    # checkout: importing them says why it fails and what to do.
+    sources = tmp_path / "python"
+    shutil.copytree(PACKAGE, sources / "vqtans", ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+    out = subprocess.run([sys.executable, "-c", "import vqtans"], cwd=sources, capture_output=True, text=True)
+    assert out.returncode == 1
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: vqtans was imported from the source folder ")
+    assert "shadows the installed package" in last and "Run Python from another folder than the checkout's python/" in last

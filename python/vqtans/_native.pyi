@@ -1,13 +1,21 @@
 """Type stubs of the native module (Rust, PyO3); see the doc strings there."""
 
 import os
-from typing import Iterable, Optional, Union
+import sys
+from typing import Iterable, Iterator, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
 
+if sys.version_info >= (3, 12):
+    from collections.abc import Buffer as _Buffer
+else:
+    from typing_extensions import Buffer as _Buffer
+
 _Path = Union[str, "os.PathLike[str]"]
-_BytesLike = Union[bytes, bytearray, memoryview, "npt.NDArray[np.uint8]", object]
+# A bytes-like object: anything with the buffer protocol and 1-byte items
+# (bytes, bytearray, memoryview, mmap, a numpy uint8 array).
+_BytesLike = _Buffer
 
 __version__: str
 DEFAULT_GROUP_FRAMES: int
@@ -35,6 +43,23 @@ class Tables:
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
 
+class Archive:
+    """A vqtans archive (.vqa) read by key; thread-safe, picklable (reopens its file)."""
+
+    def __init__(self, path: _Path) -> None: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def tables(self) -> Tables: ...
+    def keys(self) -> list[str]: ...
+    def frames(self, key: str) -> int: ...
+    def file_name(self, key: str) -> str: ...
+    def get(self, key: str, *, frames: Optional[slice] = None) -> "npt.NDArray[np.int16]": ...
+    def __getitem__(self, key: str) -> "npt.NDArray[np.int16]": ...
+    def __len__(self) -> int: ...
+    def __contains__(self, key: object) -> bool: ...
+    def __iter__(self) -> Iterator[str]: ...
+
 def build_tables(
     segments: Iterable[Union["npt.NDArray[np.integer]", _Path]],
     *,
@@ -44,6 +69,10 @@ def build_tables(
 ) -> Tables: ...
 def encode(tokens: "npt.NDArray[np.integer]", tables: Tables, *, group_frames: int = 20) -> bytes: ...
 def decode(
-    stream: _BytesLike, tables: Tables, *, out: Optional["npt.NDArray[np.int16]"] = None
+    stream: _BytesLike,
+    tables: Tables,
+    *,
+    frames: Optional[slice] = None,
+    out: Optional["npt.NDArray[np.int16]"] = None,
 ) -> "npt.NDArray[np.int16]": ...
 def stream_frames(stream: _BytesLike) -> int: ...
