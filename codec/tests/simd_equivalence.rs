@@ -1,5 +1,5 @@
-//! The SIMD decode path (`decode_simd`, AVX2 when the CPU has it) gives exactly what
-//! the scalar reference (`decode`) gives: the same tokens for every intact stream and
+//! The SIMD decode path (`decode_simd`: AVX2 on an x86-64 CPU that has it, NEON on
+//! aarch64) gives exactly what the scalar reference (`decode`) gives: the same tokens for every intact stream and
 //! the same error for every damaged one, wherever the kernel hands over to the scalar
 //! decoder for the tail.
 
@@ -11,9 +11,12 @@ use std::sync::OnceLock;
 use vqtans::container::{Header, HEADER_LEN};
 use vqtans::model::context::train::{train_in_memory, TrainConfig};
 use vqtans::segment::{decode, decode_into, decode_simd, EncodeOptions, Encoder};
+#[cfg(target_arch = "x86_64")]
+use vqtans::simd::avx2_available;
+#[cfg(target_arch = "aarch64")]
+use vqtans::simd::neon_available;
 use vqtans::simd::{
-    avx2_available, decode_into_simd_frames, decode_into_simd_report, decode_into_with, DecodePath, SimdReport,
-    KERNEL_ROOM,
+    decode_into_simd_frames, decode_into_simd_report, decode_into_with, DecodePath, SimdReport, KERNEL_ROOM,
 };
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
 use vqtans::Error;
@@ -63,17 +66,18 @@ fn both(blob: &[u8], stream: &[u8], handovers: &[u32]) -> Result<Vec<u16>, Error
     scalar
 }
 
-/// On a CPU with AVX2, the kernel must have decoded every frame of `stream` but the
-/// tail that starts too close to the payload's end for it ([`KERNEL_ROOM`]); on
-/// one without, the scalar code decodes everything and the test log says the SIMD
-/// path went untested (also outside the captured output, for `scripts/test.sh`).
+/// On a CPU with a SIMD kernel (AVX2, NEON), the kernel must have decoded every
+/// frame of `stream` but the tail that starts too close to the payload's end for it
+/// ([`KERNEL_ROOM`]); on one without, the scalar code decodes everything and the
+/// test log says the SIMD path went untested (also outside the captured output, for
+/// `scripts/test.sh`).
 fn assert_kernel_decoded(what: &str, stream: &[u8], set: &TableSetRef<'_>, tables: &OwnedDecodeTables) -> SimdReport {
     let frames = Header::parse(stream).unwrap().0.frames;
     let mut out = vec![0u16; frames as usize * 128];
     let (_, report) = decode_into_simd_report(stream, set, tables.view(), &mut out).unwrap();
     assert_eq!(report.simd_frames + report.scalar_frames, frames, "{what}: {report:?}");
-    if !avx2_available() {
-        say_avx2_untested();
+    if DecodePath::best() == DecodePath::Scalar {
+        say_simd_untested();
         assert_eq!(report.simd_frames, 0, "{what}: {report:?}");
         return report;
     }
@@ -91,14 +95,15 @@ fn assert_kernel_decoded(what: &str, stream: &[u8], set: &TableSetRef<'_>, table
 const MAX_TAIL_FRAMES: u32 = 16;
 
 /// Prints, once and uncaptured, that this CPU cannot test the SIMD path.
-fn say_avx2_untested() {
+fn say_simd_untested() {
     static SAID: std::sync::Once = std::sync::Once::new();
     SAID.call_once(|| {
         use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "AVX2 not available on this CPU: the SIMD path is NOT tested");
+        let _ = writeln!(std::io::stderr(), "no SIMD kernel (AVX2, NEON) on this CPU: the SIMD path is NOT tested");
     });
 }
 
+#[cfg(target_arch = "x86_64")]
 #[test]
 fn avx2_kernel_decodes_all_but_the_tail() {
     for (name, tokens, blob) in real() {
@@ -107,6 +112,23 @@ fn avx2_kernel_decodes_all_but_the_tail() {
         let stream = Encoder::new(&set).unwrap().encode(tokens).unwrap();
         let report = assert_kernel_decoded(name, &stream, &set, &tables);
         println!("{name}: {report:?} (AVX2 available: {})", avx2_available());
+    }
+}
+
+/// On aarch64 the NEON kernel is the path (every aarch64 Linux CPU has NEON), and it
+/// must decode every frame of the real segments but the tail.
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_kernel_decodes_all_but_the_tail() {
+    assert!(neon_available());
+    assert_eq!(DecodePath::best(), DecodePath::Neon);
+    for (name, tokens, blob) in real() {
+        let set = TableSetRef::from_bytes(blob).unwrap();
+        let tables = OwnedDecodeTables::new(&set).unwrap();
+        let stream = Encoder::new(&set).unwrap().encode(tokens).unwrap();
+        let report = assert_kernel_decoded(name, &stream, &set, &tables);
+        assert!(report.simd_frames >= 1200 - MAX_TAIL_FRAMES, "{name}: {report:?}");
+        println!("{name}: {report:?} (NEON available: {})", neon_available());
     }
 }
 
@@ -119,7 +141,7 @@ fn real_segments_decode_identically() {
         assert_eq!(&out, tokens, "{name}");
         // The explicit paths too.
         let tables = OwnedDecodeTables::new(&set).unwrap();
-        for path in [DecodePath::Scalar, DecodePath::Avx2] {
+        for path in [DecodePath::Scalar, DecodePath::Avx2, DecodePath::Neon] {
             let mut out = vec![0u16; tokens.len()];
             assert_eq!(decode_into_with(path, &stream, &set, tables.view(), &mut out), Ok(tokens.len()));
             assert_eq!(&out, tokens, "{name} {path:?}");

@@ -28,11 +28,11 @@
 
 use core::arch::x86_64::*;
 
+use super::state::{FrameResult, KernelState, TableFacts};
 use crate::container::{COLS, FRAME_TOKENS, ROWS};
-use crate::model::context::classes::{kind, OWN_DEPTH};
+use crate::model::context::classes::OWN_DEPTH;
 use crate::model::context::contexts::{CONTEXTS, UP_NONE};
-use crate::model::context::own_lists::{OwnLists, EMPTY};
-use crate::model::context::{ContextModel, ContextState, ListCoding};
+use crate::model::context::{ContextModel, ListCoding};
 use crate::tans::decode_table::{DecodeTables, Image};
 
 /// Most bits one token reads: 15 class bits and 10 raw bits.
@@ -51,17 +51,6 @@ const FRAME_MAX_BYTES: usize = MAX_WINDOW_START + WINDOW;
 pub(super) const FRAME_MARGIN: usize = FRAME_MAX_BYTES + 8;
 const _: () = assert!(FRAME_MARGIN >= (FRAME_TOKENS * 10).div_ceil(8) + 8, "frame 0 fits the margin too");
 
-/// What [`Kernel::frame`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum FrameResult {
-    /// The frame was decoded.
-    Done,
-    /// The frame holds a symbol the model cannot resolve (`ModelCorrupt`).
-    ModelCorrupt,
-    /// Too little payload is left for the kernel; nothing was changed.
-    NoRoom,
-}
-
 /// What the kernel needs from the table set, checked once.
 pub(super) struct Kernel<'a> {
     /// The compiled image: `T` tables of `2^M` entries (32 or 16 bits).
@@ -78,44 +67,15 @@ pub(super) struct Kernel<'a> {
     state_mask: u32,
 }
 
-/// The decoder state the kernel carries from frame to frame.
-pub(super) struct KernelState {
-    /// Interleaved states, one per column.
-    pub(super) states: [u32; COLS],
-    /// Bit position in the payload.
-    pub(super) bit: usize,
-    /// Own lists as planes: `own[r][pos]` is entry `r` of position `pos`'s list,
-    /// [`EMPTY`] if unset.
-    own: [[u16; FRAME_TOKENS]; OWN_DEPTH],
-    /// Kinds of the last decoded frame.
-    kinds: [u8; FRAME_TOKENS],
-}
-
 impl<'a> Kernel<'a> {
     /// Checks everything the kernel's memory accesses rely on; `None` if anything is
     /// off (the scalar decoder then does the whole stream).
     pub(super) fn new(tables: &DecodeTables<'a>, model: &ContextModel<'a>) -> Option<Self> {
-        let image = tables.image();
-        let m = tables.state_log() as u32;
-        let n_tables = model.n_tables();
-        if tables.len() != n_tables || !(1..=CONTEXTS).contains(&n_tables) || m > 15 || image.len() != n_tables << m {
-            return None;
-        }
-        let k = model.k();
-        let (successors, coding) = (model.successors, model.list_coding());
-        if !(4..=1024).contains(&k) || successors.len() != coding.list_bytes(k) {
-            return None;
-        }
-        let escape = model.classes().escape() as u32;
-        if escape as usize != OWN_DEPTH + model.classes().buckets || !(8..=30).contains(&escape) {
-            return None;
-        }
-        let map = model.context_map();
-        if map.iter().any(|&t| t as usize >= n_tables) {
-            return None;
-        }
-        let map_shifted = (!model.is_identity_map()).then(|| map.map(|t| (t as i32) << m));
-        Some(Kernel { image, map_shifted, successors, coding, k: k as u32, escape, state_mask: (1u32 << m) - 1 })
+        let f = TableFacts::new(tables, model)?;
+        let m = f.state_log();
+        let map_shifted = f.map.map(|map| map.map(|t| (t as i32) << m));
+        let TableFacts { image, successors, coding, k, escape, state_mask, .. } = f;
+        Some(Kernel { image, map_shifted, successors, coding, k, escape, state_mask })
     }
 
     /// Decodes one frame into `out` (frame 0 of the stream if `first`), or returns
@@ -558,44 +518,4 @@ unsafe fn context_bases(kinds: &[u8; FRAME_TOKENS]) -> [(__m256i, __m256i); ROWS
         bases[r] = (_mm256_cvtepu8_epi32(base), _mm256_cvtepu8_epi32(_mm_srli_si128::<8>(base)));
     }
     bases
-}
-
-impl KernelState {
-    /// The state after the coder's initial states were read: `bit` bits consumed.
-    pub(super) fn new(states: &[u32], bit: usize) -> Self {
-        let mut s = [0u32; COLS];
-        for (d, &v) in s.iter_mut().zip(states) {
-            *d = v;
-        }
-        KernelState { states: s, bit, own: [[EMPTY; FRAME_TOKENS]; OWN_DEPTH], kinds: [kind::ESCAPE; FRAME_TOKENS] }
-    }
-
-    /// Frame 0: 128 raw 10-bit tokens. The caller checked that the payload has
-    /// `FRAME_MARGIN` bytes from the current position on.
-    fn first_frame(&mut self, payload: &[u8], out: &mut [u16; FRAME_TOKENS]) {
-        for (pos, token) in out.iter_mut().enumerate() {
-            let byte = self.bit / 8;
-            let mut word = [0u8; 4];
-            if let Some(b) = payload.get(byte..byte + 4) {
-                word.copy_from_slice(b);
-            }
-            let t = ((u32::from_le_bytes(word) >> (self.bit % 8)) & 0x3FF) as u16;
-            self.bit += 10;
-            *token = t;
-            self.own[0][pos] = t;
-            self.kinds[pos] = kind::ESCAPE;
-        }
-    }
-
-    /// The scalar model state after `frames` (>= 1) decoded frames.
-    pub(super) fn context_state(&self, frames: u32) -> ContextState {
-        let mut own = OwnLists::default();
-        for pos in 0..FRAME_TOKENS {
-            own.set_list(pos, [self.own[0][pos], self.own[1][pos], self.own[2][pos], self.own[3][pos]]);
-        }
-        let mut state = ContextState { own, frame: frames, ..ContextState::default() };
-        state.kinds.set_frame_kinds(&self.kinds);
-        state.kinds.next_frame();
-        state
-    }
 }

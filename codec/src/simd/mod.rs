@@ -1,4 +1,5 @@
-//! Host-only SIMD decoding of context-model streams (x86-64 AVX2), chosen at run time.
+//! Host-only SIMD decoding of context-model streams (x86-64 AVX2, aarch64 NEON),
+//! chosen at run time.
 //!
 //! The context model decodes a frame row by row, and nothing in a row depends on
 //! another column of the same row: the 16 class symbols of a row (16 interleaved
@@ -9,26 +10,40 @@
 //! bits taken from 32-byte windows of the payload with byte shuffles, a masked
 //! gather from the successor lists, and the own lists updated as 16-bit planes. It
 //! takes every context-model table set: version 2 and 3 sections (a context map: one
-//! more gather per 8 columns; 10-bit lists), 32-bit and 16-bit image entries.
+//! more gather per 8 columns; 10-bit lists), 32-bit and 16-bit image entries. The
+//! NEON kernel (`neon.rs`, the `wide` crate's lanes plus `core::arch::aarch64`) does
+//! the same work with what NEON has: lane loads where AVX2 gathers, table lookups
+//! (`vqtbl`) for the context map and for the row's bits from one 64-byte window; its
+//! module doc gives the design reasoning and the instruction and load counts. Both
+//! share the table-set checks, the frame-to-frame state and the hand-over
+//! (`state.rs`).
 //!
 //! The result is bit-identical to the scalar reference ([`crate::segment::decode`]),
-//! errors included (`codec/tests/simd_equivalence.rs`). The kernel only runs on a
-//! frame when the payload has room for the largest possible frame after the current
-//! bit position, so it never reads past the payload; the last frames of a stream (and
-//! every frame of a stream whose payload is too short, of an order-0 stream, or on a
-//! CPU without AVX2) are decoded by the scalar code, which takes over the states, the
-//! bit position and the model state exactly.
+//! errors included (`codec/tests/simd_equivalence.rs`, `codec/tests/neon_differential.rs`).
+//! A kernel only runs on a frame when the payload has room for the largest possible
+//! frame after the current bit position, so it never reads past the payload; the last
+//! frames of a stream (and every frame of a stream whose payload is too short, of an
+//! order-0 stream, or on a CPU without the kernel's instructions) are decoded by the
+//! scalar code, which takes over the states, the bit position and the model state
+//! exactly.
 //!
 //! [`decode_into_simd_report`] tells which frames the kernel decoded; the tests check
 //! with it that the kernel decodes every frame but that tail.
 //!
-//! On the real segments this path decodes 3.1 to 3.4 times as fast as the scalar one
-//! (10 runs of `cargo run --release -p vqtans-benches --bin compare` on a shared
-//! 2-core VM, median 3.16).
+//! On the real segments the AVX2 path decodes 3.1 to 3.4 times as fast as the scalar
+//! one (10 runs of `cargo run --release -p vqtans-benches --bin compare` on a shared
+//! 2-core VM, median 3.16). The NEON path's speed is unmeasured (the project's
+//! aarch64 tests run under QEMU, which cannot time it); the same `compare` command
+//! prints NEON/scalar and NEON/zstd on an aarch64 machine.
+
+mod state;
 
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod avx2;
+#[cfg(target_arch = "aarch64")]
+#[allow(unsafe_code)]
+mod neon;
 
 use crate::container::{Header, FRAME_TOKENS};
 use crate::segment::decode_into;
@@ -44,6 +59,8 @@ pub enum DecodePath {
     Scalar,
     /// The AVX2 kernel (x86-64 hosts whose CPU has AVX2), scalar for the stream tail.
     Avx2,
+    /// The NEON kernel (aarch64 hosts), scalar for the stream tail.
+    Neon,
 }
 
 impl DecodePath {
@@ -51,8 +68,19 @@ impl DecodePath {
     pub fn best() -> Self {
         if avx2_available() {
             DecodePath::Avx2
+        } else if neon_available() {
+            DecodePath::Neon
         } else {
             DecodePath::Scalar
+        }
+    }
+
+    /// True if this CPU can run the path (the scalar one runs everywhere).
+    pub fn available(self) -> bool {
+        match self {
+            DecodePath::Scalar => true,
+            DecodePath::Avx2 => avx2_available(),
+            DecodePath::Neon => neon_available(),
         }
     }
 }
@@ -69,8 +97,21 @@ pub fn avx2_available() -> bool {
     }
 }
 
+/// True if this CPU can run the NEON decoder (every aarch64 CPU that runs Linux
+/// has NEON; it is detected at run time all the same).
+pub fn neon_available() -> bool {
+    #[cfg(target_arch = "aarch64")]
+    {
+        std::arch::is_aarch64_feature_detected!("neon")
+    }
+    #[cfg(not(target_arch = "aarch64"))]
+    {
+        false
+    }
+}
+
 /// Decodes a whole stream into a new vector with the fastest path this CPU has
-/// (AVX2 if detected, else scalar). Same result as [`crate::segment::decode`], errors
+/// (AVX2 or NEON if detected, else scalar). Same result as [`crate::segment::decode`], errors
 /// included.
 pub fn decode_simd(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>) -> Result<Vec<u16>> {
     let (header, _) = Header::parse(stream)?;
@@ -91,7 +132,7 @@ pub fn decode_into_simd(
 }
 
 /// [`decode_into_simd`], also telling which implementation decoded which frames:
-/// the tests check with it that the AVX2 kernel really decoded a stream.
+/// the tests check with it that the AVX2 or NEON kernel really decoded a stream.
 pub fn decode_into_simd_report(
     stream: &[u8],
     set: &TableSetRef<'_>,
@@ -101,8 +142,8 @@ pub fn decode_into_simd_report(
     decode_into_with_report(DecodePath::best(), stream, set, tables, out)
 }
 
-/// Decodes a whole stream into `out` with `path` (AVX2 falls back to scalar when
-/// the CPU lacks it). Same result as [`crate::segment::decode_into`], errors included.
+/// Decodes a whole stream into `out` with `path` (AVX2 and NEON fall back to scalar
+/// when the CPU lacks them). Same result as [`crate::segment::decode_into`], errors included.
 pub fn decode_into_with(
     path: DecodePath,
     stream: &[u8],
@@ -122,17 +163,18 @@ pub fn decode_into_with_report(
     out: &mut [u16],
 ) -> Result<(usize, SimdReport)> {
     match path {
-        #[cfg(target_arch = "x86_64")]
-        DecodePath::Avx2 if avx2_available() => decode_into_avx2(stream, set, tables, out, u32::MAX),
+        DecodePath::Avx2 | DecodePath::Neon if path.available() => {
+            decode_into_kernel(path, stream, set, tables, out, u32::MAX)
+        }
         _ => decode_into_scalar(stream, set, tables, out),
     }
 }
 
-/// Which implementation decoded the frames of a stream: the AVX2 kernel a leading
-/// run of them, the scalar code the rest.
+/// Which implementation decoded the frames of a stream: the SIMD kernel (AVX2 or
+/// NEON) a leading run of them, the scalar code the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SimdReport {
-    /// Frames the AVX2 kernel decoded (frames `0..simd_frames`).
+    /// Frames the SIMD kernel decoded (frames `0..simd_frames`).
     pub simd_frames: u32,
     /// Frames the scalar code decoded (the others).
     pub scalar_frames: u32,
@@ -140,7 +182,7 @@ pub struct SimdReport {
     /// bytes after the coder's initial states if the kernel decoded nothing). The
     /// kernel hands a stream's tail over only when this is below [`KERNEL_ROOM`];
     /// anything else means it declined for another reason (order-0 tables, tables
-    /// it cannot use, a CPU without AVX2).
+    /// it cannot use, a CPU without AVX2 or NEON).
     pub bytes_left_at_handover: usize,
 }
 
@@ -150,8 +192,13 @@ pub struct SimdReport {
 /// scalar code decodes.
 #[cfg(target_arch = "x86_64")]
 pub const KERNEL_ROOM: usize = avx2::FRAME_MARGIN + crate::container::GROUP_CHECK_BITS as usize / 8;
-/// No AVX2 kernel on this target: the scalar code decodes everything.
-#[cfg(not(target_arch = "x86_64"))]
+/// Payload bytes the NEON kernel needs at most from a frame's first byte on to
+/// decode that frame (as for AVX2; its 64-byte bit window makes it 32 bytes more):
+/// the frames that start later are the stream's tail, which the scalar code decodes.
+#[cfg(target_arch = "aarch64")]
+pub const KERNEL_ROOM: usize = neon::FRAME_MARGIN + crate::container::GROUP_CHECK_BITS as usize / 8;
+/// No SIMD kernel on this target: the scalar code decodes everything.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 pub const KERNEL_ROOM: usize = usize::MAX;
 
 /// The scalar reference, with its report (every frame scalar).
@@ -177,21 +224,71 @@ pub fn decode_into_simd_frames(
     out: &mut [u16],
     simd_frames: u32,
 ) -> Result<usize> {
-    #[cfg(target_arch = "x86_64")]
-    if avx2_available() {
-        return decode_into_avx2(stream, set, tables, out, simd_frames).map(|(n, _)| n);
+    match DecodePath::best() {
+        DecodePath::Scalar => decode_into(stream, set, tables, out),
+        path => decode_into_kernel(path, stream, set, tables, out, simd_frames).map(|(n, _)| n),
     }
-    let _ = simd_frames;
-    decode_into(stream, set, tables, out)
 }
 
-/// The AVX2 path: the same checks in the same order as `SegmentDecoder` and
-/// `decode_into`, the kernel for the frames that have room (a group's last frame
-/// needs room for the group checksum after it too), the scalar model for the rest,
-/// then the same end checks.
-#[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)]
-fn decode_into_avx2(
+/// The SIMD kernel of a path, for one table set.
+enum Kernel<'a> {
+    #[cfg(target_arch = "x86_64")]
+    Avx2(avx2::Kernel<'a>),
+    #[cfg(target_arch = "aarch64")]
+    Neon(neon::Kernel<'a>),
+    /// Never made: keeps `'a` used on targets without a kernel.
+    #[allow(dead_code)]
+    None(core::marker::PhantomData<&'a ()>, core::convert::Infallible),
+}
+
+impl<'a> Kernel<'a> {
+    /// The kernel of `path` for this table set, if the CPU runs it and the kernel
+    /// takes the set.
+    fn new(
+        path: DecodePath,
+        tables: &DecodeTables<'a>,
+        model: &crate::model::context::ContextModel<'a>,
+    ) -> Option<Self> {
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            DecodePath::Avx2 if avx2_available() => avx2::Kernel::new(tables, model).map(Kernel::Avx2),
+            #[cfg(target_arch = "aarch64")]
+            DecodePath::Neon if neon_available() => neon::Kernel::new(tables, model).map(Kernel::Neon),
+            _ => {
+                let _ = (tables, model);
+                None
+            }
+        }
+    }
+
+    /// One frame with the kernel (see `avx2::Kernel::frame`, `neon::Kernel::frame`).
+    #[allow(unsafe_code)]
+    fn frame(
+        &self,
+        ks: &mut state::KernelState,
+        payload: &[u8],
+        out: &mut [u16; FRAME_TOKENS],
+        first: bool,
+        then_bits: usize,
+    ) -> state::FrameResult {
+        match self {
+            // SAFETY: made only when the CPU has AVX2 (`Kernel::new`).
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2(k) => unsafe { k.frame(ks, payload, out, first, then_bits) },
+            // SAFETY: made only when the CPU has NEON (`Kernel::new`).
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon(k) => unsafe { k.frame(ks, payload, out, first, then_bits) },
+            Kernel::None(_, never) => match *never {},
+        }
+    }
+}
+
+/// A kernel path (`path` is AVX2 or NEON, and available): the same checks in the
+/// same order as `SegmentDecoder` and `decode_into`, the kernel for the frames that
+/// have room (a group's last frame needs room for the group checksum after it too),
+/// the scalar model for the rest, then the same end checks.
+fn decode_into_kernel(
+    path: DecodePath,
     stream: &[u8],
     set: &TableSetRef<'_>,
     tables: DecodeTables<'_>,
@@ -205,6 +302,7 @@ fn decode_into_avx2(
     use crate::tans::bits::BitReader;
     use crate::tans::decoder::TansDecoder;
     use crate::Error;
+    use state::{FrameResult, KernelState};
 
     let (header, model, mut coder) = crate::segment::open(stream, set, &tables)?;
     let payload = &stream[crate::container::HEADER_LEN..];
@@ -219,22 +317,23 @@ fn decode_into_avx2(
     };
     let mut check = GroupCheck::new(&header);
 
+    let kernel = Kernel::new(path, &tables, &cm);
+
     // Frames decoded by the kernel, and the model state to hand over after them.
     let mut done = 0usize;
     let mut state = ContextState::default();
     // Payload bit where the scalar code takes over.
     let mut handover_bit = coder.consumed_bits();
-    if let Some(kernel) = avx2::Kernel::new(&tables, &cm).filter(|_| avx2_available()) {
-        let mut ks = avx2::KernelState::new(coder.states(), coder.consumed_bits());
+    if let Some(kernel) = kernel {
+        let mut ks = KernelState::new(coder.states(), coder.consumed_bits());
         let limit = frames.min(max_simd_frames as usize);
         for frame in out.chunks_exact_mut(FRAME_TOKENS).take(limit) {
             let frame: &mut [u16; FRAME_TOKENS] = frame.try_into().map_err(|_| Error::BadShape)?;
             let then_bits = if check.next_ends_group() { GROUP_CHECK_BITS as usize } else { 0 };
-            // SAFETY: the CPU has AVX2 (checked with `avx2_available()` just above).
-            match unsafe { kernel.frame(&mut ks, payload, frame, done == 0, then_bits) } {
-                avx2::FrameResult::Done => {}
-                avx2::FrameResult::ModelCorrupt => return Err(Error::ModelCorrupt),
-                avx2::FrameResult::NoRoom => break,
+            match kernel.frame(&mut ks, payload, frame, done == 0, then_bits) {
+                FrameResult::Done => {}
+                FrameResult::ModelCorrupt => return Err(Error::ModelCorrupt),
+                FrameResult::NoRoom => break,
             }
             // The kernel had room for the checksum bits after the frame, so reading
             // them never runs past the payload.
