@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Boots one firmware ELF in QEMU and prints its defmt log. Used as the cargo
-# runner (`cargo run --release`) and by qemu-test.sh. The board follows from
-# the ELF's architecture (readelf -A): ARMv7E-M -> mps2-an386 (Cortex-M4F),
-# ARMv6-M -> microbit (nRF51822, Cortex-M0); see src/boards.rs. Exit status:
+# Boots one firmware ELF in QEMU and prints its defmt log. Used by run.sh
+# (the cargo runner) and by qemu-test.sh. The QEMU machine is the board the
+# ELF was built for, named by its VQTANS_BOARD_* symbol (readelf -s):
+# mps2-an386 (Cortex-M4F) or microbit-v1 (nRF51822, Cortex-M0; QEMU's
+# `microbit`); see src/boards/. Exit status:
 # QEMU's (0 = semihosting success, 1 = failure), 124 if the time limit was hit.
 #
 #   qemu-run.sh ELF
@@ -34,11 +35,11 @@ else
   serial=(-serial "file:$uart_out")
 fi
 
-case $(readelf -A "$elf" 2>/dev/null | sed -n 's/^ *Tag_CPU_arch: *//p') in
-  v7E-M) machine=(-machine mps2-an386 -cpu cortex-m4) ;;
-  v6S-M | v6-M) machine=(-machine microbit) ;;
+case $(readelf -sW "$elf" 2>/dev/null | grep -o 'VQTANS_BOARD_[A-Z0-9_]*' | head -n 1) in
+  VQTANS_BOARD_MPS2_AN386) machine=(-machine mps2-an386 -cpu cortex-m4) ;;
+  VQTANS_BOARD_MICROBIT_V1) machine=(-machine microbit) ;;
   *)
-    echo "qemu-run.sh: $elf is neither an ARMv7E-M nor an ARMv6-M ELF (readelf -A)" >&2
+    echo "qemu-run.sh: $elf is not built for a QEMU board (mps2-an386, microbit-v1): no VQTANS_BOARD_* symbol for one" >&2
     exit 2
     ;;
 esac

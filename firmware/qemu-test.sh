@@ -19,7 +19,7 @@
 # Needs: rustup targets thumbv7em-none-eabihf and thumbv6m-none-eabi,
 # qemu-system-arm (Debian package qemu-system-arm), defmt-print and flip-link
 # (`cargo install defmt-print flip-link`), python3 (standard library only), bc,
-# binutils' readelf (qemu-run.sh picks the board by the ELF's architecture) and
+# binutils' readelf (qemu-run.sh reads the board from the ELF's symbols) and
 # llvm-addr2line or binutils' addr2line (profile report). The real segments are read from $VQTANS_DATA (default
 # <repo>/../shared/data/commavq).
 set -euo pipefail
@@ -36,6 +36,8 @@ BLOBS=$PWD/$OUT/blobs
 # microbit's.
 M4_TARGET=thumbv7em-none-eabihf
 M0_TARGET=thumbv6m-none-eabi
+# The microbit's build: its board feature and target (src/boards/spec.rs).
+M0=(--features microbit-v1 --target "$M0_TARGET")
 # Per case, in seconds: a hang guard only (a stalled case fails with 124).
 # The link cases take ~25 s on an idle machine and more than 120 s with
 # eight busy processes on two cores.
@@ -87,7 +89,7 @@ elf_built() {
 
 # build_elf NAME [CARGO_ARGS...]
 #   Builds the release firmware with CARGO_ARGS (e.g. --features fail-test, or
-#   --target $M0_TARGET for the microbit) and keeps the ELF as $OUT/NAME.elf.
+#   "${M0[@]}" for the microbit) and keeps the ELF as $OUT/NAME.elf.
 #   The segments in flash are those the caller names in VQTANS_FW_TABLES /
 #   VQTANS_FW_STREAM (see build.rs), e.g.
 #   VQTANS_FW_TABLES=a.tables VQTANS_FW_STREAM=a.vqt build_elf seg; none (the
@@ -464,14 +466,14 @@ VQTANS_FW_LINK_TABLES=$(joined : "${all_tables[@]}") build_elf link
 # The microbit (Cortex-M0): the placeholder, a HardFault, and per segment an
 # image with the one table set that decodes it (two do not fit its flash);
 # streams arrive over its UART.
-build_elf m0-placeholder --target $M0_TARGET
-build_elf m0-hardfault --target $M0_TARGET --features fault-test
+build_elf m0-placeholder "${M0[@]}"
+build_elf m0-hardfault "${M0[@]}" --features fault-test
 for seg in "${SEGMENTS[@]}"; do
-  VQTANS_FW_LINK_TABLES=$BLOBS/m0/$seg.tables build_elf "m0-link-$seg" --target $M0_TARGET
+  VQTANS_FW_LINK_TABLES=$BLOBS/m0/$seg.tables build_elf "m0-link-$seg" "${M0[@]}"
   VQTANS_FW_TABLES=$BLOBS/m0/$seg.tables VQTANS_FW_STREAM=$BLOBS/m0/head/$seg.vqt \
-    build_elf "m0-decode-$seg" --target $M0_TARGET
+    build_elf "m0-decode-$seg" "${M0[@]}"
   VQTANS_FW_TABLES=$BLOBS/m0/$seg.tables VQTANS_FW_STREAM=$BLOBS/m0/check/$seg.vqt \
-    build_elf "m0-kernel-check-$seg" --target $M0_TARGET --features kernel-check
+    build_elf "m0-kernel-check-$seg" "${M0[@]}" --features kernel-check
 done
 
 # ---- cases ------------------------------------------------------------------
@@ -628,8 +630,8 @@ run_case m0-uart-corrupt fail "$OUT/m0-link-${SEGMENTS[0]}.elf" --send "$BLOBS/m
 # The default table set (397 KB, 807 KB with its image) does not fit the
 # microbit's 256 KiB flash: the build refuses it, naming the sizes.
 VQTANS_FW_LINK_TABLES=${all_tables[0]} build_refused m0-over-budget \
-  "too large for the microbit board's flash: the device would store [0-9]+ B \(table set '[^']+' [0-9]+ B \+ its compiled image [0-9]+ B\), over the flash budget of [0-9]+ B" \
-  --target $M0_TARGET
+  "too large for the microbit-v1 board's flash: the device would store [0-9]+ B \(table set '[^']+' [0-9]+ B \+ its compiled image [0-9]+ B\), over the flash budget of [0-9]+ B" \
+  "${M0[@]}"
 
 # ---- measurements -----------------------------------------------------------
 log=$OUT/decode/log.txt

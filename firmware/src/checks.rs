@@ -17,7 +17,7 @@ use vqtans::tans::decode_table::EntryWidth;
 /// end-of-payload and group checks), in hundredths. mps2-an386 (Cortex-M4F,
 /// hand-written ARMv7E-M frame loop): 56.9 and 54.9 with K = 192, 56.1 and
 /// 54.2 with K = 64, well inside the 60-instruction target.
-#[cfg(board = "mps2-an386")]
+#[cfg(armv7em)]
 pub const MAX_INSTRUCTIONS_PER_TOKEN_X100: u64 = 5850;
 /// Most instructions per token of a whole decode from flash, in hundredths.
 /// microbit (Cortex-M0, hand-written ARMv6-M frame loop; table sets of
@@ -25,25 +25,25 @@ pub const MAX_INSTRUCTIONS_PER_TOKEN_X100: u64 = 5850;
 /// entries, 10-bit lists; the first 600 frames: a whole segment does not fit
 /// the flash with its table set): 93.45 and 89.85 (the portable loop: 128.02
 /// and 123.97), well inside the 120-instruction target.
-#[cfg(board = "microbit")]
+#[cfg(armv6m)]
 pub const MAX_INSTRUCTIONS_PER_TOKEN_X100: u64 = 9550;
 
 /// Most instructions per token of the streaming decode (model, group checks,
 /// input buffer, hold-back; UART excluded), in hundredths. mps2-an386: 59.3
 /// and 57.1.
-#[cfg(board = "mps2-an386")]
+#[cfg(armv7em)]
 pub const MAX_LINK_INSTRUCTIONS_PER_TOKEN_X100: u64 = 6100;
 /// Most instructions per token of the streaming decode, in hundredths.
 /// microbit (whole segments, the same table sets and frame loop): 93.69 and
 /// 90.20, well inside the 120-instruction target.
-#[cfg(board = "microbit")]
+#[cfg(armv6m)]
 pub const MAX_LINK_INSTRUCTIONS_PER_TOKEN_X100: u64 = 9575;
 
 /// The hand-written frame loop of this board's core, as the logs name it.
-#[cfg(board = "mps2-an386")]
+#[cfg(armv7em)]
 pub const KERNEL_NAME: &str = "ARMv7E-M";
 /// The hand-written frame loop of this board's core, as the logs name it.
-#[cfg(board = "microbit")]
+#[cfg(armv6m)]
 pub const KERNEL_NAME: &str = "ARMv6-M";
 
 /// True if the codec decodes frames >= 1 of table set `set` with a
@@ -57,10 +57,10 @@ pub const KERNEL_NAME: &str = "ARMv6-M";
 pub fn kernel_applies(set: &TableSetRef<'_>) -> bool {
     let Ok(model) = ContextModel::from_table_set(set) else { return false };
     let (width, coding) = (set.entry_width(), model.list_coding());
-    if cfg!(board = "mps2-an386") {
+    if cfg!(armv7em) {
         set.state_log() == 10 && width == EntryWidth::Wide && coding == ListCoding::U16 && model.is_identity_map()
     } else {
-        cfg!(board = "microbit") && width == EntryWidth::Short && coding == ListCoding::Packed10
+        cfg!(armv6m) && width == EntryWidth::Short && coding == ListCoding::Packed10
     }
 }
 

@@ -21,14 +21,15 @@ use vqtans::tans::decoder::TansDecoder;
 
 use crate::boards::BOARD;
 use crate::checks::{self, Broken, MAX_INSTRUCTIONS_PER_TOKEN_X100};
-use crate::measure::{Calibration, Clock};
+use crate::measure::{Calibration, Clock, Ticks};
 use crate::resident::{Place, Resident};
 use crate::segments::{image_words, Segment};
-use crate::{memory, profile, uart};
+use crate::{memory, uart};
 
 /// Most RAM the decoder may use (state, buffers and stack), in bytes.
 pub const RAM_BUDGET: usize = BOARD.decode_ram_budget;
 /// SysTick period while profiling: one sample per 13 * 40 = 520 instructions.
+#[cfg(any(board = "mps2-an386", board = "microbit-v1"))]
 const PROFILE_PERIOD_TICKS: u32 = 13;
 
 /// Why a segment failed.
@@ -251,11 +252,16 @@ pub fn run(
         Per(instructions, tokens)
     );
 
-    // Where the instructions go: a PC-sampling profile of another decode.
-    profile::reset();
-    let profiled = clock.profile(PROFILE_PERIOD_TICKS, || decode_only(seg.stream, &set, tables, false));
-    profiled.map_err(|error| Failure::Decode { frame: 0, error })?;
-    profile::dump(name);
+    // Where the instructions go: a PC-sampling profile of another decode
+    // (SysTick samples the program counter).
+    #[cfg(any(board = "mps2-an386", board = "microbit-v1"))]
+    {
+        use crate::profile;
+        profile::reset();
+        let profiled = clock.profile(PROFILE_PERIOD_TICKS, || decode_only(seg.stream, &set, tables, false));
+        profiled.map_err(|error| Failure::Decode { frame: 0, error })?;
+        profile::dump(name);
+    }
 
     Ok(tokens)
 }

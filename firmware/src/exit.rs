@@ -1,5 +1,6 @@
-//! Ending the run: QEMU exit codes via semihosting, and the panic, HardFault
-//! and default exception handlers, which all end in [`failure`].
+//! Ending the run: success or failure, as the board ends a run (QEMU: its
+//! exit status via semihosting; see each board's `exit`), and the panic,
+//! HardFault and default exception handlers, which all end in [`failure`].
 //!
 //! Every error path exits QEMU with a non-zero status instead of hanging.
 
@@ -12,20 +13,27 @@ use cortex_m_semihosting::debug;
 /// failure goes straight to the exit instead of recursing.
 static FAILING: AtomicBool = AtomicBool::new(false);
 
-/// Exits QEMU with status 0.
+/// Ends the run successfully (QEMU: exit status 0).
 pub fn success() -> ! {
-    debug::exit(debug::EXIT_SUCCESS);
-    park()
+    crate::boards::this::exit(true)
 }
 
-/// Exits QEMU with a non-zero status (1).
+/// Ends the run with a failure (QEMU: exit status 1).
 pub fn failure() -> ! {
-    debug::exit(debug::EXIT_FAILURE);
+    crate::boards::this::exit(false)
+}
+
+/// Exits QEMU (or a semihosting debugger session) with status 0 if
+/// `success`, else 1. Needs a semihosting host: without one the `BKPT`
+/// faults.
+#[allow(dead_code)]
+pub fn semihosting_exit(success: bool) -> ! {
+    debug::exit(if success { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
     park()
 }
 
-/// Only reached if no debugger/semihosting host handled the exit call.
-fn park() -> ! {
+/// Waits forever (where no host ends the run).
+pub fn park() -> ! {
     loop {
         cortex_m::asm::nop();
     }
@@ -70,7 +78,7 @@ unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
 }
 
 /// Logs the stacked pc, lr and xpsr and the fault status registers.
-#[cfg(board = "mps2-an386")]
+#[cfg(armv7em)]
 fn log_hard_fault(frame: &ExceptionFrame) {
     defmt::error!(
         "HardFault: pc={=u32:#010x} lr={=u32:#010x} xpsr={=u32:#010x} hfsr={=u32:#010x} cfsr={=u32:#010x}",
@@ -84,7 +92,7 @@ fn log_hard_fault(frame: &ExceptionFrame) {
 }
 
 /// Logs the stacked pc, lr and xpsr (ARMv6-M has no fault status registers).
-#[cfg(board = "microbit")]
+#[cfg(armv6m)]
 fn log_hard_fault(frame: &ExceptionFrame) {
     defmt::error!("HardFault: pc={=u32:#010x} lr={=u32:#010x} xpsr={=u32:#010x}", frame.pc(), frame.lr(), frame.xpsr());
 }

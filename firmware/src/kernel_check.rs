@@ -20,10 +20,10 @@ use crate::checks::{self, Broken};
 use crate::segments::{image_words, Segment};
 
 /// Largest stream the check can copy and damage.
-#[cfg(board = "mps2-an386")]
+#[cfg(armv7em)]
 pub const MAX_STREAM: usize = 192 * 1024;
 /// Largest stream the check can copy and damage.
-#[cfg(board = "microbit")]
+#[cfg(armv6m)]
 pub const MAX_STREAM: usize = 4 * 1024;
 /// Bit flips per segment, spread evenly over the payload.
 const FLIPS: usize = 120;

@@ -35,7 +35,7 @@ use vqtans::tans::decode_table::DecodeTables;
 
 use crate::boards::BOARD;
 use crate::checks::{self, Broken, MAX_LINK_INSTRUCTIONS_PER_TOKEN_X100};
-use crate::measure::{Calibration, Clock};
+use crate::measure::{Calibration, Clock, Ticks};
 use crate::resident::{Place, Resident};
 use crate::segments::{image_words, LINK_TABLES};
 use crate::uart::{self, RxCounts, Uart, WaitCost};
@@ -147,12 +147,18 @@ struct StreamStats {
 /// Not inlined: its locals stay out of `main`'s frame, which exists
 /// before the stack is painted (and on the microbit every byte counts).
 #[inline(never)]
-pub fn run(uart: &mut Uart, resident: &mut Resident, clock: &Clock, cal: &Calibration) -> Result<u64, Failure> {
+pub fn run(
+    uart: &mut Uart,
+    idle: Option<crate::boards::Port>,
+    resident: &mut Resident,
+    clock: &Clock,
+    cal: &Calibration,
+) -> Result<u64, Failure> {
     let sets = load_sets(resident)?;
 
     // What waiting for a byte costs, measured where nothing arrives, to tell
     // the receiver's waiting from its work below.
-    let wait = uart.wait_cost(clock, cal);
+    let wait = uart.wait_cost(idle, clock, cal);
     defmt::info!(
         "link: timeout {=u64} ticks ({=u64} instructions); receiver waiting: {=u64}.{=u64:03} instructions per poll, \
          {=u64}.{=u64:03} per wait",

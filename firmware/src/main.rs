@@ -1,16 +1,19 @@
-//! vqtans firmware for QEMU `mps2-an386` (Cortex-M4F) and `microbit`
-//! (nRF51822, Cortex-M0): one program, the board chosen by the build target
-//! (`boards`); the board-specific parts are the UART registers (`uart`), the
-//! memory map and budgets (`boards`) and which checks apply (`checks`).
+//! vqtans firmware: one program for four boards, chosen by cargo feature
+//! (`boards`): QEMU `mps2-an386` (Cortex-M4F, the reference board), the BBC
+//! micro:bit v1 (nRF51822, Cortex-M0; the same image in QEMU `microbit`), the
+//! nRF52840-DK and the Nucleo-F446RE (Cortex-M4F). Each board module gives
+//! the clock, the link UART, the logger and how a run ends; the memory map
+//! and budgets are in `boards/spec.rs`; which checks apply in `checks`.
 //!
 //! Decodes the vqtans segments that `build.rs` put in flash (table set,
 //! compiled decode tables, encoded stream) frame by frame, with no heap, and
 //! sends each frame's tokens out of UART0 as `u16` little-endian; the host
 //! compares them with the original `.npy`. Table sets are copied to RAM at
-//! boot where they fit (`resident`). Logs go out with `defmt` over
-//! semihosting. It measures the decoder (instructions per token with SysTick
-//! under `-icount shift=0`, RAM by stack painting) and exits QEMU through
-//! semihosting: success, or failure on any decode error, panic or fault.
+//! boot where they fit (`resident`). Logs go out with `defmt` (semihosting
+//! in QEMU, RTT on hardware). It measures the decoder (instructions per token
+//! under QEMU's `-icount shift=0`, DWT cycles per token on the M4 boards, RAM
+//! by stack painting) and ends the run: success, or failure on any decode
+//! error, panic or fault.
 //!
 //! A build with link table sets instead (`VQTANS_FW_LINK_TABLES`) receives
 //! streams over UART0 and sends back the tokens of each group once verified
@@ -22,6 +25,7 @@
 
 mod boards;
 mod checks;
+mod clock;
 mod decode;
 mod exit;
 #[cfg(feature = "kernel-check")]
@@ -29,6 +33,7 @@ mod kernel_check;
 mod link;
 mod measure;
 mod memory;
+#[cfg(any(board = "mps2-an386", board = "microbit-v1"))]
 mod profile;
 mod resident;
 mod segments;
@@ -37,9 +42,7 @@ mod uart;
 use cortex_m_rt::entry;
 use embedded_hal::delay::DelayNs;
 use embedded_io::Write;
-
-// The defmt global logger: frames go to the semihosting console.
-use defmt_semihosting as _;
+use measure::Ticks;
 
 /// Baud rate programmed into the UARTs (QEMU does not pace them by it).
 pub const BAUD: u32 = 115_200;
@@ -49,8 +52,7 @@ fn main() -> ! {
     // First thing: paint the free stack so the high-water mark is meaningful.
     let painted = memory::paint_stack();
 
-    let cp = cortex_m::Peripherals::take().unwrap_or_else(|| exit::failure());
-    let mut clock = measure::Clock::start(cp.SYST);
+    let boards::Parts { mut clock, link, idle } = boards::init().unwrap_or_else(|| exit::failure());
     let board = boards::BOARD;
     defmt::info!(
         "vqtans firmware up on {=str} ({=str}): flash {=usize} B ({=usize} B reserved for code, {=usize} B budget \
@@ -86,16 +88,18 @@ fn main() -> ! {
     let loop_len = if cfg!(feature = "long-calibration") { measure::WRAPPING_LOOP } else { measure::QUICK_LOOP };
     let cal = measure::calibrate(&clock, loop_len);
     defmt::info!(
-        "calibration: {=u64} instructions in {=u64} SysTick ticks = {=u64}.{=u64:03} instructions per tick",
+        "calibration: {=u64} instructions in {=u64} {=str} = {=u64}.{=u64:03} instructions per tick",
         cal.instructions,
         cal.ticks,
+        board.ticks,
         cal.milli_per_tick() / 1000,
         cal.milli_per_tick() % 1000,
     );
     if cfg!(feature = "long-calibration") {
         // Back-to-back readings across a SysTick wrap: never backwards, never
         // a jump (the wrap tick once read a whole period too high).
-        match clock.check_monotonic(measure::WRAP_CHECK_TICKS) {
+        #[cfg(board = "mps2-an386")]
+        match clock.check_monotonic(clock::systick::WRAP_CHECK_TICKS) {
             Some((reads, largest)) if largest < 1_000 => {
                 defmt::info!(
                     "clock: {=u64} back-to-back reads across a SysTick wrap, largest step {=u64} ticks",
@@ -117,11 +121,11 @@ fn main() -> ! {
     let (_, delay_ticks) = clock.measure(|| delay.delay_us(100));
     defmt::info!("delay_us(100) took {=u64} ticks", delay_ticks);
 
-    let mut uart = uart::Uart::take_uart0(BAUD).unwrap_or_else(|| exit::failure());
+    let mut uart = uart::Uart::new(link);
     let mut resident = resident::Resident::take().unwrap_or_else(|| exit::failure());
 
     if !segments::LINK_TABLES.is_empty() {
-        match link::run(&mut uart, &mut resident, &clock, &cal) {
+        match link::run(&mut uart, idle, &mut resident, &clock, &cal) {
             Ok(tokens) => defmt::info!("link: all streams decoded and verified: {=u64} tokens sent", tokens),
             Err(e) => {
                 defmt::error!("link: FAILED: {}", e);

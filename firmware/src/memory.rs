@@ -145,10 +145,11 @@ pub fn report_statics() {
 }
 
 /// Flash bytes the image takes: vectors, code, constants (the embedded
-/// table sets and streams among them) and `.data`'s initial values. Flash
-/// starts at address 0 on both boards.
+/// table sets and streams among them) and `.data`'s initial values, from
+/// the start of the board's flash.
 pub fn flash_used() -> usize {
-    addr_of!(__sidata) as usize + (addr_of!(__edata) as usize - addr_of!(__sdata) as usize)
+    let end = addr_of!(__sidata) as usize + (addr_of!(__edata) as usize - addr_of!(__sdata) as usize);
+    end - crate::boards::BOARD.flash_origin
 }
 
 /// Logs `core::mem::size_of::<T>()`: the RAM one `T` takes (as a static or on

@@ -12,10 +12,10 @@ use core::ptr::addr_of;
 use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 
 /// Histogram bins.
-#[cfg(board = "mps2-an386")]
+#[cfg(armv7em)]
 const BINS: usize = 16384;
 /// Histogram bins (16 KiB of RAM in all).
-#[cfg(board = "microbit")]
+#[cfg(armv6m)]
 const BINS: usize = 1024;
 
 extern "C" {

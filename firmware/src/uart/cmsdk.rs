@@ -69,49 +69,6 @@ impl Regs {
         Some(regs)
     }
 
-    /// The receiver runs from the start here.
-    pub fn start_rx(&mut self) {}
-
-    /// True: the receiver runs from the start.
-    pub fn rx_started(&self) -> bool {
-        true
-    }
-
-    /// A received byte is waiting.
-    #[inline(always)]
-    pub fn rx_ready(&self) -> bool {
-        self.read(reg::STATE) & STATE_RX_FULL != 0
-    }
-
-    /// The received byte (call when [`Regs::rx_ready`]).
-    #[inline(always)]
-    pub fn read_byte(&mut self) -> u8 {
-        self.read(reg::DATA) as u8
-    }
-
-    /// True (and cleared) if a received byte was lost.
-    pub fn take_rx_overrun(&mut self) -> bool {
-        self.take_flag(STATE_RX_OVERRUN)
-    }
-
-    /// The transmitter takes a byte.
-    #[inline(always)]
-    pub fn tx_ready(&self) -> bool {
-        self.read(reg::STATE) & STATE_TX_FULL == 0
-    }
-
-    /// Sends `byte` (call when [`Regs::tx_ready`]).
-    #[inline(always)]
-    pub fn write_byte(&mut self, byte: u8) {
-        self.write(reg::DATA, u32::from(byte));
-    }
-
-    /// True (and cleared) if a byte was written while the transmitter was
-    /// full, so one was dropped.
-    pub fn take_tx_overrun(&mut self) -> bool {
-        self.take_flag(STATE_TX_OVERRUN)
-    }
-
     fn take_flag(&mut self, flag: u32) -> bool {
         if self.read(reg::STATE) & flag != 0 {
             self.write(reg::STATE, flag);
@@ -128,5 +85,42 @@ impl Regs {
     fn write(&mut self, offset: usize, value: u32) {
         // SAFETY: as in `read`.
         unsafe { write_volatile((self.base + offset) as *mut u32, value) }
+    }
+}
+
+impl super::Port for Regs {
+    /// A received byte is waiting.
+    #[inline(always)]
+    fn rx_ready(&mut self) -> bool {
+        self.read(reg::STATE) & STATE_RX_FULL != 0
+    }
+
+    /// The received byte (call when [`Regs::rx_ready`]).
+    #[inline(always)]
+    fn read_byte(&mut self) -> u8 {
+        self.read(reg::DATA) as u8
+    }
+
+    /// True (and cleared) if a received byte was lost.
+    fn take_rx_overrun(&mut self) -> bool {
+        self.take_flag(STATE_RX_OVERRUN)
+    }
+
+    /// The transmitter takes a byte.
+    #[inline(always)]
+    fn tx_ready(&mut self) -> bool {
+        self.read(reg::STATE) & STATE_TX_FULL == 0
+    }
+
+    /// Sends `byte` (call when [`Regs::tx_ready`]).
+    #[inline(always)]
+    fn write_byte(&mut self, byte: u8) {
+        self.write(reg::DATA, u32::from(byte));
+    }
+
+    /// True (and cleared) if a byte was written while the transmitter was
+    /// full, so one was dropped.
+    fn take_tx_overrun(&mut self) -> bool {
+        self.take_flag(STATE_TX_OVERRUN)
     }
 }

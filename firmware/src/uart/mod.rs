@@ -1,14 +1,14 @@
 //! The UART the host link is on: transmit (`embedded_io::Write`) and receive
 //! with a timeout ([`Receiver`], `embedded_io::Read`), both polled, over the
-//! board's UART registers:
+//! board's UART, a byte-level [`Port`]:
 //!
 //! - `mps2-an386`: the CMSDK APB UART ([`cmsdk`]); UART0 at `0x4000_4000` is
 //!   QEMU's first serial port (`serial_hd(0)`); UART1 (`0x4000_5000`) has no
 //!   backend in the tests, so nothing ever arrives there (the receive
 //!   calibration uses that).
-//! - `microbit`: the nRF51 UART ([`nrf51`]) at `0x4000_2000`, QEMU's first
-//!   serial port; the only one, so the receive calibration runs on it before
-//!   its receiver is started.
+//! - `microbit-v1`: the nRF51 UART ([`nrf51`]) at `0x4000_2000`, QEMU's first
+//!   serial port and the micro:bit's USB serial; the only one, so the receive
+//!   calibration runs on it before its receiver is started.
 //!
 //! QEMU only hands a UART more bytes when it has room for them (one byte on
 //! the CMSDK UART, a 6-byte FIFO on the nRF51), so nothing is lost however
@@ -19,16 +19,36 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use embedded_io::{ErrorKind, ErrorType, Read, Write};
 
-use crate::measure::{Calibration, Clock};
+use crate::measure::{Calibration, Clock, Ticks};
 
 #[cfg(board = "mps2-an386")]
-mod cmsdk;
-#[cfg(board = "mps2-an386")]
-use cmsdk as regs;
-#[cfg(board = "microbit")]
-mod nrf51;
-#[cfg(board = "microbit")]
-use nrf51 as regs;
+pub mod cmsdk;
+#[cfg(board = "microbit-v1")]
+pub mod nrf51;
+
+use crate::boards::Port as BoardPort;
+
+/// One UART, byte by byte, polled: what the link needs from a board.
+pub trait Port {
+    /// Starts the receiver if it is not running yet.
+    fn start_rx(&mut self) {}
+    /// True once the receiver runs.
+    fn rx_started(&self) -> bool {
+        true
+    }
+    /// A received byte is waiting.
+    fn rx_ready(&mut self) -> bool;
+    /// The next received byte (call when [`Port::rx_ready`]).
+    fn read_byte(&mut self) -> u8;
+    /// True (and cleared) if a received byte was lost.
+    fn take_rx_overrun(&mut self) -> bool;
+    /// The transmitter takes a byte.
+    fn tx_ready(&mut self) -> bool;
+    /// Sends `byte` (call when [`Port::tx_ready`]).
+    fn write_byte(&mut self, byte: u8);
+    /// True (and cleared) if a byte was dropped on the way out.
+    fn take_tx_overrun(&mut self) -> bool;
+}
 
 /// Register-only loop iterations (2 instructions each) between two polls of
 /// an empty receiver: 8-16 us on a 25 MHz core, well inside a byte time at
@@ -90,7 +110,7 @@ fn claim(taken: &AtomicBool) -> bool {
 /// An owned, initialised UART with its transmitter enabled; its receiver is
 /// enabled by the first [`Uart::receiver`] (on the CMSDK UART, at once).
 pub struct Uart {
-    regs: regs::Regs,
+    regs: BoardPort,
     rx: RxCounts,
     /// The last read ended on a timeout after some bytes: the next one fails
     /// at once unless a byte is already waiting.
@@ -98,13 +118,8 @@ pub struct Uart {
 }
 
 impl Uart {
-    /// Takes the UART the host link is on (UART0) and configures it for
-    /// `baud`, no interrupts. Returns `None` if it was already taken.
-    pub fn take_uart0(baud: u32) -> Option<Self> {
-        regs::Regs::take_link(baud).map(Self::new)
-    }
-
-    fn new(regs: regs::Regs) -> Self {
+    /// The link over `port` (the board's, configured).
+    pub fn new(regs: BoardPort) -> Self {
         Uart { regs, rx: RxCounts::default(), stalled: false }
     }
 
@@ -145,12 +160,12 @@ impl Uart {
     }
 
     /// What waiting for a byte costs ([`WaitCost`]), measured on a receiver
-    /// nothing arrives at: the board's idle UART (UART1 on the mps2-an386),
-    /// or where there is none (the microbit) this UART before its receiver is
-    /// started. Zero if neither is possible (the receiver already runs).
-    pub fn wait_cost(&mut self, clock: &Clock, cal: &Calibration) -> WaitCost {
+    /// nothing arrives at: the board's `idle` UART (UART1 on the mps2-an386),
+    /// or where there is none (the microbit-v1) this UART before its receiver
+    /// is started. Zero if neither is possible (the receiver already runs).
+    pub fn wait_cost(&mut self, idle: Option<BoardPort>, clock: &Clock, cal: &Calibration) -> WaitCost {
         const TICKS: u64 = 250_000;
-        match regs::Regs::take_idle(crate::BAUD) {
+        match idle {
             Some(idle) => Uart::new(idle).calibrate_wait(clock, cal, TICKS),
             None if !self.regs.rx_started() => self.calibrate_wait(clock, cal, TICKS),
             None => WaitCost::default(),

@@ -70,14 +70,21 @@ impl Regs {
         Some(regs)
     }
 
-    /// None: the nRF51 has one UART.
-    pub fn take_idle(_baud: u32) -> Option<Self> {
-        None
+    fn read(&self, offset: usize) -> u32 {
+        // SAFETY: the UART's MMIO block, owned by `self`.
+        unsafe { read_volatile((UART_BASE + offset) as *const u32) }
     }
 
+    fn write(&mut self, offset: usize, value: u32) {
+        // SAFETY: as in `read`.
+        unsafe { write_volatile((UART_BASE + offset) as *mut u32, value) }
+    }
+}
+
+impl super::Port for Regs {
     /// Starts the receiver (once). Before this, QEMU holds the host's bytes
     /// back (a real nRF51 would lose them).
-    pub fn start_rx(&mut self) {
+    fn start_rx(&mut self) {
         if !self.rx_started {
             self.write(reg::TASKS_STARTRX, 1);
             self.rx_started = true;
@@ -85,25 +92,25 @@ impl Regs {
     }
 
     /// The receiver has been started.
-    pub fn rx_started(&self) -> bool {
+    fn rx_started(&self) -> bool {
         self.rx_started
     }
 
     /// A received byte is waiting.
     #[inline(always)]
-    pub fn rx_ready(&self) -> bool {
+    fn rx_ready(&mut self) -> bool {
         self.read(reg::EVENTS_RXDRDY) != 0
     }
 
     /// The next received byte (call when [`Regs::rx_ready`]).
     #[inline(always)]
-    pub fn read_byte(&mut self) -> u8 {
+    fn read_byte(&mut self) -> u8 {
         self.write(reg::EVENTS_RXDRDY, 0);
         self.read(reg::RXD) as u8
     }
 
     /// True (and cleared) if a received byte was lost.
-    pub fn take_rx_overrun(&mut self) -> bool {
+    fn take_rx_overrun(&mut self) -> bool {
         if self.read(reg::ERRORSRC) & ERRORSRC_OVERRUN != 0 {
             self.write(reg::ERRORSRC, ERRORSRC_OVERRUN);
             return true;
@@ -113,31 +120,21 @@ impl Regs {
 
     /// The transmitter takes a byte: none pending, or the last one sent.
     #[inline(always)]
-    pub fn tx_ready(&self) -> bool {
+    fn tx_ready(&mut self) -> bool {
         !self.tx_pending || self.read(reg::EVENTS_TXDRDY) != 0
     }
 
     /// Sends `byte` (call when [`Regs::tx_ready`]).
     #[inline(always)]
-    pub fn write_byte(&mut self, byte: u8) {
+    fn write_byte(&mut self, byte: u8) {
         self.write(reg::EVENTS_TXDRDY, 0);
         self.write(reg::TXD, u32::from(byte));
         self.tx_pending = true;
     }
 
     /// False: the nRF51's transmitter reports no errors.
-    pub fn take_tx_overrun(&mut self) -> bool {
+    fn take_tx_overrun(&mut self) -> bool {
         false
-    }
-
-    fn read(&self, offset: usize) -> u32 {
-        // SAFETY: the UART's MMIO block, owned by `self`.
-        unsafe { read_volatile((UART_BASE + offset) as *const u32) }
-    }
-
-    fn write(&mut self, offset: usize, value: u32) {
-        // SAFETY: as in `read`.
-        unsafe { write_volatile((UART_BASE + offset) as *mut u32, value) }
     }
 }
 
