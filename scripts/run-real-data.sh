@@ -11,7 +11,17 @@ out=out/real-data
 mkdir -p "$out"
 
 cargo build --release --locked -p host-tools -p vqtans-benches
-ht=target/release/host-tools
+# Where cargo put the binaries: target/ by default, or CARGO_TARGET_DIR, or a
+# target-dir from a .cargo/config.toml; `cargo metadata` reports whichever applies
+# (as an absolute path; a path holding `"` or `\` would be escaped in its JSON and is
+# refused here).
+target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
+    sed -n 's/.*"target_directory":"\([^"\\]*\)".*/\1/p')
+if [ -z "$target_dir" ] || [ ! -x "$target_dir/release/host-tools" ]; then
+    echo "run-real-data.sh: no host-tools in cargo's target directory '${target_dir:-?}/release' after the build" >&2
+    exit 1
+fi
+ht=$target_dir/release/host-tools
 segments=("$data/commaai-commavq_0.npy" "$data/mattseabrook-commavq_0.npy")
 
 for i in 0 1; do
@@ -33,4 +43,4 @@ echo "== in-sample: tables from both segments (flatters the rate; shown for the 
 "$ht" stats --tables "$out/tables-both.vqtt" "${segments[@]}"
 
 echo "== peers on the same data (leave-one-out tables for vqtans)"
-target/release/compare "${segments[@]}"
+"$target_dir/release/compare" "${segments[@]}"

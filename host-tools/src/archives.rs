@@ -43,6 +43,16 @@ pub fn open(path: &Path) -> Result<Archive> {
     Ok(Archive::from_file(file, &show(path))?)
 }
 
+/// Opens the archive at `path`, or the one inside the challenge submission
+/// zip at `path` with the zip's parts ([`crate::rate_parts::open_submission`]).
+pub fn open_any(path: &Path) -> Result<(Archive, Option<crate::rate_parts::ZipParts>)> {
+    if crate::rate_parts::is_zip(path) {
+        let (archive, zip) = crate::rate_parts::open_submission(path)?;
+        return Ok((archive, Some(zip)));
+    }
+    Ok((open(path)?, None))
+}
+
 /// `tokens * 10 / (bytes * 8)`: the compression rate against 10-bit tokens.
 pub fn rate(tokens: u64, bytes: u64) -> f64 {
     tokens as f64 * 10.0 / (bytes as f64 * 8.0)

@@ -20,6 +20,7 @@ pub mod io;
 pub mod message;
 pub mod pass;
 pub mod progress;
+pub mod rate_parts;
 pub mod tables;
 pub mod train;
 pub mod workers;

@@ -36,7 +36,8 @@ enum Command {
     BuildTables(cmd::build_tables::Args),
     /// Encode a .npy file to a stream, or a folder/shard to a folder of streams.
     Encode(cmd::encode::Args),
-    /// Decode a stream to an int16 (frames, 8, 16) .npy file.
+    /// Decode a stream to an int16 (frames, 8, 16) .npy file, or streams and
+    /// folders of them to a folder of <key>.npy files.
     Decode(cmd::decode::Args),
     /// Check that a stream decodes to exactly an original .npy file
     /// (exit 0 if so, 1 if not, 2 if the check could not be made).
@@ -49,6 +50,9 @@ enum Command {
     /// Encode segments into one archive (.vqa) with its table set and an index,
     /// or with --challenge into a commaVQ compression-challenge submission zip.
     Pack(cmd::pack::Args),
+    /// Write segments as one webdataset shard (<key>.json + <key>.token.npy
+    /// each), the reference a challenge submission is checked against.
+    Shard(cmd::shard::Args),
     /// List the segments of an archive (from its index).
     Ls(cmd::ls::Args),
     /// Write one segment of an archive, or frames A..B of it, as a .npy file.
@@ -98,10 +102,11 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::BuildTables(args) => cmd::build_tables::run(args, &workers),
         Command::Encode(args) => cmd::encode::run(args, &workers),
-        Command::Decode(args) => cmd::decode::run(args),
+        Command::Decode(args) => cmd::decode::run(args, &workers),
         Command::Stats(args) => cmd::stats::run(args, &workers),
         Command::Groups(args) => cmd::groups::run(args),
         Command::Pack(args) => cmd::pack::run(args, &workers),
+        Command::Shard(args) => cmd::shard::run(args),
         Command::Ls(args) => cmd::ls::run(args),
         Command::Get(args) => cmd::get::run(args),
         Command::Unpack(args) => cmd::unpack::run(args, &workers),

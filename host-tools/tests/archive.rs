@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{host_tools, real, run_ok, tables_from, write_shard};
+use common::{decoder, host_tools, real, run_ok, tables_from, write_shard};
 use vqtans_archive::format::{crc32, decode_index, Footer, FOOTER_LEN};
 
 /// The shard key the hub gives the matt segment.
@@ -555,36 +555,6 @@ fn outputs_never_go_over_the_archive() {
     let r = run(&[&"pack", &"-o", &real(0), &"--tables", &tables_from(0), &real(0)]);
     assert_fails(&r, &["commaai-commavq_0.npy"]);
     assert_eq!(std::fs::read(&archive).unwrap(), before);
-}
-
-/// The static decoder `pack --challenge` ships, built (once per test run, a
-/// no-op when it is up to date) as `scripts/test.sh` builds it, so that a plain
-/// `cargo test` has it too; the test fails naming the command if that fails.
-fn decoder() -> PathBuf {
-    static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let args = ["build", "--locked", "--profile", "challenge", "--target", "x86_64-unknown-linux-musl"];
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let out = std::process::Command::new(&cargo)
-            .args(args)
-            .args(["-p", "vqtans-unpack"])
-            .current_dir(&root)
-            .output()
-            .map_err(|e| format!("cannot run cargo: {e}"))?;
-        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-        let path = target.join("x86_64-unknown-linux-musl/challenge/vqtans-unpack");
-        if !out.status.success() || !path.is_file() {
-            return Err(format!(
-                "`cargo {} -p vqtans-unpack` failed (the target x86_64-unknown-linux-musl comes with \
-                 scripts/setup.sh): {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(path)
-    });
-    built.clone().unwrap_or_else(|why| panic!("{why}"))
 }
 
 #[test]

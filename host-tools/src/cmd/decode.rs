@@ -13,6 +13,11 @@
 //! least one), and the command fails naming the first bad group. A stream cut
 //! short (a partial download or copy) gives every group whose bytes all
 //! arrived; a stream with bytes after its payload gives all its frames.
+//!
+//! Several streams, or folders of them (every `*.vqt` file directly inside,
+//! not recursive), or `-o` naming an existing folder, decode into the folder
+//! OUT as `<key>.npy` each (the key is the stream's file name minus `.vqt`,
+//! as `encode` names its streams `<key>.vqt`): see [`super::decode_folder`].
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +27,7 @@ use vqtans::container::HEADER_LEN;
 use crate::io::sources::STDIN_NAME;
 use crate::io::{is_dash, show, tokens::TOKENS_PER_FRAME, write_npy_i16, InputSet, Output};
 use crate::tables::{read_stream, TableFile};
+use crate::workers::Workers;
 
 /// Options of `decode`.
 #[derive(Debug, clap::Args)]
@@ -29,26 +35,38 @@ pub struct Args {
     /// Table set the stream was encoded with.
     #[arg(long, value_name = "TABLES")]
     pub tables: PathBuf,
-    /// The `.npy` file to write (`-` for standard output).
-    #[arg(short = 'o', long = "output", value_name = "OUT.npy")]
+    /// The `.npy` file to write (`-` for standard output); for several
+    /// streams or a folder, the folder to write `<key>.npy` files into
+    /// (created if needed; its parent must exist). An existing folder
+    /// receives `<key>.npy` also for one stream.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
     /// On a damaged stream, write the frames of the checksum groups verified
     /// before the damage (and still fail, naming the first bad group).
     #[arg(long)]
     pub salvage: bool,
-    /// The stream to decode (`-` for standard input).
-    #[arg(value_name = "STREAM")]
-    pub stream: PathBuf,
+    /// The streams to decode: stream files (`-` for one on standard input)
+    /// or folders of `*.vqt` streams.
+    #[arg(required = true, value_name = "STREAM")]
+    pub streams: Vec<PathBuf>,
 }
 
-/// Runs `decode`.
-pub fn run(args: &Args) -> Result<()> {
+/// Runs `decode`: one stream to one file, or streams into a folder.
+pub fn run(args: &Args, workers: &Workers) -> Result<()> {
+    match &args.streams[..] {
+        [stream] if !super::decode_folder::wanted(stream, &args.output) => decode_file(args, stream),
+        streams => super::decode_folder::run(args, streams, workers),
+    }
+}
+
+/// One stream to one `.npy` file (or standard output).
+fn decode_file(args: &Args, stream_path: &Path) -> Result<()> {
     let tables = TableFile::load(&args.tables)?;
     let mut inputs = InputSet::new();
-    inputs.extend([&args.tables, &args.stream]);
+    inputs.extend([&args.tables, stream_path]);
     let output = Output::plan(&args.output, &inputs)?;
-    let stream = read_stream(&args.stream)?;
-    let stream_name = if is_dash(&args.stream) { Path::new(STDIN_NAME) } else { args.stream.as_path() };
+    let stream = read_stream(stream_path)?;
+    let stream_name = if is_dash(stream_path) { Path::new(STDIN_NAME) } else { stream_path };
     let tokens = match tables.decode(&stream, stream_name) {
         Ok(tokens) => tokens,
         Err(e) if args.salvage => return salvage(output, &inputs, &tables, &stream, stream_name, e),
@@ -77,8 +95,8 @@ fn write_frames(output: Output, inputs: &InputSet, tokens: &[u16]) -> Result<(us
     Ok((frames, npy.len()))
 }
 
-/// `--salvage` after `failure`: decodes frame by frame up to the first failing
-/// group, writes the verified frames before it, and fails naming the group.
+/// `--salvage` after `failure`: writes the verified frames (if any) and fails
+/// saying what is wrong and what was written.
 fn salvage(
     output: Output,
     inputs: &InputSet,
@@ -87,11 +105,55 @@ fn salvage(
     stream_name: &Path,
     failure: anyhow::Error,
 ) -> Result<()> {
+    match salvage_frames(tables, stream, stream_name, failure)? {
+        Salvaged::Nothing(error) => Err(error),
+        Salvaged::Frames { tokens, problem, all } => {
+            let shown = output.shown();
+            if !tokens.is_empty() {
+                write_frames(output, inputs, &tokens)?;
+            }
+            bail!("{}", salvage_message(&problem, tokens.len() / TOKENS_PER_FRAME, all, &shown))
+        }
+    }
+}
+
+/// What `--salvage` recovered from a stream that failed to decode whole.
+pub(super) enum Salvaged {
+    /// No group could be saved (the header or the tables are wrong): the error.
+    Nothing(anyhow::Error),
+    /// The tokens of the verified frames (possibly none), `problem` naming the
+    /// stream and the damage, and whether these are all the stream's frames
+    /// (the damage is after the payload).
+    Frames { tokens: Vec<u16>, problem: String, all: bool },
+}
+
+/// The message of a salvaged stream: `problem`, then what was written of its
+/// `frames` verified frames (`all` of them or those before the damage) to
+/// `shown`.
+pub(super) fn salvage_message(problem: &str, frames: usize, all: bool, shown: &str) -> String {
+    match (all, frames) {
+        (true, _) => format!("{problem}; every group verified: wrote all {frames} frames to {shown}"),
+        (false, 0) => format!("{problem}; no frame before it to write"),
+        (false, _) => format!("{problem}; wrote the {frames} verified frames before it to {shown}"),
+    }
+}
+
+/// `--salvage` after `failure`: decodes frame by frame up to the first failing
+/// group and returns the verified frames before it.
+///
+/// Errors: the frame-by-frame decoder finds no damage where the whole-stream
+/// decoder found some (a bug).
+pub(super) fn salvage_frames(
+    tables: &TableFile,
+    stream: &[u8],
+    stream_name: &Path,
+    failure: anyhow::Error,
+) -> Result<Salvaged> {
     // A stream cut short is decoded as far as its bytes go: the groups whose
     // bytes all arrived verify, the first one missing a byte fails (Truncated).
     let Ok(mut decoder) = tables.decoder_cut_short(stream) else {
         // The header or the tables are wrong: there are no groups to save.
-        return Err(failure.context("nothing to salvage"));
+        return Ok(Salvaged::Nothing(failure.context("nothing to salvage")));
     };
     let mut tokens = Vec::new();
     let mut frame = [0u16; TOKENS_PER_FRAME];
@@ -112,12 +174,8 @@ fn salvage(
             bail!("{}: the frame-by-frame decoder found no damage the whole-stream decoder found", show(stream_name));
         }
         // Every group verified: the damage is after the payload.
-        let shown = output.shown();
-        let (frames, _) = write_frames(output, inputs, &tokens)?;
-        bail!(
-            "{}: {extra} bytes after the end of the payload; every group verified: wrote all {frames} frames to {shown}",
-            show(stream_name)
-        );
+        let problem = format!("{}: {extra} bytes after the end of the payload", show(stream_name));
+        return Ok(Salvaged::Frames { tokens, problem, all: true });
     };
     let group = decoder.current_group();
     let group_frames = decoder.header().group_frames();
@@ -125,12 +183,6 @@ fn salvage(
     let end = (first + group_frames).min(decoder.header().frames);
     let verified = decoder.verified_frames() as usize;
     tokens.truncate(verified * TOKENS_PER_FRAME);
-    let saved = if verified > 0 {
-        let shown = output.shown();
-        write_frames(output, inputs, &tokens)?;
-        format!("wrote the {verified} verified frames before it to {shown}")
-    } else {
-        "no frame before it to write".to_string()
-    };
-    bail!("{}: first bad group {group} (frames {first}..{end}): {error}; {saved}", show(stream_name))
+    let problem = format!("{}: first bad group {group} (frames {first}..{end}): {error}", show(stream_name));
+    Ok(Salvaged::Frames { tokens, problem, all: false })
 }

@@ -1,26 +1,29 @@
 //! `host-tools ls`: the segments of an archive (from its index only: no stream
-//! is read), with their frames, stream bytes and rates, and the totals.
+//! is read), with their frames, stream bytes and rates, and the totals, then
+//! where the bytes of a challenge submission go and the rates they give
+//! ([`crate::rate_parts`]). The archive may also be the one inside a
+//! submission zip (`ls submission.zip`).
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use vqtans_archive::error::escape;
 
-use crate::archives::{open, rate};
+use crate::archives::{open_any, rate};
 use crate::io::show;
 use crate::tables::TableFile;
 
 /// Options of `ls`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The archive.
+    /// The archive, or a challenge submission zip holding one.
     #[arg(value_name = "SPLIT.vqa")]
     pub archive: PathBuf,
 }
 
 /// Runs `ls`.
 pub fn run(args: &Args) -> Result<()> {
-    let archive = open(&args.archive)?;
+    let (archive, zip) = open_any(&args.archive)?;
     let tables = TableFile::from_blob(archive.tables().blob().to_vec(), &args.archive)?;
     let entries = archive.entries();
     let key_width = entries.iter().map(|e| escape(&e.key).chars().count()).chain([5]).max().unwrap_or(5);
@@ -58,5 +61,6 @@ pub fn run(args: &Args) -> Result<()> {
         archive.size(),
         rate(frames * 128, archive.size())
     );
+    print!("{}", crate::rate_parts::measure(&archive, zip).report());
     Ok(())
 }

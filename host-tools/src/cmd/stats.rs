@@ -14,7 +14,10 @@
 //! bytes; it holds its own tables): every segment is decoded in parallel and
 //! verified, and the report gives per segment and in total the frames, tokens,
 //! stream bytes, rate and bits per token, the whole archive's rate (table set
-//! and index included) and the decode speed. Per-part figures need the
+//! and index included), where the bytes of a challenge submission go
+//! ([`crate::rate_parts`]: zip, decoder, table set, streams, the projection
+//! to 5,000 segments) and the decode speed. A challenge submission zip is
+//! measured through the archive inside it. Per-part figures need the
 //! encoder's view and are only given for segments encoded by `stats` itself.
 
 use std::collections::BTreeMap;
@@ -28,7 +31,7 @@ use vqtans::model::context::encode::Part;
 use vqtans::table_set::TableSetRef;
 
 use super::args::SelectionArgs;
-use crate::archives::{is_archive, open};
+use crate::archives::{is_archive, open_any};
 use crate::diff::first_difference;
 use crate::io::{show, Segments};
 use crate::pass::{Feed, OnBad};
@@ -116,7 +119,7 @@ impl Figures {
 pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     let start = Instant::now();
     if let [archive] = &args.inputs[..] {
-        if is_archive(archive) {
+        if is_archive(archive) || crate::rate_parts::is_zip(archive) {
             if args.tables.is_some() {
                 return Err(super::usage(format!(
                     "{}: an archive holds its own table set; leave out --tables",
@@ -266,8 +269,9 @@ fn print_table(tables: &TableFile, rows: &[Figures], total: &Figures) {
 fn archive_stats(args: &Args, path: &Path, workers: &Workers) -> Result<()> {
     use rayon::iter::IntoParallelIterator;
     let start = Instant::now();
-    let archive = open(path)?;
+    let (archive, zip) = open_any(path)?;
     let tables = TableFile::from_blob(archive.tables().blob().to_vec(), path)?;
+    let parts = crate::rate_parts::measure(&archive, zip);
     let selection = args.selection.selection()?;
     let wanted: Vec<usize> = archive
         .entries()
@@ -322,6 +326,7 @@ fn archive_stats(args: &Args, path: &Path, workers: &Workers) -> Result<()> {
             "tables": { "id": tables.id_hex(), "model": tables.model_name(), "bytes": tables.blob().len() },
             "segments": rows.iter().map(strip).collect::<Vec<_>>(),
             "total": strip(&total),
+            "parts": parts.to_json(),
             "decode_m_tokens_per_s": speed,
             "lossless_verified": true,
         });
@@ -350,6 +355,7 @@ fn archive_stats(args: &Args, path: &Path, workers: &Workers) -> Result<()> {
         );
     }
     println!("whole archive (table set, index and headers included): rate {whole_rate:.3}");
+    print!("{}", parts.report());
     println!(
         "{} segment{} decoded and verified ({speed:.0} M tokens/s on {} threads; {:.2} s in all)",
         rows.len(),

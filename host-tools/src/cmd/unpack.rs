@@ -5,9 +5,11 @@
 //! int16 `.npy` numpy writes, byte-identical to the commaVQ original. With
 //! `--shards`, the segments become webdataset shards `DIR/data-0000.tar.gz`,
 //! `data-0001.tar.gz`, ... of `--shard-size` segments each (2,500, as on the
-//! hub), in archive order, each segment as `<key>.json` (the original bytes,
-//! when the archive kept them) and `<key>.token.npy` (byte-identical to the
-//! original member). Other members of the original shards are not kept.
+//! hub), in archive order, each segment as `<key>.json` (the original bytes
+//! when the archive kept them, else `{"file_name": "<file_name or key.npy>"}`,
+//! the file `unpack` without `--shards` and a challenge submission write it
+//! to) and `<key>.token.npy` (byte-identical to the original member). Other
+//! members of the original shards are not kept.
 //!
 //! Segments are decoded in parallel and each is verified (its group checksums,
 //! the end of its stream, the index's token CRC-32) before it is written. A
@@ -20,17 +22,16 @@
 //! Names were checked when the archive was opened: plain file names only, so
 //! nothing is ever written outside DIR.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{bail, Result};
-use flate2::write::GzEncoder;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use vqtans_archive::{Archive, ArchiveError, Reader};
 
 use crate::archives::open;
+use crate::io::shard_out::ShardWriter;
 use crate::io::{show, write_npy_i16, FolderOutput, InputSet, IoError};
 use crate::progress;
 use crate::workers::{for_each_ordered, Workers};
@@ -209,7 +210,7 @@ fn write_shards(
     let pool = workers.pool(Some(archive.entries().len()))?;
     let window = 2 * pool.current_num_threads() + 2;
     let reader = archive.reader();
-    let mut shard: Option<(String, tar::Builder<GzEncoder<std::fs::File>>)> = None;
+    let mut shard: Option<(String, ShardWriter<std::fs::File>)> = None;
     let io_error =
         |name: &str, e: std::io::Error| anyhow::Error::from(IoError::Write { file: out.final_path(name), source: e });
     for_each_ordered(
@@ -225,7 +226,7 @@ fn write_shards(
                 }
                 let name = shard_name(i / shard_size);
                 let file = out.create(&name)?;
-                shard = Some((name, tar::Builder::new(GzEncoder::new(file, flate2::Compression::fast()))));
+                shard = Some((name, ShardWriter::new(file, flate2::Compression::fast())));
             }
             let npy = match npy {
                 Ok(npy) => npy,
@@ -236,10 +237,7 @@ fn write_shards(
             };
             let (name, builder) = shard.as_mut().expect("opened above");
             let entry = &archive.entries()[i];
-            if let Some(json) = &entry.json {
-                append(builder, &format!("{}.json", entry.key), json).map_err(|e| io_error(name, e))?;
-            }
-            append(builder, &format!("{}.token.npy", entry.key), &npy).map_err(|e| io_error(name, e))
+            builder.add(&entry.key, entry.json.as_deref(), &entry.output_name(), &npy).map_err(|e| io_error(name, e))
         },
     )?;
     if let Some((name, builder)) = shard.take() {
@@ -248,17 +246,7 @@ fn write_shards(
     Ok(())
 }
 
-/// Appends a regular member `name` holding `data` (mode 0644, time 0).
-fn append<W: Write>(builder: &mut tar::Builder<W>, name: &str, data: &[u8]) -> std::io::Result<()> {
-    let mut header = tar::Header::new_gnu();
-    header.set_size(data.len() as u64);
-    header.set_mode(0o644);
-    header.set_mtime(0);
-    header.set_entry_type(tar::EntryType::Regular);
-    builder.append_data(&mut header, name, data)
-}
-
 /// Ends the tar archive and the gzip stream, and syncs the file.
-fn finish_shard(builder: tar::Builder<GzEncoder<std::fs::File>>) -> std::io::Result<()> {
-    builder.into_inner()?.finish()?.sync_all()
+fn finish_shard(builder: ShardWriter<std::fs::File>) -> std::io::Result<()> {
+    builder.finish()?.sync_all()
 }

@@ -7,6 +7,8 @@
 //!   webdataset shards, `-`) into a lazy stream of segments.
 //! * [`shard`]: the one reader of shards, which checks every shard to its
 //!   end (gzip CRC-32 and length, nothing after the end).
+//! * [`shard_out`]: writing shards like the hub's, a `.json` member for
+//!   every segment.
 //! * [`remote`]: inputs on the network (`http(s)://` URLs, the hub's
 //!   `hf://`), `--shards`, and the download cache; [`http`]: one download as
 //!   a `Read` that resumes itself across dropped connections.
@@ -32,6 +34,7 @@ pub mod name;
 pub mod output;
 pub mod remote;
 pub mod shard;
+pub mod shard_out;
 pub mod sources;
 pub mod temporaries;
 pub mod tokens;

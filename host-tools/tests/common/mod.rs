@@ -126,3 +126,33 @@ pub fn replace_in_header(npy: &[u8], from: &str, to: &str) -> Vec<u8> {
 pub fn write_shard(path: &Path, members: &[(String, Vec<u8>)]) {
     test_support::write_shard(path, members, true);
 }
+
+/// The static decoder `pack --challenge` ships, built (once per test run, a
+/// no-op when it is up to date) as `scripts/test.sh` builds it, so that a plain
+/// `cargo test` has it too; the test fails naming the command if that fails.
+pub fn decoder() -> PathBuf {
+    static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let args = ["build", "--locked", "--profile", "challenge", "--target", "x86_64-unknown-linux-musl"];
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let out = std::process::Command::new(&cargo)
+            .args(args)
+            .args(["-p", "vqtans-unpack"])
+            .current_dir(&root)
+            .output()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        let path = target.join("x86_64-unknown-linux-musl/challenge/vqtans-unpack");
+        if !out.status.success() || !path.is_file() {
+            return Err(format!(
+                "`cargo {} -p vqtans-unpack` failed (the target x86_64-unknown-linux-musl comes with \
+                 scripts/setup.sh): {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(path)
+    });
+    built.clone().unwrap_or_else(|why| panic!("{why}"))
+}
