@@ -38,6 +38,10 @@ def test_keys_len_and_whole_segments(archive_path, real_by_key, loo_tables):
 def test_frames_of_a_segment(archive_path, real_by_key):
     archive = vqtans.Archive(archive_path)
     for key in KEYS:
+        # A slice in the first quarter (decoded through its group) and later
+        # ones (the whole segment, with AVX2 where the CPU has it).
+        np.testing.assert_array_equal(archive.get(key, frames=slice(100, 160)), real_by_key[key][100:160])
+        np.testing.assert_array_equal(archive.get(key, frames=slice(281, 301)), real_by_key[key][281:301])
         np.testing.assert_array_equal(archive.get(key, frames=slice(600, 660)), real_by_key[key][600:660])
         np.testing.assert_array_equal(archive.get(key, frames=slice(-20, None)), real_by_key[key][-20:])
         np.testing.assert_array_equal(archive.get(key), real_by_key[key])

@@ -11,9 +11,9 @@ chunk's tokens back exactly, in the array's dtype. As with the format-2 codec
 resolved, and ``vqtans.TablesNotFoundError``).
 
 zarr finds the codec by its name ``"vqtans"``: importing this module registers
-it (``zarr.registry.register_codec``), and the package also declares it under
-the ``zarr.codecs`` entry point when installed with it, so a store then opens
-with ``zarr.open_array`` alone. Example::
+it (``zarr.registry.register_codec``); where the installed package declares it
+as the ``zarr.codecs`` entry point ``vqtans = "vqtans.zarr3:VqTans"``, zarr
+loads it by itself and a store opens with ``zarr.open_array`` alone. Example::
 
     import zarr
     from vqtans.zarr3 import VqTans
