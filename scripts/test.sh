@@ -95,6 +95,7 @@ step .venv/bin/pytest -p no:cacheprovider -rs python/tests
 step cargo build --release -p vqtans --no-default-features --target thumbv7em-none-eabihf --locked
 step cargo build --release -p vqtans --no-default-features --target thumbv6m-none-eabi --locked
 step bash firmware/qemu-test.sh
+step bash firmware/build-boards.sh
 # Every deterministic figure in README.md and firmware/README.md against what the
 # code gives (host-tools, three codec tests, and the logs the QEMU step just left);
 # fails naming each figure that differs. About 15 s.

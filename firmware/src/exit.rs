@@ -49,6 +49,9 @@ fn first_failure() -> bool {
     })
 }
 
+/// The QEMU boards' and the micro:bit's panic handler (the M4 boards use
+/// `panic-probe`).
+#[cfg(any(board = "mps2-an386", board = "microbit-v1"))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     if first_failure() {
@@ -63,6 +66,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
 }
 
 /// Called after `defmt::panic!` (and `defmt::unwrap!` etc.) has logged.
+#[cfg(any(board = "mps2-an386", board = "microbit-v1"))]
 #[defmt::panic_handler]
 fn defmt_panic() -> ! {
     FAILING.store(true, Ordering::SeqCst);

@@ -31,9 +31,11 @@ mod exit;
 #[cfg(feature = "kernel-check")]
 mod kernel_check;
 mod link;
+#[cfg(board = "microbit-v1")]
+mod log_tee;
 mod measure;
 mod memory;
-#[cfg(any(board = "mps2-an386", board = "microbit-v1"))]
+#[cfg(board = "mps2-an386")]
 mod profile;
 mod resident;
 mod segments;
@@ -54,6 +56,7 @@ fn main() -> ! {
 
     let boards::Parts { mut clock, link, idle } = boards::init().unwrap_or_else(|| exit::failure());
     let board = boards::BOARD;
+    boards::this::report();
     defmt::info!(
         "vqtans firmware up on {=str} ({=str}): flash {=usize} B ({=usize} B reserved for code, {=usize} B budget \
          for tables and streams), RAM {=usize} B ({=usize} B for table sets); painted {=usize} stack bytes",

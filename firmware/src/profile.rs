@@ -1,10 +1,11 @@
 //! A statistical profiler: SysTick samples the interrupted program counter
-//! (see [`crate::measure::Clock::profile`]) into a histogram over `.text`.
+//! (see `clock::systick::Clock::profile`) into a histogram over `.text`. The
+//! mps2-an386 only: the other boards have no SysTick in use (the nRF51 has
+//! none at all).
 //!
 //! Test instrumentation, not part of the decoder: the histogram is `.bss`
-//! (32 KiB on the mps2-an386, 2 KiB on the microbit, whose bins are then
-//! wider), which the firmware's static RAM figure includes and the decoder's
-//! RAM figure does not; builds that never profile leave it out. [`dump`] logs every non-empty bin as
+//! (32 KiB), which the firmware's static RAM figure includes and the
+//! decoder's RAM figure does not; builds that never profile leave it out. [`dump`] logs every non-empty bin as
 //! `prof <address> <samples>`; `profile.py` maps the addresses to source
 //! lines with `llvm-addr2line`.
 
@@ -12,11 +13,7 @@ use core::ptr::addr_of;
 use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 
 /// Histogram bins.
-#[cfg(armv7em)]
 const BINS: usize = 16384;
-/// Histogram bins (16 KiB of RAM in all).
-#[cfg(armv6m)]
-const BINS: usize = 1024;
 
 extern "C" {
     /// Start and end of `.text` (cortex-m-rt).

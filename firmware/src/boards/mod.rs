@@ -21,11 +21,19 @@ pub use spec::Board;
 pub mod microbit_v1;
 #[cfg(board = "mps2-an386")]
 pub mod mps2_an386;
+#[cfg(board = "nrf52840-dk")]
+pub mod nrf52840_dk;
+#[cfg(board = "nucleo-f446re")]
+pub mod nucleo_f446re;
 
 #[cfg(board = "microbit-v1")]
 pub use microbit_v1 as this;
 #[cfg(board = "mps2-an386")]
 pub use mps2_an386 as this;
+#[cfg(board = "nrf52840-dk")]
+pub use nrf52840_dk as this;
+#[cfg(board = "nucleo-f446re")]
+pub use nucleo_f446re as this;
 
 /// The board this firmware is built for.
 pub const BOARD: &Board = this::BOARD;

@@ -107,7 +107,7 @@ pub const MICROBIT_V1: Board = Board {
     // statics.
     link_ram_budget: 14 << 10,
     core_clock_hz: 16_000_000,
-    ticks: "SysTick ticks",
+    ticks: "TIMER0 ticks",
     tick_hz: 16_000_000,
     counts_instructions: true,
 };

@@ -9,12 +9,15 @@
 //! - `microbit-v1`: the nRF51 UART ([`nrf51`]) at `0x4000_2000`, QEMU's first
 //!   serial port and the micro:bit's USB serial; the only one, so the receive
 //!   calibration runs on it before its receiver is started.
+//! - `nrf52840-dk`, `nucleo-f446re`: the vendor HAL's UART through its
+//!   `embedded-io` or `embedded-hal-nb` traits ([`hal`]).
 //!
 //! QEMU only hands a UART more bytes when it has room for them (one byte on
 //! the CMSDK UART, a 6-byte FIFO on the nRF51), so nothing is lost however
 //! slowly the firmware reads; real hardware at a high baud rate would need
 //! the receive interrupt and a ring buffer (or DMA) while the decoder works.
 
+#[cfg(any(board = "mps2-an386", board = "microbit-v1"))]
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use embedded_io::{ErrorKind, ErrorType, Read, Write};
@@ -23,6 +26,8 @@ use crate::measure::{Calibration, Clock, Ticks};
 
 #[cfg(board = "mps2-an386")]
 pub mod cmsdk;
+#[cfg(any(board = "nrf52840-dk", board = "nucleo-f446re"))]
+pub mod hal;
 #[cfg(board = "microbit-v1")]
 pub mod nrf51;
 
@@ -46,6 +51,8 @@ pub trait Port {
     fn tx_ready(&mut self) -> bool;
     /// Sends `byte` (call when [`Port::tx_ready`]).
     fn write_byte(&mut self, byte: u8);
+    /// Sends whatever the port still holds back (a HAL's transmit buffer).
+    fn flush_tx(&mut self) {}
     /// True (and cleared) if a byte was dropped on the way out.
     fn take_tx_overrun(&mut self) -> bool;
 }
@@ -99,6 +106,7 @@ pub struct RxCounts {
 /// Claims a peripheral: true the first time for `taken` (single core; the
 /// check and the claim happen with interrupts masked, as ARMv6-M has no
 /// atomic swap).
+#[cfg(any(board = "mps2-an386", board = "microbit-v1"))]
 fn claim(taken: &AtomicBool) -> bool {
     cortex_m::interrupt::free(|_| {
         let free = !taken.load(Ordering::Relaxed);
@@ -242,6 +250,7 @@ impl Write for Uart {
 
     /// Waits until the last byte written has left.
     fn flush(&mut self) -> Result<(), Error> {
+        self.regs.flush_tx();
         while !self.regs.tx_ready() {}
         if self.regs.take_tx_overrun() {
             return Err(Error::TxOverrun);
