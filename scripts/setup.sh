@@ -6,8 +6,10 @@
 # defmt-print and flip-link, and for fuzzing the nightly pinned in
 # codec/fuzz/rust-toolchain.toml (with rustfmt) and cargo-fuzz $CARGO_FUZZ_VERSION;
 # and for the Python package the virtual environment .venv/ (never the system
-# Python) with the pinned packages of python/requirements-dev.txt and the package
-# built from python/ (rebuilt only when its sources or the codec's changed).
+# Python) with the pinned packages of python/requirements-dev.txt, the wheels built
+# from python/ by scripts/build-wheels.sh (rebuilt only when their sources or the
+# codec's changed), the x86_64 one installed into .venv/, and for testing the
+# aarch64 one qemu-user and an aarch64 CPython from Debian's arm64 packages.
 # Idempotent; safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,21 +48,56 @@ if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]
     cargo install --locked "cargo-fuzz@$CARGO_FUZZ_VERSION"
 fi
 
-# Python: .venv/ with the pinned packages, then `pip install ./python` into it
-# (one release cargo build, in python/target), skipped when nothing it is built
-# from changed since the last install.
-[ -x .venv/bin/python ] || python3 -m venv .venv
-if ! cmp -s python/requirements-dev.txt .venv/requirements-dev.installed; then
-    .venv/bin/pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt
-    cp python/requirements-dev.txt .venv/requirements-dev.installed
+# Python: scripts/build-wheels.sh makes .venv/ (never the system Python) with the
+# pinned packages of python/requirements-dev.txt and builds the wheel set in
+# python/dist/ (x86_64 and aarch64 manylinux2014 wheels, an sdist; rebuilt only when
+# something they are built from changed); the x86_64 wheel is installed into .venv/
+# (again only when it changed). For scripts/test-wheel.sh: the wheelhouse of the test
+# suite's packages (.venv/wheelhouse/, so its fresh venv installs without network),
+# and for the aarch64 wheel's test under qemu-aarch64, Debian's aarch64 CPython (the
+# version of .venv's) unpacked into .venv/aarch64/sysroot/ with the libraries it and
+# numpy load, and numpy's aarch64 wheel (.venv/aarch64/wheelhouse/).
+bash scripts/build-wheels.sh --if-changed
+wheel=$(echo python/dist/vqtans-*_x86_64.whl)
+if [ "$(cat .venv/vqtans-wheel.installed 2>/dev/null)" != "$(sha256sum "$wheel")" ]; then
+    .venv/bin/pip install --quiet --disable-pip-version-check --no-deps --force-reinstall "$wheel"
+    sha256sum "$wheel" > .venv/vqtans-wheel.installed
 fi
-python_sources=$( { rustc --version
-    find python/Cargo.toml python/Cargo.lock python/pyproject.toml python/src python/vqtans \
-        codec/Cargo.toml codec/src host-tools/Cargo.toml host-tools/src -type f -print0 | sort -z | xargs -0 sha256sum
-} | sha256sum | cut -d' ' -f1)
-if [ "$(cat .venv/vqtans-python.installed 2>/dev/null)" != "$python_sources" ]; then
-    # --no-build-isolation: build with the pinned maturin (the backend runs it from PATH).
-    PATH="$PWD/.venv/bin:$PATH" .venv/bin/pip install --quiet --disable-pip-version-check \
-        --no-build-isolation --no-deps --force-reinstall ./python
-    echo "$python_sources" > .venv/vqtans-python.installed
+if ! cmp -s python/requirements-test.txt .venv/wheelhouse/requirements-test.txt; then
+    rm -rf .venv/wheelhouse .venv/wheelhouse.tmp
+    .venv/bin/pip download --quiet --disable-pip-version-check --only-binary=:all: \
+        -d .venv/wheelhouse.tmp -r python/requirements-test.txt
+    cp python/requirements-test.txt .venv/wheelhouse.tmp/
+    mv .venv/wheelhouse.tmp .venv/wheelhouse
+fi
+python_version=$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+numpy_pin=$(grep -x 'numpy==[0-9.]*' python/requirements-test.txt)
+aarch64_debs=("python$python_version-minimal" "libpython$python_version-minimal"
+    "libpython$python_version-stdlib" libc6 libgcc-s1 libstdc++6 libexpat1 zlib1g libffi8
+    libbz2-1.0 liblzma5 libssl3 libuuid1 libcrypt1)
+aarch64_want="${aarch64_debs[*]} $numpy_pin"
+if [ "$(cat .venv/aarch64/installed 2>/dev/null)" != "$aarch64_want" ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    command -v qemu-aarch64 >/dev/null 2>&1 ||
+        { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq qemu-user >/dev/null; }
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        $SUDO dpkg --add-architecture arm64
+        $SUDO apt-get update -qq
+    fi
+    rm -rf .venv/aarch64 .venv/aarch64.tmp
+    mkdir -p .venv/aarch64.tmp/debs
+    # apt-get download: the archive's signed package lists vouch for each .deb (run
+    # as the invoking user, not apt's sandbox user, who cannot write to .venv/).
+    download=(apt-get download -qq -o APT::Sandbox::User="$(id -un)" "${aarch64_debs[@]/%/:arm64}")
+    (cd .venv/aarch64.tmp/debs && { "${download[@]}" || { $SUDO apt-get update -qq && "${download[@]}"; }; })
+    for deb in .venv/aarch64.tmp/debs/*.deb; do
+        dpkg-deb -x "$deb" .venv/aarch64.tmp/sysroot
+    done
+    rm -rf .venv/aarch64.tmp/debs
+    .venv/bin/pip download --quiet --disable-pip-version-check --only-binary=:all: \
+        --platform manylinux_2_17_aarch64 --platform manylinux_2_28_aarch64 --implementation cp \
+        --python-version "$python_version" -d .venv/aarch64.tmp/wheelhouse "$numpy_pin"
+    echo "$aarch64_want" > .venv/aarch64.tmp/installed
+    mv .venv/aarch64.tmp .venv/aarch64
 fi

@@ -3,8 +3,9 @@
 # integration tests (in the `test` profile: opt-level 2 with overflow checks and
 # debug assertions on, so that arithmetic that wraps on some input fails the test
 # that feeds it; every test binary runs even if one fails), the static decoder of challenge
-# submissions, the Python package's pytest suite (in the virtual environment
-# .venv/ that scripts/setup.sh makes and installs the package into), the no_std
+# submissions, the Python package's pytest suite (against the x86_64 wheel that
+# scripts/setup.sh builds, installed into a fresh virtual environment), the aarch64
+# wheel's round trips of the real segments under qemu-aarch64, the no_std
 # builds of the codec for thumbv7em-none-eabihf (Cortex-M4F) and
 # thumbv6m-none-eabi (Cortex-M0), the firmware under QEMU on both boards, the
 # README's figures against what the code gives (scripts/readme-figures.py --check),
@@ -13,7 +14,8 @@
 #
 # Counts: each test a step's output reports (cargo's `test result:` lines, pytest's
 # closing `N passed, M failed, ...` line (errors count as failures), the closing
-# `N passed, M failed` of the QEMU tests and `fuzz: N passed, M failed`), and
+# `N passed, M failed` of the QEMU tests, of the aarch64 wheel's checks and
+# `fuzz: N passed, M failed`), and
 # one failure for each test binary that ended without reporting (a crash) and for
 # each step that failed without a counted test failure (a build error, formatting).
 # A skipped pytest test (e.g. numcodecs or zarr missing) counts as a failure: here
@@ -91,7 +93,10 @@ step cargo test --workspace --locked --no-fail-fast
 # The API docs (the codec's front page and its examples, which the step above ran as
 # doc tests): no broken links, no warnings.
 step env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked
-step .venv/bin/pytest -p no:cacheprovider -rs python/tests
+# The pytest suite against the x86_64 wheel of python/dist/ in a fresh venv, and the
+# aarch64 wheel's real-segment round trips under qemu-aarch64 (scripts/test-wheel.sh).
+step bash scripts/test-wheel.sh x86_64
+step bash scripts/test-wheel.sh aarch64
 step cargo build --release -p vqtans --no-default-features --target thumbv7em-none-eabihf --locked
 step cargo build --release -p vqtans --no-default-features --target thumbv6m-none-eabi --locked
 step bash firmware/qemu-test.sh
