@@ -70,10 +70,7 @@ fn baudrate(baud: u32) -> Baudrate {
 
 /// Logs the configuration.
 pub fn report() {
-    defmt::info!(
-        "nRF52840-DK: 64 MHz core, HFCLK from the 32 MHz crystal, flash instruction cache on (flash reads take \
-         no wait states at 64 MHz); log over RTT"
-    );
+    defmt::info!("nRF52840-DK: 64 MHz core, HFCLK from the 32 MHz crystal, flash instruction cache on; log over RTT");
 }
 
 /// Ends the run: with a debugger attached (`probe-rs run`), its exit status
