@@ -1,6 +1,7 @@
 """Type stubs of the native module (Rust, PyO3); see the doc strings there."""
 
 import os
+import pathlib
 import sys
 from typing import Iterable, Iterator, Optional, Union
 
@@ -48,7 +49,7 @@ class Archive:
 
     def __init__(self, path: _Path) -> None: ...
     @property
-    def path(self) -> str: ...
+    def path(self) -> "pathlib.Path": ...
     @property
     def tables(self) -> Tables: ...
     def keys(self) -> list[str]: ...
