@@ -295,6 +295,22 @@ mod tests {
     }
 
     #[test]
+    fn without_a_zip_the_archive_parts_are_given() {
+        let parts =
+            Parts { segments: 1, tokens: 1200 * 128, archive: 64 + 10 + 90 + 6, table_set: 10, streams: 90, zip: None };
+        let want = [
+            "archive by part (bytes; no submission zip: the decoder was not found):",
+            "  archive               170  rate 192,000 / 170 = 1129.412",
+            "  table set              10",
+            "  streams                90  streams-only rate 192,000 / 90 = 2133.333",
+            "  other                  70  (archive index, header and footer)",
+        ];
+        assert_eq!(parts.report().lines().collect::<Vec<_>>(), want);
+        assert_eq!(parts.to_json()["zip"], serde_json::Value::Null);
+        assert_eq!(parts.to_json()["index_bytes"], 6);
+    }
+
+    #[test]
     fn projection_follows_the_formula() {
         // 2 segments of 1200 frames, 100 B of index.
         let parts = Parts {

@@ -83,7 +83,7 @@ fn expected_breakdown(zip: &Path) -> Vec<String> {
     let zip_headers = zip_bytes - decoder - script - archive_bytes;
     // zip(5000) = F + 5000 * P, P = (streams + index) / 2, F = zip - streams - index.
     let fixed = zip_bytes - streams - index;
-    let projected = (2 * fixed + 5000 * (streams + index) + 1) / 2;
+    let projected = (2 * fixed + 5000 * (streams + index)).div_ceil(2);
     let per_segment = match (streams + index) % 2 {
         0 => grouped((streams + index) / 2),
         _ => format!("{}.5", grouped((streams + index) / 2)),
