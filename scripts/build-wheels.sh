@@ -5,11 +5,12 @@
 # wheel with auditwheel (its own check, besides maturin's) and writes SHA256SUMS.
 #
 # Both wheels are linked by zig (maturin --zig, zig from the pinned `ziglang`
-# package in python/requirements-dev.txt) against glibc 2.17's symbols: the
-# Debian cross linker (gcc-aarch64-linux-gnu) links against bookworm's glibc 2.36
-# and gives a wheel that only glibc >= 2.34 systems accept, which leaves out e.g.
-# Ubuntu 20.04 on comma's devices; zig needs no system package and builds the
-# x86_64 wheel the same way. The C code in the build (ring) is compiled by zig cc.
+# package in python/requirements-dev.txt) against glibc 2.17's symbols. The
+# system linkers (gcc, and the cross gcc-aarch64-linux-gnu) link against bookworm's
+# glibc 2.36, and the extension then needs glibc 2.34 (pthread_join@GLIBC_2.34,
+# dlsym: `objdump -T` of the x86_64 build linked by gcc), which leaves out e.g.
+# Ubuntu 20.04 (glibc 2.31); zig needs no system package and builds both wheels
+# the same way. The C code in the build (ring) is compiled by zig cc.
 #
 # Atomic: everything is built into a temporary folder beside python/dist/, which
 # replaces python/dist/ only when all three files are built and checked; a failed
