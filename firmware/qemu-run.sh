@@ -12,13 +12,15 @@
 #   UART_OUT      where UART0's byte stream goes   (default target/uart0.bin)
 #   DEFMT_RAW     also keep the raw defmt stream here (default: not kept)
 #   QEMU_TIMEOUT  seconds before QEMU is killed   (default 120)
-#   UART_SOCKET   connect UART0 to this Unix socket instead (both directions;
-#                 uart-link.py listens there); UART_OUT is then not written
+#   UART_SOCKET   connect UART0 to a Unix socket QEMU makes at this path instead
+#                 (both directions): QEMU waits for the host end (`host-tools
+#                 link --port PATH`) to connect before it starts the firmware;
+#                 UART_OUT is then not written
 #
 # Wiring: the link UART (mps2-an386: UART0 at 0x4000_4000; microbit: the
 # nRF51 UART at 0x4000_2000) is QEMU's first serial port, serial_hd(0), so
 # `-serial file:$UART_OUT` captures it byte-exactly (or `-chardev socket`
-# connects it to a host program that sends streams to it). Semihosting console
+# connects it to the host program that sends streams to it). Semihosting console
 # output (the defmt frames) goes to QEMU's stdout, which carries nothing
 # else: -monitor none, no other serial on stdio. `-icount shift=0` makes each
 # guest instruction take 1 ns of virtual time, so timings are deterministic.
@@ -30,7 +32,7 @@ uart_out=${UART_OUT:-$here/target/uart0.bin}
 raw_out=${DEFMT_RAW:-/dev/null}
 mkdir -p "$(dirname "$uart_out")"
 if [[ -n ${UART_SOCKET:-} ]]; then
-  serial=(-chardev "socket,id=uart0,path=$UART_SOCKET" -serial chardev:uart0)
+  serial=(-chardev "socket,id=uart0,path=$UART_SOCKET,server=on,wait=on" -serial chardev:uart0)
 else
   serial=(-serial "file:$uart_out")
 fi

@@ -224,17 +224,16 @@ PY
 }
 
 # make_link_blobs: the damaged streams of the link cases. uart-corrupt: the
-# first segment's stream with group $CORRUPT_GROUP damaged, and the tokens of
-# the groups before it; uart-truncated: the cut point, half of the second
-# segment's stream, and TRUNCATED_GROUPS, the number of its groups whose
-# bytes (`host-tools groups`) all lie before the cut: exactly those come back.
+# first segment's stream with group $CORRUPT_GROUP damaged; uart-truncated:
+# the first half (LINK_CUT bytes) of the second segment's stream, and
+# TRUNCATED_GROUPS, the number of its groups whose bytes (`host-tools groups`)
+# all lie before the cut: exactly those come back.
 make_link_blobs() {
   local seg=${SEGMENTS[0]} cut_seg=${SEGMENTS[1]}
   mkdir -p "$BLOBS/link"
   damage_group "$BLOBS/$seg.tables" "$BLOBS/$seg.vqt" "$BLOBS/link/corrupt.vqt"
-  head -c $((CORRUPT_GROUP * LINK_GROUP_FRAMES * 256)) "$BLOBS/$seg.expected" >"$BLOBS/link/corrupt.expected"
-  : >"$BLOBS/link/empty.expected"
   LINK_CUT=$(($(stat -c %s "$BLOBS/$cut_seg.vqt") / 2))
+  head -c "$LINK_CUT" "$BLOBS/$cut_seg.vqt" >"$BLOBS/link/truncated.vqt"
   TRUNCATED_GROUPS=$(host_tools_out groups --tables "$BLOBS/$cut_seg.tables" "$BLOBS/$cut_seg.vqt" |
     awk -v cut="$LINK_CUT" '$1 == "group" && split($8, r, /\.\./) == 2 && r[2] <= cut { n++ } END { print n + 0 }')
   ((TRUNCATED_GROUPS > 0)) || abort "no whole group of $cut_seg lies in its first $LINK_CUT bytes"
@@ -338,33 +337,38 @@ joined() {
   echo "$*"
 }
 
-# run_case NAME EXPECT ELF [--uart FILE] [--log REGEX]... [--send FILE]...
-#          [--cut N] [--uart-groups FILE BYTES]
+# run_case NAME EXPECT ELF [--uart FILE] [--log REGEX]...
+#          [--send FILE --tables T [--expect NPY] [--link-log REGEX]]...
 #   EXPECT: ok   = QEMU must exit 0 (semihosting EXIT_SUCCESS);
 #           fail = QEMU must exit 1 (semihosting EXIT_FAILURE) within the
 #                  time limit; a timeout (124) or any other status fails.
 #   --uart FILE   UART0 output must equal FILE byte for byte.
 #   --log REGEX   the decoded defmt log must contain a line matching REGEX
 #                 (extended regex; may be repeated).
-#   --send FILE   connect UART0 to uart-link.py instead of a file, which
-#                 sends FILE (repeatable: back to back) and collects what the
-#                 firmware sends; --cut N sends only the first N bytes and
-#                 then keeps the link silent.
-#   --uart-groups FILE BYTES N  UART0 output must be exactly the first
-#                 N*BYTES bytes of FILE (N whole groups).
+#   --send FILE   connect UART0 to `host-tools link` instead of a file
+#                 (through a Unix socket QEMU listens on, see qemu-run.sh),
+#                 which sends FILE (repeatable: back to back), encoded with
+#                 one of the --tables T (repeatable), and compares the frames
+#                 that come back with --expect NPY (one per FILE: the
+#                 original; link stops at the first frame that differs). Its
+#                 status must be 0 for EXPECT ok (and then each stream's
+#                 frames, written with -o, must equal its NPY byte for byte)
+#                 and 1 for EXPECT fail; --link-log REGEX: its output (in
+#                 link.txt) must have a line matching REGEX.
 #   One case is one check: it passes only if every condition holds.
 run_case() {
   local name=$1 expect=$2 elf=$3
   shift 3
-  local uart_file="" status=0 t0 re cut="" groups_file="" group_bytes=0 groups=0
-  local -a log_res=() problems=() send=()
+  local uart_file="" status=0 link_status=0 t0 re i
+  local -a log_res=() problems=() send=() tables=() originals=() link_res=() outputs=()
   while (($#)); do
     case $1 in
       --uart) uart_file=$2; shift 2 ;;
       --log) log_res+=("$2"); shift 2 ;;
-      --send) send+=(--send "$2"); shift 2 ;;
-      --cut) cut=$2; shift 2 ;;
-      --uart-groups) groups_file=$2; group_bytes=$3; groups=$4; shift 4 ;;
+      --send) send+=("$2"); shift 2 ;;
+      --tables) tables+=(--tables "$2"); shift 2 ;;
+      --expect) originals+=("$2"); shift 2 ;;
+      --link-log) link_res+=("$2"); shift 2 ;;
       *) echo "run_case $name: unknown option $1" >&2; exit 2 ;;
     esac
   done
@@ -374,9 +378,31 @@ run_case() {
   mkdir -p "$dir"
   t0=$(now)
   if ((${#send[@]})); then
-    DEFMT_RAW=$dir/defmt.raw QEMU_TIMEOUT=$TIMEOUT \
-      python3 uart-link.py --out "$dir/uart0.bin" "${send[@]}" ${cut:+--cut "$cut"} -- ./qemu-run.sh "$elf" \
-      >"$dir/log.txt" 2>"$dir/stderr.txt" || status=$?
+    # QEMU listens on the socket and starts the firmware once host-tools link
+    # connected; the link's own timeout is only a hang guard (the firmware
+    # times out first, and QEMU's exit closes the link).
+    if [[ $expect == ok ]]; then
+      for i in "${!send[@]}"; do outputs+=("$dir/back-$i.npy"); done
+    fi
+    local sock=$dir/uart0.sock waited=0 qemu
+    UART_SOCKET=$sock DEFMT_RAW=$dir/defmt.raw QEMU_TIMEOUT=$TIMEOUT \
+      ./qemu-run.sh "$elf" >"$dir/log.txt" 2>"$dir/stderr.txt" &
+    qemu=$!
+    while [[ ! -S $sock ]] && kill -0 "$qemu" 2>/dev/null && ((waited++ < TIMEOUT * 10)); do sleep 0.1; done
+    "$HOST_TOOLS" link --port "$sock" --timeout "$TIMEOUT" "${tables[@]}" "${send[@]}" \
+      ${originals[0]:+--expect "${originals[@]}"} ${outputs[0]:+-o "${outputs[@]}"} >"$dir/link.txt" 2>&1 || link_status=$?
+    wait "$qemu" || status=$?
+    case $expect in
+      ok) ((link_status == 0)) || problems+=("host-tools link exit status $link_status, expected 0") ;;
+      *) ((link_status == 1)) || problems+=("host-tools link exit status $link_status, expected 1") ;;
+    esac
+    for i in "${!outputs[@]}"; do
+      cmp -s "${originals[$i]}" "${outputs[$i]}" ||
+        problems+=("the frames of stream $i that came back (${outputs[$i]}) differ from ${originals[$i]}")
+    done
+    for re in "${link_res[@]}"; do
+      grep -Eq -- "$re" "$dir/link.txt" || problems+=("host-tools link output has no line matching /$re/")
+    done
   else
     UART_OUT=$dir/uart0.bin DEFMT_RAW=$dir/defmt.raw QEMU_TIMEOUT=$TIMEOUT \
       ./qemu-run.sh "$elf" >"$dir/log.txt" 2>"$dir/stderr.txt" || status=$?
@@ -396,13 +422,6 @@ run_case() {
   if [[ -n $uart_file ]] && ! cmp -s "$uart_file" "$dir/uart0.bin"; then
     problems+=("UART0 bytes differ from $uart_file ($(stat -c %s "$dir/uart0.bin") vs $(stat -c %s "$uart_file") bytes)")
   fi
-  if [[ -n $groups_file ]]; then
-    local got want=$((groups * group_bytes))
-    got=$(stat -c %s "$dir/uart0.bin")
-    if ((got != want)) || ! cmp -s -n "$want" "$groups_file" "$dir/uart0.bin"; then
-      problems+=("UART0 output ($got bytes) is not the first $groups groups ($want bytes) of $groups_file")
-    fi
-  fi
   for re in "${log_res[@]}"; do
     grep -Eq -- "$re" "$dir/log.txt" || problems+=("log has no line matching /$re/")
   done
@@ -417,12 +436,16 @@ run_case() {
     echo "  log ($dir/log.txt):"
     sed 's/^/    /' "$dir/log.txt" | tail -n 20
     sed 's/^/    stderr: /' "$dir/stderr.txt" | tail -n 5
+    [[ ! -s $dir/link.txt ]] || sed 's/^/    link: /' "$dir/link.txt" | tail -n 5
   fi
 }
 
 check_tools
 mkdir -p "$OUT"
 make_blobs
+# The host end of the link cases: the host-tools binary make_blobs built.
+HOST_TOOLS=$(cd "$REPO" && realpath -m "${CARGO_TARGET_DIR:-target}/release/host-tools")
+[[ -x $HOST_TOOLS ]] || abort "$HOST_TOOLS not found after building host-tools"
 make_link_blobs
 make_m0_blobs
 
@@ -550,10 +573,10 @@ run_case corrupt-stream fail "$OUT/corrupt-stream.elf" \
 run_case wrong-tables fail "$OUT/wrong-tables.elf" \
   --log "segment ${SEGMENTS[0]}: FAILED: Decode \{ frame: 0, error: \"?stream was encoded with table set"
 
-# Streams over UART0 (uart-link.py at the host end), both segments back to
-# back: each group of 20 frames goes back out once verified, token for token;
-# the streaming decoder stays within 16 KiB of RAM; the session ends when the
-# link is quiet after the last stream.
+# Streams over UART0 (`host-tools link` at the host end), both segments back
+# to back: each group of 20 frames goes back out once verified, token for
+# token; the streaming decoder stays within 16 KiB of RAM; the session ends
+# when the link is quiet after the last stream.
 link_logs=()
 for i in "${!SEGMENTS[@]}"; do
   link_logs+=(--log "link: table set ${SEGMENTS[$i]} [0-9a-f]{16} \([0-9]+ B with its image\) copied to RAM"
@@ -562,23 +585,41 @@ for i in "${!SEGMENTS[@]}"; do
     --log "stream $i: checks: decode at most [0-9.]+ instructions/token: ok"
     --log "stream $i: RAM: .* budget 16384 B: ok")
 done
-run_case uart-stream ok "$OUT/link.elf" --send "${all_streams[0]}" --send "${all_streams[1]}" \
-  --uart "$BLOBS/all.expected" "${link_logs[@]}" \
+for i in "${!SEGMENTS[@]}"; do
+  link_logs+=(--send "${all_streams[$i]}" --tables "${all_tables[$i]}" --expect "$DATA/${SEGMENTS[$i]}.npy"
+    --link-log "^stream $i \\(.*\\): 1200 frames in 60 groups back, identical to .*${SEGMENTS[$i]}\\.npy; .* frames/s; .* B/s sent, .* B/s received$")
+done
+run_case uart-stream ok "$OUT/link.elf" "${link_logs[@]}" \
   --log "link: quiet for [0-9]+ ticks after stream 1: session over" \
-  --log "link: all streams decoded and verified: 307200 tokens sent"
+  --log "link: all streams decoded and verified: 307200 tokens sent" \
+  --link-log "^link: all 2 stream\\(s\\) came back whole and identical: 2400 frames in "
+# link_stopped FRAMES HOW: the line of `host-tools link` for a stream that
+# came back whole and right up to frame FRAMES (a group boundary) and then
+# stopped; HOW says what the host's decoder makes of that group.
+link_stopped() {
+  echo "^error: stream 0 \\(.*\\) frame $1, group $(($1 / LINK_GROUP_FRAMES)): the device closed the link; it sent $1 of 1200 frames \\($(($1 / LINK_GROUP_FRAMES)) groups\\), identical to .*\\.npy; $2"
+}
 # One byte inverted inside group $CORRUPT_GROUP: every group before it comes
-# out, correct; nothing of it or after it; the log names the group.
-run_case uart-corrupt fail "$OUT/link.elf" --send "$BLOBS/link/corrupt.vqt" --uart "$BLOBS/link/corrupt.expected" \
+# out, correct; nothing of it or after it (the device closes the link when
+# QEMU exits); the log names the group.
+run_case uart-corrupt fail "$OUT/link.elf" \
+  --send "$BLOBS/link/corrupt.vqt" --tables "${all_tables[0]}" --expect "$DATA/${SEGMENTS[0]}.npy" \
+  --link-log "$(link_stopped $((CORRUPT_GROUP * LINK_GROUP_FRAMES)) "the host's decoder also stops there \\(group $CORRUPT_GROUP: ")" \
   --log "link: FAILED: Stream \{ stream: 0, group: $CORRUPT_GROUP, verified: $((CORRUPT_GROUP * LINK_GROUP_FRAMES)), error: \"?group $CORRUPT_GROUP: "
-# The link stops halfway through the second segment's stream and stays
-# silent: exactly the groups that arrived whole come out, then a timeout error
-# in the next group, and QEMU exits with a failure (no hang).
-run_case uart-truncated fail "$OUT/link.elf" --send "${all_streams[1]}" --cut "$LINK_CUT" \
-  --uart-groups "$BLOBS/${SEGMENTS[1]}.expected" $((LINK_GROUP_FRAMES * 256)) "$TRUNCATED_GROUPS" \
+# The first half of the second segment's stream, then silence: exactly the
+# groups that arrived whole come out (TRUNCATED_GROUPS, from `host-tools
+# groups`), then a timeout error in the next group, and QEMU exits with a
+# failure (no hang).
+run_case uart-truncated fail "$OUT/link.elf" \
+  --send "$BLOBS/link/truncated.vqt" --tables "${all_tables[1]}" --expect "$DATA/${SEGMENTS[1]}.npy" \
+  --link-log "^stream 0 \\(.*\\) is cut short: $((LINK_CUT - 32)) of its [0-9]+ payload bytes" \
+  --link-log "$(link_stopped $((TRUNCATED_GROUPS * LINK_GROUP_FRAMES)) "the host's decoder also stops there \\(group $TRUNCATED_GROUPS: ")" \
   --log "link: FAILED: Stream \{ stream: 0, group: $TRUNCATED_GROUPS, verified: $((TRUNCATED_GROUPS * LINK_GROUP_FRAMES)), error: \"?link failed in group $TRUNCATED_GROUPS: RxTimeout"
 # A stream made with tables that are not in flash (K = 64): refused after its
 # header, nothing sent.
-run_case uart-wrong-tables fail "$OUT/link.elf" --send "$BLOBS/k64/${SEGMENTS[0]}.vqt" --uart "$BLOBS/link/empty.expected" \
+run_case uart-wrong-tables fail "$OUT/link.elf" \
+  --send "$BLOBS/k64/${SEGMENTS[0]}.vqt" --tables "$BLOBS/k64/${SEGMENTS[0]}.tables" --expect "$DATA/${SEGMENTS[0]}.npy" \
+  --link-log "$(link_stopped 0 "the stream is intact on the host")" \
   --log "stream 0: no table set [0-9a-f]{16} in flash" --log "link: FAILED: NoTables \{ stream: 0"
 
 # ---- the microbit (Cortex-M0) ----------------------------------------------
@@ -594,7 +635,9 @@ run_case m0-hardfault fail "$OUT/m0-hardfault.elf" --log 'HardFault: pc='
 # token as in the .npy; the streaming path within 14 KiB of RAM (16 KiB in
 # all) and the decode within its instructions-per-token bound (src/checks.rs).
 for seg in "${SEGMENTS[@]}"; do
-  run_case "m0-uart-stream-$seg" ok "$OUT/m0-link-$seg.elf" --send "$BLOBS/m0/$seg.vqt" --uart "$BLOBS/$seg.expected" \
+  run_case "m0-uart-stream-$seg" ok "$OUT/m0-link-$seg.elf" \
+    --send "$BLOBS/m0/$seg.vqt" --tables "$BLOBS/m0/$seg.tables" --expect "$DATA/$seg.npy" \
+    --link-log "^stream 0 \\(.*\\): 1200 frames in 60 groups back, identical to .*$seg\\.npy; " \
     --log "link: table set $seg [0-9a-f]{16} \([0-9]+ B with its image\) in flash" \
     --log "stream 0: table set $seg [0-9a-f]{16}, container format 2, 1200 frames in 60 groups of 20" \
     --log "stream 0: decoded and sent 1200 frames \(153600 tokens\) in 60 groups, each verified before it was sent" \
@@ -624,8 +667,9 @@ for seg in "${SEGMENTS[@]}"; do
 done
 # One byte inverted inside group $CORRUPT_GROUP: the groups before it come
 # out, correct, nothing after; the log names the group.
-run_case m0-uart-corrupt fail "$OUT/m0-link-${SEGMENTS[0]}.elf" --send "$BLOBS/m0/corrupt.vqt" \
-  --uart "$BLOBS/link/corrupt.expected" \
+run_case m0-uart-corrupt fail "$OUT/m0-link-${SEGMENTS[0]}.elf" \
+  --send "$BLOBS/m0/corrupt.vqt" --tables "$BLOBS/m0/${SEGMENTS[0]}.tables" --expect "$DATA/${SEGMENTS[0]}.npy" \
+  --link-log "$(link_stopped $((CORRUPT_GROUP * LINK_GROUP_FRAMES)) "the host's decoder also stops there \\(group $CORRUPT_GROUP: ")" \
   --log "link: FAILED: Stream \{ stream: 0, group: $CORRUPT_GROUP, verified: $((CORRUPT_GROUP * LINK_GROUP_FRAMES)), error: \"?group $CORRUPT_GROUP: "
 # The default table set (397 KB, 807 KB with its image) does not fit the
 # microbit's 256 KiB flash: the build refuses it, naming the sizes.

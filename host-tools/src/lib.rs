@@ -3,7 +3,8 @@
 //! ([`io`]), table-set files ([`tables`]), the passes that train tables and
 //! measure streams ([`pass`], [`cmd`]), the training of table sets shared by
 //! every front end ([`train`]), and the commands themselves ([`cmd`]),
-//! which the `host-tools` binary dispatches to.
+//! which the `host-tools` binary dispatches to; [`link`] is the host end of
+//! the firmware's UART link.
 //!
 //! Everything here reports failures as values naming the file, member and
 //! problem; nothing writes an output except through [`io::output`] (atomic,
@@ -17,6 +18,7 @@ pub mod budget;
 pub mod cmd;
 pub mod diff;
 pub mod io;
+pub mod link;
 pub mod message;
 pub mod pass;
 pub mod progress;

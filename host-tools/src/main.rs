@@ -59,6 +59,10 @@ enum Command {
     Get(cmd::get::Args),
     /// Write every segment of an archive as .npy files (or webdataset shards).
     Unpack(cmd::unpack::Args),
+    /// Send streams to a device running the firmware's streaming mode (serial
+    /// port, pty, Unix socket or TCP) and compare the verified frames it
+    /// sends back with the originals.
+    Link(cmd::link::Args),
     /// Print a table set's model parameters and device footprint (table set
     /// plus compiled decode image).
     TablesInfo(cmd::tables_info::Args),
@@ -111,6 +115,7 @@ fn main() -> ExitCode {
         Command::Get(args) => cmd::get::run(args),
         Command::Unpack(args) => cmd::unpack::run(args, &workers),
         Command::TablesInfo(args) => cmd::tables_info::run(args),
+        Command::Link(args) => cmd::link::run(args),
         Command::Verify(args) => {
             return match cmd::verify::run(args, &workers) {
                 Ok(Verdict::Identical) => ExitCode::SUCCESS,

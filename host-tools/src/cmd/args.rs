@@ -54,7 +54,7 @@ impl RemoteArgs {
 }
 
 /// A number of seconds, 0.001 to 86400.
-fn parse_seconds(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
         Ok(secs) if (0.001..=86_400.0).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
         _ => Err(format!("expected a number of seconds from 0.001 to 86400, not {text:?}")),

@@ -8,6 +8,7 @@ pub mod decode_folder;
 pub mod encode;
 pub mod get;
 pub mod groups;
+pub mod link;
 pub mod ls;
 pub mod pack;
 pub mod shard;
