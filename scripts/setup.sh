@@ -32,6 +32,22 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# aarch64 Linux, for the codec's and host-tools' tests that scripts/test.sh runs as
+# aarch64 binaries under QEMU user mode (.cargo/config.toml names the linker and the
+# runner): the Rust target, Debian's cross gcc and arm64 libc, and qemu-user.
+if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+    rustup target add aarch64-unknown-linux-gnu
+fi
+aarch64_missing=()
+command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || aarch64_missing+=(gcc-aarch64-linux-gnu)
+[ -e /usr/aarch64-linux-gnu/lib/crt1.o ] || aarch64_missing+=(libc6-dev-arm64-cross)
+command -v qemu-aarch64 >/dev/null 2>&1 || aarch64_missing+=(qemu-user)
+if [ ${#aarch64_missing[@]} -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${aarch64_missing[@]}" >/dev/null
+fi
 for tool in defmt-print flip-link; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         cargo install --locked "$tool"

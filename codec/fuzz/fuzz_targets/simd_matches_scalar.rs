@@ -1,10 +1,11 @@
-//! The AVX2 decode path against the scalar reference: for arbitrary payloads behind a
-//! valid header, and for valid streams with damage, both paths must give the same
-//! result, the same tokens or the same error; for the order-0 model (which the
-//! kernel hands to the scalar code whole) and the context model with default and
-//! other parameters and as a compact version-3 set (16-bit entries, 10-bit lists,
-//! context map). (On a CPU without AVX2 both calls run the scalar code and the
-//! target checks nothing beyond not crashing.)
+//! The SIMD decode path of this CPU (`DecodePath::best()`: AVX2 on x86-64, NEON on
+//! aarch64) against the scalar reference: for arbitrary payloads behind a valid
+//! header, and for valid streams with damage, both paths must give the same result,
+//! the same tokens or the same error; for the order-0 model (which the kernel hands
+//! to the scalar code whole) and the context model with default and other parameters
+//! and as a compact version-3 set (16-bit entries, 10-bit lists, context map). (On a
+//! CPU without either kernel both calls run the scalar code and the target checks
+//! nothing beyond not crashing.)
 #![no_main]
 
 #[path = "common.rs"]

@@ -230,7 +230,9 @@ pub fn decode_into_simd_frames(
     }
 }
 
-/// The SIMD kernel of a path, for one table set.
+/// The SIMD kernel of a path, for one table set (one per decode, on the stack:
+/// the size of the variant that never exists does not matter).
+#[allow(clippy::large_enum_variant)]
 enum Kernel<'a> {
     #[cfg(target_arch = "x86_64")]
     Avx2(avx2::Kernel<'a>),
