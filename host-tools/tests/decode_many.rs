@@ -136,6 +136,24 @@ fn bad_arguments_are_refused_before_any_decoding() {
     // A stream that does not exist, after a good one.
     let r = run(&[&"decode", &"--tables", &tables, &"-o", &out, &a, &dir.path().join("missing.vqt")]);
     assert_fails(&r, 1, &["missing.vqt: cannot read: No such file or directory"]);
+    // A FIFO among the streams: refused from its metadata, never opened (so
+    // nothing blocks); inside a folder, a FIFO named *.vqt is skipped.
+    let fifo = dir.path().join("pipe.vqt");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid C string and mode.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let r = run(&[&"decode", &"--tables", &tables, &"-o", &out, &a, &fifo]);
+    assert_fails(&r, 1, &[&format!("{}: is a FIFO", fifo.display())]);
+    let with_pipe = dir.path().join("with_pipe");
+    std::fs::create_dir(&with_pipe).unwrap();
+    std::fs::copy(&a, with_pipe.join("x.vqt")).unwrap();
+    std::os::unix::fs::symlink(&fifo, with_pipe.join("y.vqt")).unwrap();
+    let piped = dir.path().join("piped");
+    run_ok(&[&"decode", &"--tables", &tables, &"-o", &piped, &with_pipe]);
+    assert_eq!(entries(&piped), ["x.npy"]);
+    std::fs::remove_dir_all(&piped).unwrap();
+    std::fs::remove_dir_all(&with_pipe).unwrap();
+    std::fs::remove_file(&fifo).unwrap();
     // `-` among several streams, or a folder to standard output: usage errors.
     let r = run(&[&"decode", &"--tables", &tables, &"-o", &out, &a, &"-"]);
     assert_fails(&r, 2, &["a stream read from standard input (`-`) has no name"]);
