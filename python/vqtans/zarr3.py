@@ -10,10 +10,10 @@ chunk's tokens back exactly, in the array's dtype. As with the format-2 codec
 ``embed_tables=False`` (see ``vqtans.numcodecs`` for how the id is then
 resolved, and ``vqtans.TablesNotFoundError``).
 
-zarr finds the codec by its name ``"vqtans"``: importing this module registers
-it (``zarr.registry.register_codec``); where the installed package declares it
-as the ``zarr.codecs`` entry point ``vqtans = "vqtans.zarr3:VqTans"``, zarr
-loads it by itself and a store opens with ``zarr.open_array`` alone. Example::
+zarr finds the codec by its name ``"vqtans"``: the package declares it as the
+``zarr.codecs`` entry point ``vqtans = "vqtans.zarr3:VqTans"``, so zarr loads it
+by itself and a store opens with ``zarr.open_array`` alone (importing this
+module also registers it, ``zarr.registry.register_codec``). Example::
 
     import zarr
     from vqtans.zarr3 import VqTans
