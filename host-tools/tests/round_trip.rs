@@ -127,8 +127,10 @@ fn stats_reports_rates_and_parts() {
     let tables = tables_from(0);
     let out = run_ok(&[&"stats", &"--tables", &tables, &real(1)]);
     assert!(out.contains("mattseabrook-commavq_0"), "{out}");
-    assert!(out.contains("class:successor") && out.contains("overhead"), "{out}");
     assert!(out.contains("all lossless"), "{out}");
+    let wide = run_ok(&[&"stats", &"--wide", &"--tables", &tables, &real(1)]);
+    assert!(wide.contains("class:successor") && wide.contains("overhead"), "{wide}");
+    assert!(wide.contains("all lossless"), "{wide}");
 
     let json = run_ok(&[&"stats", &"--json", &"--tables", &tables, &real(0), &real(1)]);
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -152,4 +154,64 @@ fn stats_reports_rates_and_parts() {
     assert_eq!(segments[1]["bytes"].as_u64().unwrap(), std::fs::metadata(&stream).unwrap().len());
     // A context model beats 10 bits per token by far on unseen data.
     assert!(segments[1]["rate"].as_f64().unwrap() > 1.5, "{json}");
+}
+
+/// The header line and the row of `key` in a `stats` text report, split
+/// into words.
+fn stats_row<'a>(out: &'a str, key: &str) -> (Vec<&'a str>, Vec<&'a str>) {
+    let header = out.lines().find(|l| l.starts_with("key ")).expect("header line");
+    let row = out.lines().find(|l| l.starts_with(key)).expect("row of the key");
+    (header.split_whitespace().collect(), row.split_whitespace().collect())
+}
+
+#[test]
+fn stats_fits_100_columns_and_wide_shows_every_part() {
+    // A short path, so the `tables PATH` line is not what is measured.
+    let dir = tempfile::tempdir().unwrap();
+    let tables = dir.path().join("t.vqtt");
+    std::fs::copy(tables_from(0), &tables).unwrap();
+    let json = run_ok(&[&"stats", &"--json", &"--tables", &tables, &real(1)]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let seg = &doc["segments"][0];
+    let parts = seg["parts"].as_object().unwrap();
+    let tokens = seg["tokens"].as_u64().unwrap() as f64;
+    let bits = |names: &[&str]| names.iter().map(|n| parts[*n]["bits"].as_u64().unwrap()).sum::<u64>() as f64 / tokens;
+    let key = "mattseabrook-commavq_0";
+
+    let out = run_ok(&[&"stats", &"--tables", &tables, &real(1)]);
+    for line in out.lines() {
+        assert!(line.chars().count() <= 100, "{} columns: {line}", line.chars().count());
+    }
+    let (header, row) = stats_row(&out, key);
+    assert_eq!(header, ["key", "frames", "bytes", "rate", "bits/tok", "class", "offset", "escaped", "other"]);
+    let grouped = [
+        bits(&["class:copy", "class:own", "class:successor", "class:escape"]),
+        bits(&["successor-offset"]),
+        bits(&["escape-token"]),
+        bits(&["first-frame", "group-check", "overhead"]),
+    ];
+    let expected: Vec<String> = [
+        key.to_string(),
+        seg["frames"].to_string(),
+        seg["bytes"].to_string(),
+        format!("{:.3}", seg["rate"].as_f64().unwrap()),
+        format!("{:.4}", seg["bits_per_token"].as_f64().unwrap()),
+    ]
+    .into_iter()
+    .chain(grouped.iter().map(|b| format!("{b:.4}")))
+    .collect();
+    assert_eq!(row, expected, "{out}");
+
+    // --wide: the tokens and every part of the JSON report in a column.
+    let wide = run_ok(&[&"stats", &"--wide", &"--tables", &tables, &real(1)]);
+    let (header, row) = stats_row(&wide, key);
+    assert_eq!(header[..6], ["key", "frames", "tokens", "bytes", "rate", "bits/tok"], "{wide}");
+    assert_eq!(header.last(), Some(&"overhead"), "{wide}");
+    let mut shown: Vec<&str> = header[6..].to_vec();
+    shown.sort_unstable();
+    assert_eq!(shown, parts.keys().map(String::as_str).collect::<Vec<_>>(), "every part: {wide}");
+    assert_eq!(row[2], seg["tokens"].to_string());
+    for (name, value) in header.iter().zip(&row).skip(6) {
+        assert_eq!(*value, format!("{:.4}", bits(&[name])), "{name}: {wide}");
+    }
 }

@@ -8,7 +8,10 @@
 //! by model part. The part `overhead` is what no model part accounts for:
 //! the header, the coder's initial states and the final byte padding, so the
 //! parts add up to the total. The table set's device footprint (blob plus
-//! compiled decode image) heads the report.
+//! compiled decode image) heads the report. The text report fits 100
+//! columns, parts summed into groups (class symbols; successor offset;
+//! escaped tokens; order-0 tokens; frame 0, group checks and overhead);
+//! `--wide` gives every part (and the tokens) a column of its own.
 //!
 //! `stats SPLIT.vqa` measures an archive instead (told apart by its first
 //! bytes; it holds its own tables): every segment is decoded in parallel and
@@ -50,6 +53,10 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Print every model part in its own column (and the tokens column);
+    /// without it the table fits 100 columns, parts grouped.
+    #[arg(long)]
+    pub wide: bool,
     /// Input `.npy` files (`-` for one on standard input), folders of `.npy`
     /// files, or webdataset shards; or http://, https:// or hf:// URLs of
     /// `.npy` files or shards (bases ending in `/` with --shards); or one
@@ -205,7 +212,11 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print_table(&tables, &rows, &total);
+        if args.wide {
+            print_wide_table(&tables, &rows, &total);
+        } else {
+            print_table(&tables, &rows, &total);
+        }
         println!(
             "{} segment{} encoded, decoded and compared: all lossless ({:.2} s)",
             rows.len(),
@@ -227,10 +238,84 @@ pub fn footprint_json(set: &TableSetRef<'_>) -> serde_json::Value {
     })
 }
 
-/// The text report: one line per segment, then the total.
-fn print_table(tables: &TableFile, rows: &[Figures], total: &Figures) {
+/// The header lines of the text report: the table set and its footprint.
+fn print_tables_header(tables: &TableFile) {
     println!("tables {} ({}, id {})", show(tables.path()), tables.model_name(), tables.id_hex());
     println!("footprint {}", tables.footprint_summary());
+}
+
+/// A column of the default report: a name and the model parts whose bits it
+/// sums (`overhead` included when `overhead` is set).
+struct Group {
+    name: &'static str,
+    parts: &'static [Part],
+    overhead: bool,
+}
+
+/// The part groups of the default report, in order; a group none of whose
+/// parts occur is left out, except `other` (which holds the overhead).
+const GROUPS: [Group; 5] = [
+    Group {
+        name: "class",
+        parts: &[Part::ClassCopy, Part::ClassOwn, Part::ClassSuccessor, Part::ClassEscape],
+        overhead: false,
+    },
+    Group { name: "offset", parts: &[Part::SuccessorOffset], overhead: false },
+    Group { name: "escaped", parts: &[Part::EscapeToken], overhead: false },
+    Group { name: "order0", parts: &[Part::Order0], overhead: false },
+    Group { name: "other", parts: &[Part::FirstFrame, Part::GroupCheck], overhead: true },
+];
+
+/// Keys longer than this go on a line of their own in the default report,
+/// so its lines stay within 100 columns.
+const KEY_COLUMN: usize = 24;
+
+/// The default text report, within 100 columns: one line per segment, then
+/// the total; model parts summed into the groups of [`GROUPS`] (`--wide`
+/// prints each part).
+fn print_table(tables: &TableFile, rows: &[Figures], total: &Figures) {
+    print_tables_header(tables);
+    let groups: Vec<&Group> =
+        GROUPS.iter().filter(|g| g.overhead || g.parts.iter().any(|p| total.parts.contains_key(p))).collect();
+    let key_width = rows.iter().map(|r| r.key.len()).chain([total.key.len(), 3]).max().unwrap_or(5).min(KEY_COLUMN);
+    let mut header = format!("{:<key_width$} {:>7} {:>10} {:>7} {:>8}", "key", "frames", "bytes", "rate", "bits/tok");
+    for g in &groups {
+        header.push_str(&format!(" {:>8}", g.name));
+    }
+    println!("{header}");
+    for (i, row) in rows.iter().chain([total]).enumerate() {
+        if i == rows.len() {
+            println!("{}", "-".repeat(header.len()));
+        }
+        let key = if row.key.len() > key_width {
+            println!("{}", row.key);
+            ""
+        } else {
+            row.key.as_str()
+        };
+        let mut line = format!(
+            "{:<key_width$} {:>7} {:>10} {:>7.3} {:>8.4}",
+            key,
+            row.frames,
+            row.bytes,
+            row.rate(),
+            row.per_token(row.bits())
+        );
+        for g in &groups {
+            let bits: u64 = g.parts.iter().filter_map(|p| row.parts.get(p)).sum::<u64>()
+                + if g.overhead { row.overhead_bits() } else { 0 };
+            line.push_str(&format!(" {:>8.4}", row.per_token(bits)));
+        }
+        println!("{line}");
+    }
+    println!("(part columns are bits per token; they add up to bits/tok)");
+    println!("(class: the class symbols; other: frame 0, group checks, overhead; --wide: every part)");
+}
+
+/// The `--wide` text report: one line per segment, then the total; every
+/// model part in its own column.
+fn print_wide_table(tables: &TableFile, rows: &[Figures], total: &Figures) {
+    print_tables_header(tables);
     let parts: Vec<Part> = total.parts.keys().copied().collect();
     let key_width = rows.iter().map(|r| r.key.len()).chain([total.key.len(), 3]).max().unwrap_or(5);
     let part_names: Vec<&str> = parts.iter().map(|p| p.name()).chain(["overhead"]).collect();
