@@ -204,7 +204,7 @@ fn any_group_size_streams_and_larger_groups_than_the_buffer_are_refused() {
 
 #[test]
 fn format_1_streams_are_one_group() {
-    const TABLES: &[u8] = include_bytes!("data/v1-k4.tables");
+    const TABLES: &[u8] = include_bytes!("data/v1-k4.vqtt");
     const STREAM: &[u8] = include_bytes!("data/v1-commaai-50.vqt");
     let want = &common::real_segments()[0].1[..50 * 128];
     let got = stream_one(&mut Link::new(STREAM, 3, 40), TABLES, 50);

@@ -7,7 +7,7 @@ use vqtans::segment::{decode, decode_into, decode_simd, SegmentDecoder};
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
 use vqtans::Error;
 
-const TABLES: &[u8] = include_bytes!("data/v1-k4.tables");
+const TABLES: &[u8] = include_bytes!("data/v1-k4.vqtt");
 const STREAM: &[u8] = include_bytes!("data/v1-commaai-50.vqt");
 const FRAMES: usize = 50;
 

@@ -121,7 +121,7 @@ fn group_frames_sets_the_group_size() {
 #[test]
 fn format_1_streams_of_earlier_builds_decode() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../codec/tests/data");
-    let (tables, stream) = (data.join("v1-k4.tables"), data.join("v1-commaai-50.vqt"));
+    let (tables, stream) = (data.join("v1-k4.vqtt"), data.join("v1-commaai-50.vqt"));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.npy");
     run_ok(&[&"decode", &"--tables", &tables, &"-o", &out, &stream]);

@@ -20,7 +20,7 @@ fn data() -> PathBuf {
 /// Writes `dir/six.vqa`, an archive of 6 segments `s0`..`s5` (the same stream),
 /// and returns it with the `.npy` bytes each segment unpacks to.
 fn archive(dir: &Path) -> (PathBuf, Vec<u8>) {
-    let blob = std::fs::read(data().join("v1-k4.tables")).unwrap();
+    let blob = std::fs::read(data().join("v1-k4.vqtt")).unwrap();
     let stream = std::fs::read(data().join("v1-commaai-50.vqt")).unwrap();
     let tables = vqtans_archive::Tables::from_blob(blob.clone()).unwrap();
     let tokens = vqtans::segment::decode(&stream, &tables.set(), tables.decode_tables()).unwrap();
