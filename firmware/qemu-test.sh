@@ -463,7 +463,7 @@ for seg in "${SEGMENTS[@]}"; do
 done
 cat "${all_expected[@]}" >"$BLOBS/all.expected"
 VQTANS_FW_TABLES=$(joined : "${all_tables[@]}") VQTANS_FW_STREAM=$(joined : "${all_streams[@]}") \
-  build_elf decode
+  build_elf decode --features profile
 # Both segments again, for comparing the ARMv7E-M frame loop with the portable
 # one on intact and damaged copies of the streams.
 VQTANS_FW_TABLES=$(joined : "${all_tables[@]}") VQTANS_FW_STREAM=$(joined : "${all_streams[@]}") \

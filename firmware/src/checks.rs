@@ -94,12 +94,34 @@ pub fn frame_loop(kernel_frames: u32, attempted: u32, kernel: bool) -> Result<()
 }
 
 /// Checks a whole decode's instruction count against `bound_x100`
-/// instructions per token (in hundredths).
+/// instructions per token (in hundredths). The bounds are for release builds
+/// (what `qemu-test.sh` and `build-boards.sh` build): a debug build (`cargo
+/// run` without `--release`, unoptimised codec) logs the comparison and
+/// passes.
 pub fn within_bound(instructions: u64, tokens: u64, bound_x100: u64) -> Result<(), Broken> {
     if instructions * 100 > bound_x100 * tokens {
-        return Err(Broken::TooManyInstructions { per_token_x100: instructions * 100 / tokens.max(1), bound_x100 });
+        let per_token_x100 = instructions * 100 / tokens.max(1);
+        if cfg!(debug_assertions) {
+            defmt::warn!(
+                "debug build: {=u64} instructions per token x100, over the release bound {=u64}; \
+                 not checked (build with --release to check it)",
+                per_token_x100,
+                bound_x100
+            );
+            return Ok(());
+        }
+        return Err(Broken::TooManyInstructions { per_token_x100, bound_x100 });
     }
     Ok(())
+}
+
+/// In a debug build, says that the instruction bound a preceding `ok` line
+/// names was reported but not enforced ([`within_bound`]); nothing in a
+/// release build.
+pub fn note_bound_not_enforced() {
+    if cfg!(debug_assertions) {
+        defmt::warn!("debug build: the instruction bound above is not enforced (release builds enforce it)");
+    }
 }
 
 /// Checks that the hand-written loop (`kernel` instructions for a whole

@@ -29,7 +29,7 @@ use crate::{memory, uart};
 /// Most RAM the decoder may use (state, buffers and stack), in bytes.
 pub const RAM_BUDGET: usize = BOARD.decode_ram_budget;
 /// SysTick period while profiling: one sample per 13 * 40 = 520 instructions.
-#[cfg(board = "mps2-an386")]
+#[cfg(all(board = "mps2-an386", feature = "profile"))]
 const PROFILE_PERIOD_TICKS: u32 = 13;
 
 /// Why a segment failed.
@@ -232,6 +232,7 @@ pub fn run(
             checks::KERNEL_NAME,
             Per(MAX_INSTRUCTIONS_PER_TOKEN_X100, 100)
         );
+        checks::note_bound_not_enforced();
     } else {
         defmt::info!(
             "segment {=str}: checks: the portable frame loop (no hand-written one for this core and tables), \
@@ -239,6 +240,7 @@ pub fn run(
             name,
             Per(MAX_INSTRUCTIONS_PER_TOKEN_X100, 100)
         );
+        checks::note_bound_not_enforced();
     }
 
     let p = phases(seg.stream, &set, tables, clock).map_err(|error| Failure::Decode { frame: 0, error })?;
@@ -270,8 +272,8 @@ pub fn run(
     );
 
     // Where the instructions go: a PC-sampling profile of another decode
-    // (SysTick samples the program counter).
-    #[cfg(board = "mps2-an386")]
+    // (SysTick samples the program counter), with the `profile` feature.
+    #[cfg(all(board = "mps2-an386", feature = "profile"))]
     {
         use crate::profile;
         profile::reset();

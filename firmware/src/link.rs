@@ -356,6 +356,7 @@ fn report(stream: u32, stats: &StreamStats, stack: usize, wait: &WaitCost, cal: 
             stream,
             Per(MAX_LINK_INSTRUCTIONS_PER_TOKEN_X100, 100)
         );
+        checks::note_bound_not_enforced();
     } else {
         // On hardware the clock counts core cycles (DWT): report those; the
         // instruction figures above are cycles scaled by the calibration

@@ -133,6 +133,7 @@ impl Clock {
     /// The clock does not count during `f`; afterwards it resumes at the next
     /// whole period, so it stays monotonic but skips the profiled time. Do not
     /// measure across this call.
+    #[cfg_attr(not(feature = "profile"), allow(dead_code))]
     pub fn profile<R>(&mut self, period: u32, f: impl FnOnce() -> R) -> R {
         let period = period.clamp(2, RELOAD + 1);
         cortex_m::interrupt::free(|_| {
