@@ -88,12 +88,12 @@ host_tools() {
 
 for entry in "${BOARDS[@]}"; do
   read -r name target budget <<<"$entry"
-  tables=$OUT/$name.tables
+  tables=$OUT/$name.vqtt
   args=(build-tables -o "$tables")
   ((budget > 0)) && args+=(--max-bytes "$budget")
-  if ! host_tools "${args[@]}" "${TRAIN[@]}" >"$OUT/$name.tables.log" 2>&1; then
-    tail -n 20 "$OUT/$name.tables.log"
-    fail "$name" "host-tools build-tables failed ($OUT/$name.tables.log)"
+  if ! host_tools "${args[@]}" "${TRAIN[@]}" >"$OUT/$name.build-tables.log" 2>&1; then
+    tail -n 20 "$OUT/$name.build-tables.log"
+    fail "$name" "host-tools build-tables failed ($OUT/$name.build-tables.log)"
     continue
   fi
   features=(--features "$name")
