@@ -95,23 +95,15 @@ impl<'a> Kernel<'a> {
         first: bool,
         then_bits: usize,
     ) -> FrameResult {
-        let start = ks.bit / 8;
-        let room = FRAME_MARGIN + then_bits.div_ceil(8);
-        if start.checked_add(room).map_or(true, |end| end > payload.len()) {
-            return FrameResult::NoRoom;
-        }
-        if first {
-            ks.first_frame(payload, out);
-            return FrameResult::Done;
-        }
+        let start = match ks.before_rows(payload, out, first, then_bits, FRAME_MARGIN) {
+            Ok(start) => start,
+            Err(result) => return result,
+        };
         // SAFETY: AVX2 is available (this function's contract); the payload has
-        // FRAME_MARGIN >= FRAME_MAX_BYTES bytes from `start` on (checked above).
+        // FRAME_MARGIN >= FRAME_MAX_BYTES bytes from `start` on (checked by
+        // `before_rows`).
         let corrupt = unsafe { self.rows(ks, payload.as_ptr().add(start), out) };
-        if corrupt {
-            FrameResult::ModelCorrupt
-        } else {
-            FrameResult::Done
-        }
+        FrameResult::of_rows(corrupt)
     }
 
     /// The 8 rows of a frame >= 1. Returns true if a symbol could not be resolved.

@@ -21,6 +21,18 @@ pub(super) enum FrameResult {
     NoRoom,
 }
 
+impl FrameResult {
+    /// The result of a frame whose rows were decoded, `corrupt` if a symbol could
+    /// not be resolved.
+    pub(super) fn of_rows(corrupt: bool) -> Self {
+        if corrupt {
+            FrameResult::ModelCorrupt
+        } else {
+            FrameResult::Done
+        }
+    }
+}
+
 /// The parts of a context-model table set a kernel reads, with every fact its
 /// unchecked memory accesses rely on checked once ([`TableFacts::new`]).
 pub(super) struct TableFacts<'a> {
@@ -96,6 +108,31 @@ impl KernelState {
             *d = v;
         }
         KernelState { states: s, bit, own: [[EMPTY; FRAME_TOKENS]; OWN_DEPTH], kinds: [kind::ESCAPE; FRAME_TOKENS] }
+    }
+
+    /// What every kernel's `frame` does before the rows of a frame: `Err(NoRoom)`
+    /// (nothing changed) unless the payload has `margin` bytes from the current byte
+    /// on plus room for `then_bits` more bits; frame 0 (`first`: raw tokens) decoded
+    /// here, `Err(Done)`; else `Ok(start)`, the payload byte the frame's bits start
+    /// in, with at least `margin` bytes from there on.
+    pub(super) fn before_rows(
+        &mut self,
+        payload: &[u8],
+        out: &mut [u16; FRAME_TOKENS],
+        first: bool,
+        then_bits: usize,
+        margin: usize,
+    ) -> Result<usize, FrameResult> {
+        let start = self.bit / 8;
+        let room = margin + then_bits.div_ceil(8);
+        if start.checked_add(room).map_or(true, |end| end > payload.len()) {
+            return Err(FrameResult::NoRoom);
+        }
+        if first {
+            self.first_frame(payload, out);
+            return Err(FrameResult::Done);
+        }
+        Ok(start)
     }
 
     /// Frame 0: 128 raw 10-bit tokens. The caller checked that the payload has
