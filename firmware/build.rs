@@ -129,7 +129,7 @@ fn main() {
     for (i, tables_path) in link_tables.iter().enumerate() {
         let compiled = compile(tables_path);
         let name = stem(tables_path, &format!("tables{i}"));
-        let tables_out = out.join(format!("link{i}.tables"));
+        let tables_out = out.join(format!("link{i}.vqtt"));
         let image_out = out.join(format!("link{i}.image"));
         write(&tables_out, &compiled.blob);
         write(&image_out, &compiled.image);
@@ -157,7 +157,7 @@ fn main() {
         let stream = read(stream_path);
         let name = stem(stream_path, &format!("segment{i}"));
 
-        let tables_out = out.join(format!("seg{i}.tables"));
+        let tables_out = out.join(format!("seg{i}.vqtt"));
         let image_out = out.join(format!("seg{i}.image"));
         let stream_out = out.join(format!("seg{i}.vqt"));
         write(&tables_out, &compiled.blob);

@@ -92,7 +92,7 @@ elf_built() {
 #   "${M0[@]}" for the microbit) and keeps the ELF as $OUT/NAME.elf.
 #   The segments in flash are those the caller names in VQTANS_FW_TABLES /
 #   VQTANS_FW_STREAM (see build.rs), e.g.
-#   VQTANS_FW_TABLES=a.tables VQTANS_FW_STREAM=a.vqt build_elf seg; none (the
+#   VQTANS_FW_TABLES=a.vqtt VQTANS_FW_STREAM=a.vqt build_elf seg; none (the
 #   placeholder payload) if unset.
 build_elf() {
   local name=$1
@@ -187,13 +187,13 @@ make_blobs() {
     seg=${SEGMENTS[$i]}
     other=${SEGMENTS[$(((i + 1) % ${#SEGMENTS[@]}))]}
     [[ -f $DATA/$seg.npy ]] || abort "$DATA/$seg.npy not found (set VQTANS_DATA)"
-    host_tools build-tables -o "$BLOBS/$seg.tables" "$DATA/$other.npy"
-    host_tools encode --tables "$BLOBS/$seg.tables" -o "$BLOBS/$seg.vqt" "$DATA/$seg.npy"
+    host_tools build-tables -o "$BLOBS/$seg.vqtt" "$DATA/$other.npy"
+    host_tools encode --tables "$BLOBS/$seg.vqtt" -o "$BLOBS/$seg.vqt" "$DATA/$seg.npy"
     npy_to_le16 "$DATA/$seg.npy" "$BLOBS/$seg.expected" || abort "reading $DATA/$seg.npy failed"
-    echo "blobs for $seg: tables from $other ($(stat -c %s "$BLOBS/$seg.tables") B), stream $(stat -c %s "$BLOBS/$seg.vqt") B"
+    echo "blobs for $seg: tables from $other ($(stat -c %s "$BLOBS/$seg.vqtt") B), stream $(stat -c %s "$BLOBS/$seg.vqt") B"
     # The same with successor lists of 64 instead of the default 192.
-    host_tools build-tables --k 64 -o "$BLOBS/k64/$seg.tables" "$DATA/$other.npy"
-    host_tools encode --tables "$BLOBS/k64/$seg.tables" -o "$BLOBS/k64/$seg.vqt" "$DATA/$seg.npy"
+    host_tools build-tables --k 64 -o "$BLOBS/k64/$seg.vqtt" "$DATA/$other.npy"
+    host_tools encode --tables "$BLOBS/k64/$seg.vqtt" -o "$BLOBS/k64/$seg.vqt" "$DATA/$seg.npy"
   done
   flip_payload_byte "$BLOBS/${SEGMENTS[0]}.vqt" "$BLOBS/corrupt/${SEGMENTS[0]}.vqt" ||
     abort "making the damaged stream failed"
@@ -231,10 +231,10 @@ PY
 make_link_blobs() {
   local seg=${SEGMENTS[0]} cut_seg=${SEGMENTS[1]}
   mkdir -p "$BLOBS/link"
-  damage_group "$BLOBS/$seg.tables" "$BLOBS/$seg.vqt" "$BLOBS/link/corrupt.vqt"
+  damage_group "$BLOBS/$seg.vqtt" "$BLOBS/$seg.vqt" "$BLOBS/link/corrupt.vqt"
   LINK_CUT=$(($(stat -c %s "$BLOBS/$cut_seg.vqt") / 2))
   head -c "$LINK_CUT" "$BLOBS/$cut_seg.vqt" >"$BLOBS/link/truncated.vqt"
-  TRUNCATED_GROUPS=$(host_tools_out groups --tables "$BLOBS/$cut_seg.tables" "$BLOBS/$cut_seg.vqt" |
+  TRUNCATED_GROUPS=$(host_tools_out groups --tables "$BLOBS/$cut_seg.vqtt" "$BLOBS/$cut_seg.vqt" |
     awk -v cut="$LINK_CUT" '$1 == "group" && split($8, r, /\.\./) == 2 && r[2] <= cut { n++ } END { print n + 0 }')
   ((TRUNCATED_GROUPS > 0)) || abort "no whole group of $cut_seg lies in its first $LINK_CUT bytes"
   echo "link blobs: the first $TRUNCATED_GROUPS groups of $cut_seg.vqt lie wholly in its first $LINK_CUT bytes"
@@ -293,19 +293,19 @@ make_m0_blobs() {
   for i in "${!SEGMENTS[@]}"; do
     seg=${SEGMENTS[$i]}
     other=${SEGMENTS[$(((i + 1) % ${#SEGMENTS[@]}))]}
-    m0_tables "$BLOBS/m0/$seg.tables" "$DATA/$other.npy"
-    host_tools encode --tables "$BLOBS/m0/$seg.tables" -o "$BLOBS/m0/$seg.vqt" "$DATA/$seg.npy"
+    m0_tables "$BLOBS/m0/$seg.vqtt" "$DATA/$other.npy"
+    host_tools encode --tables "$BLOBS/m0/$seg.vqtt" -o "$BLOBS/m0/$seg.vqt" "$DATA/$seg.npy"
     npy_head "$DATA/$seg.npy" $M0_FLASH_FRAMES "$BLOBS/m0/head/$seg.npy" || abort "cutting $seg failed"
-    host_tools encode --tables "$BLOBS/m0/$seg.tables" -o "$BLOBS/m0/head/$seg.vqt" "$BLOBS/m0/head/$seg.npy"
+    host_tools encode --tables "$BLOBS/m0/$seg.vqtt" -o "$BLOBS/m0/head/$seg.vqt" "$BLOBS/m0/head/$seg.npy"
     head -c $((M0_FLASH_FRAMES * 256)) "$BLOBS/$seg.expected" >"$BLOBS/m0/head/$seg.expected"
     npy_head "$DATA/$seg.npy" $M0_CHECK_FRAMES "$BLOBS/m0/check/$seg.npy" || abort "cutting $seg failed"
-    host_tools encode --tables "$BLOBS/m0/$seg.tables" -o "$BLOBS/m0/check/$seg.vqt" "$BLOBS/m0/check/$seg.npy"
+    host_tools encode --tables "$BLOBS/m0/$seg.vqtt" -o "$BLOBS/m0/check/$seg.vqt" "$BLOBS/m0/check/$seg.npy"
     (($(stat -c %s "$BLOBS/m0/check/$seg.vqt") <= M0_CHECK_BYTES)) ||
       abort "the first $M0_CHECK_FRAMES frames of $seg take over $M0_CHECK_BYTES B: lower M0_CHECK_FRAMES"
-    echo "microbit blobs for $seg: tables from $other ($(stat -c %s "$BLOBS/m0/$seg.tables") B), stream $(stat -c %s "$BLOBS/m0/$seg.vqt") B, first $M0_FLASH_FRAMES frames $(stat -c %s "$BLOBS/m0/head/$seg.vqt") B"
+    echo "microbit blobs for $seg: tables from $other ($(stat -c %s "$BLOBS/m0/$seg.vqtt") B), stream $(stat -c %s "$BLOBS/m0/$seg.vqt") B, first $M0_FLASH_FRAMES frames $(stat -c %s "$BLOBS/m0/head/$seg.vqt") B"
   done
   seg=${SEGMENTS[0]}
-  damage_group "$BLOBS/m0/$seg.tables" "$BLOBS/m0/$seg.vqt" "$BLOBS/m0/corrupt.vqt"
+  damage_group "$BLOBS/m0/$seg.vqtt" "$BLOBS/m0/$seg.vqt" "$BLOBS/m0/corrupt.vqt"
   echo "made microbit blobs in $(elapsed "$t0")s"
 }
 
@@ -457,7 +457,7 @@ build_elf systick-wrap --features long-calibration
 # Both real segments in one image, each with the tables of the other.
 all_tables=() all_streams=() all_expected=()
 for seg in "${SEGMENTS[@]}"; do
-  all_tables+=("$BLOBS/$seg.tables")
+  all_tables+=("$BLOBS/$seg.vqtt")
   all_streams+=("$BLOBS/$seg.vqt")
   all_expected+=("$BLOBS/$seg.expected")
 done
@@ -471,7 +471,7 @@ VQTANS_FW_TABLES=$(joined : "${all_tables[@]}") VQTANS_FW_STREAM=$(joined : "${a
 # Both segments with tables of K = 64 (the frame loop takes any list length).
 k64_tables=() k64_streams=()
 for seg in "${SEGMENTS[@]}"; do
-  k64_tables+=("$BLOBS/k64/$seg.tables")
+  k64_tables+=("$BLOBS/k64/$seg.vqtt")
   k64_streams+=("$BLOBS/k64/$seg.vqt")
 done
 VQTANS_FW_TABLES=$(joined : "${k64_tables[@]}") VQTANS_FW_STREAM=$(joined : "${k64_streams[@]}") \
@@ -492,10 +492,10 @@ VQTANS_FW_LINK_TABLES=$(joined : "${all_tables[@]}") build_elf link
 build_elf m0-placeholder "${M0[@]}"
 build_elf m0-hardfault "${M0[@]}" --features fault-test
 for seg in "${SEGMENTS[@]}"; do
-  VQTANS_FW_LINK_TABLES=$BLOBS/m0/$seg.tables build_elf "m0-link-$seg" "${M0[@]}"
-  VQTANS_FW_TABLES=$BLOBS/m0/$seg.tables VQTANS_FW_STREAM=$BLOBS/m0/head/$seg.vqt \
+  VQTANS_FW_LINK_TABLES=$BLOBS/m0/$seg.vqtt build_elf "m0-link-$seg" "${M0[@]}"
+  VQTANS_FW_TABLES=$BLOBS/m0/$seg.vqtt VQTANS_FW_STREAM=$BLOBS/m0/head/$seg.vqt \
     build_elf "m0-decode-$seg" "${M0[@]}"
-  VQTANS_FW_TABLES=$BLOBS/m0/$seg.tables VQTANS_FW_STREAM=$BLOBS/m0/check/$seg.vqt \
+  VQTANS_FW_TABLES=$BLOBS/m0/$seg.vqtt VQTANS_FW_STREAM=$BLOBS/m0/check/$seg.vqt \
     build_elf "m0-kernel-check-$seg" "${M0[@]}" --features kernel-check
 done
 
@@ -618,7 +618,7 @@ run_case uart-truncated fail "$OUT/link.elf" \
 # A stream made with tables that are not in flash (K = 64): refused after its
 # header, nothing sent.
 run_case uart-wrong-tables fail "$OUT/link.elf" \
-  --send "$BLOBS/k64/${SEGMENTS[0]}.vqt" --tables "$BLOBS/k64/${SEGMENTS[0]}.tables" --expect "$DATA/${SEGMENTS[0]}.npy" \
+  --send "$BLOBS/k64/${SEGMENTS[0]}.vqt" --tables "$BLOBS/k64/${SEGMENTS[0]}.vqtt" --expect "$DATA/${SEGMENTS[0]}.npy" \
   --link-log "$(link_stopped 0 "the stream is intact on the host")" \
   --log "stream 0: no table set [0-9a-f]{16} in flash" --log "link: FAILED: NoTables \{ stream: 0"
 
@@ -636,7 +636,7 @@ run_case m0-hardfault fail "$OUT/m0-hardfault.elf" --log 'HardFault: pc='
 # all) and the decode within its instructions-per-token bound (src/checks.rs).
 for seg in "${SEGMENTS[@]}"; do
   run_case "m0-uart-stream-$seg" ok "$OUT/m0-link-$seg.elf" \
-    --send "$BLOBS/m0/$seg.vqt" --tables "$BLOBS/m0/$seg.tables" --expect "$DATA/$seg.npy" \
+    --send "$BLOBS/m0/$seg.vqt" --tables "$BLOBS/m0/$seg.vqtt" --expect "$DATA/$seg.npy" \
     --link-log "^stream 0 \\(.*\\): 1200 frames in 60 groups back, identical to .*$seg\\.npy; " \
     --log "link: table set $seg [0-9a-f]{16} \([0-9]+ B with its image\) in flash" \
     --log "stream 0: table set $seg [0-9a-f]{16}, container format 2, 1200 frames in 60 groups of 20" \
@@ -668,7 +668,7 @@ done
 # One byte inverted inside group $CORRUPT_GROUP: the groups before it come
 # out, correct, nothing after; the log names the group.
 run_case m0-uart-corrupt fail "$OUT/m0-link-${SEGMENTS[0]}.elf" \
-  --send "$BLOBS/m0/corrupt.vqt" --tables "$BLOBS/m0/${SEGMENTS[0]}.tables" --expect "$DATA/${SEGMENTS[0]}.npy" \
+  --send "$BLOBS/m0/corrupt.vqt" --tables "$BLOBS/m0/${SEGMENTS[0]}.vqtt" --expect "$DATA/${SEGMENTS[0]}.npy" \
   --link-log "$(link_stopped $((CORRUPT_GROUP * LINK_GROUP_FRAMES)) "the host's decoder also stops there \\(group $CORRUPT_GROUP: ")" \
   --log "link: FAILED: Stream \{ stream: 0, group: $CORRUPT_GROUP, verified: $((CORRUPT_GROUP * LINK_GROUP_FRAMES)), error: \"?group $CORRUPT_GROUP: "
 # The default table set (397 KB, 807 KB with its image) does not fit the
