@@ -29,7 +29,8 @@ use crate::workers::Workers;
 /// Options of `build-tables`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Where to write the table set (`-` for standard output).
+    /// Where to write the table set (a `.vqtt` file by convention; `-` for
+    /// standard output).
     #[arg(short = 'o', long = "output", value_name = "TABLES")]
     pub output: PathBuf,
     #[command(flatten)]
