@@ -7,38 +7,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use common::{decoder, host_tools, real, run_ok, tables_from, write_shard};
+use common::{assert_fails, decoder, entries, real, run, run_ok, stderr, tables_from, write_shard};
 use vqtans_archive::format::{crc32, decode_index, Footer, FOOTER_LEN};
 
 /// The shard key the hub gives the matt segment.
 const MATT_KEY: &str = "3b41c0fa8959aea6c118e5714f412a2e_13";
-
-fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    host_tools().args(args).output().expect("run host-tools")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Asserts that `out` failed with exit status 1 and a message containing every
-/// one of `needles`.
-fn assert_fails(out: &Output, needles: &[&str]) {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(1), "status; stderr: {err}");
-    for needle in needles {
-        assert!(err.contains(needle), "{needle:?} not in: {err}");
-    }
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    v.sort();
-    v
-}
 
 /// A shard like the hub's: for each real segment, `<key>.json` holding its
 /// `file_name` and `<key>.token.npy` (byte-identical to the real file); the
@@ -152,7 +126,7 @@ fn frame_ranges_are_half_open_and_checked() {
         ("0..1201", "go past the end: the segment has 1200 frames"),
         ("1200..1201", "go past the end"),
     ] {
-        assert_fails(&run(&[&"get", &archive, &key, &"--frames", &range, &"-o", &out]), &[needle, key]);
+        assert_fails(&run(&[&"get", &archive, &key, &"--frames", &range, &"-o", &out]), 1, &[needle, key]);
     }
     for range in ["600-660", "a..b", "..5", "5..", "+1..3"] {
         let r = run(&[&"get", &archive, &key, &"--frames", &range, &"-o", &out]);
@@ -177,9 +151,9 @@ fn truncated_archives_are_refused_and_nothing_is_written() {
             // Cut before the footer could be read, or the footer is gone.
             _ => &["cut.vqa", "truncated"],
         };
-        assert_fails(&r, expected);
+        assert_fails(&r, 1, expected);
         assert!(!out.exists(), "len {len}");
-        assert_fails(&run(&[&"ls", &cut]), &["cut.vqa"]);
+        assert_fails(&run(&[&"ls", &cut]), 1, &["cut.vqa"]);
     }
     assert_eq!(entries(dir.path()), ["cut.vqa", "real.vqa"], "no temporaries left");
 }
@@ -242,23 +216,27 @@ fn damaged_index_and_footer_are_named() {
     let n = damaged.len();
     damaged[n - 10] ^= 1;
     std::fs::write(&bad, &damaged).unwrap();
-    assert_fails(&run(&[&"ls", &bad]), &["bad.vqa: the archive footer is damaged"]);
+    assert_fails(&run(&[&"ls", &bad]), 1, &["bad.vqa: the archive footer is damaged"]);
     // Damage in the header or the embedded tables.
     let mut damaged = bytes.clone();
     damaged[9] ^= 1;
     std::fs::write(&bad, &damaged).unwrap();
-    assert_fails(&run(&[&"ls", &bad]), &["bad.vqa: the archive header is damaged"]);
+    assert_fails(&run(&[&"ls", &bad]), 1, &["bad.vqa: the archive header is damaged"]);
     let mut damaged = bytes.clone();
     damaged[1000] ^= 1;
     std::fs::write(&bad, &damaged).unwrap();
-    assert_fails(&run(&[&"ls", &bad]), &["bad.vqa: the embedded table set is not valid"]);
+    assert_fails(&run(&[&"ls", &bad]), 1, &["bad.vqa: the embedded table set is not valid"]);
     // An index that parses but does not describe the file.
     let mut listed = decode_index(&index_of(&bytes), f.entries).unwrap();
     listed[0].offset += 1;
     let mut shifted = Vec::new();
     listed.iter().for_each(|e| e.encode_into(&mut shifted));
     std::fs::write(&bad, with_index(&bytes, &shifted)).unwrap();
-    assert_fails(&run(&[&"ls", &bad]), &["bad.vqa: segment commaai-commavq_0: the archive index is damaged: entry 0"]);
+    assert_fails(
+        &run(&[&"ls", &bad]),
+        1,
+        &["bad.vqa: segment commaai-commavq_0: the archive index is damaged: entry 0"],
+    );
 }
 
 /// `program` with its address space limited to `bytes` (RLIMIT_AS): a reader
@@ -400,12 +378,12 @@ fn format_characters_in_names_are_escaped_when_listed() {
     );
     // And in messages.
     let r = run(&[&"get", &archive, &key, &"--frames", &"0..1201", &"-o", &dir.path().join("x.npy")]);
-    assert_fails(&r, &[&format!("segment {shown}: frames 0..1201 go past the end")]);
+    assert_fails(&r, 1, &[&format!("segment {shown}: frames 0..1201 go past the end")]);
     assert!(!stderr(&r).contains('\u{202e}'), "{}", stderr(&r));
     let odd = dir.path().join("odd\u{202e}.npy");
     std::fs::write(&odd, b"not a numpy file").unwrap();
     let r = run(&[&"stats", &"--tables", &tables_from(0), &odd]);
-    assert_fails(&r, &["odd\\u{202e}.npy"]);
+    assert_fails(&r, 1, &["odd\\u{202e}.npy"]);
     assert!(!stderr(&r).contains('\u{202e}'), "{}", stderr(&r));
 }
 
@@ -426,12 +404,12 @@ fn a_damaged_stream_is_named_and_does_not_stop_the_others() {
     // unpack: names the key, fails, writes nothing.
     let out = dir.path().join("out");
     let r = run(&[&"unpack", &bad, &"-o", &out]);
-    assert_fails(&r, &["bad.vqa: segment mattseabrook-commavq_0: the stream is damaged", "1 of 2 segments"]);
+    assert_fails(&r, 1, &["bad.vqa: segment mattseabrook-commavq_0: the stream is damaged", "1 of 2 segments"]);
     assert!(!stderr(&r).contains("segment commaai-commavq_0"), "{}", stderr(&r));
     assert!(!out.exists());
     // --salvage writes the other.
     let r = run(&[&"unpack", &bad, &"-o", &out, &"--salvage"]);
-    assert_fails(&r, &["mattseabrook-commavq_0", "wrote the other 1"]);
+    assert_fails(&r, 1, &["mattseabrook-commavq_0", "wrote the other 1"]);
     assert_eq!(entries(&out), ["commaai-commavq_0.npy"]);
     assert_eq!(std::fs::read(out.join("commaai-commavq_0.npy")).unwrap(), std::fs::read(real(0)).unwrap());
     // get of the good one works; of the bad one fails naming it.
@@ -440,12 +418,13 @@ fn a_damaged_stream_is_named_and_does_not_stop_the_others() {
     let got_bad = dir.path().join("bad.npy");
     assert_fails(
         &run(&[&"get", &bad, &"mattseabrook-commavq_0", &"-o", &got_bad]),
+        1,
         &["segment mattseabrook-commavq_0"],
     );
     assert!(!got_bad.exists());
     // verify names it, exit 1.
     let r = run(&[&"verify", &bad]);
-    assert_fails(&r, &["verify FAILED", "segment mattseabrook-commavq_0"]);
+    assert_fails(&r, 1, &["verify FAILED", "segment mattseabrook-commavq_0"]);
     // Frames before the damage still come out (their groups verify).
     run_ok(&[&"get", &bad, &"mattseabrook-commavq_0", &"--frames", &"0..20", &"-o", &got_bad]);
 }
@@ -455,7 +434,7 @@ fn duplicate_keys_are_refused_when_packing_and_reading() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("dup.vqa");
     let r = run(&[&"pack", &"-o", &out, &"--tables", &tables_from(0), &real(0), &real(0)]);
-    assert_fails(&r, &["dup.vqa: segment commaai-commavq_0: the key is used twice"]);
+    assert_fails(&r, 1, &["dup.vqa: segment commaai-commavq_0: the key is used twice"]);
     assert!(!out.exists());
     // An archive whose index holds a key twice (same-length keys patched).
     let a = dir.path().join("aa_0.npy");
@@ -470,9 +449,10 @@ fn duplicate_keys_are_refused_when_packing_and_reading() {
     std::fs::write(&bad, with_index(&bytes, &index)).unwrap();
     assert_fails(
         &run(&[&"unpack", &bad, &"-o", &dir.path().join("o")]),
+        1,
         &["bad.vqa: segment aa_0: the key is used twice"],
     );
-    assert_fails(&run(&[&"ls", &bad]), &["bad.vqa: segment aa_0: the key is used twice"]);
+    assert_fails(&run(&[&"ls", &bad]), 1, &["bad.vqa: segment aa_0: the key is used twice"]);
 }
 
 #[test]
@@ -482,6 +462,7 @@ fn a_missing_key_is_named() {
     let out = dir.path().join("x.npy");
     assert_fails(
         &run(&[&"get", &archive, &"nope_1", &"-o", &out]),
+        1,
         &["real.vqa: segment nope_1: no segment has this key"],
     );
     assert!(!out.exists());
@@ -503,7 +484,7 @@ fn path_like_names_never_leave_the_output_folder() {
         let shard = dir.path().join("s.tar.gz");
         let json = format!("{{\"file_name\": \"{name}\"}}").into_bytes();
         write_shard(&shard, &[("k_1.json".to_string(), json), ("k_1.token.npy".to_string(), npy.clone())]);
-        assert_fails(&run(&[&"pack", &"-o", &out, &"--tables", &tables_from(0), &shard]), &["segment k_1", needle]);
+        assert_fails(&run(&[&"pack", &"-o", &out, &"--tables", &tables_from(0), &shard]), 1, &["segment k_1", needle]);
         assert!(!out.exists());
     }
     // A .json too large to keep.
@@ -512,17 +493,22 @@ fn path_like_names_never_leave_the_output_folder() {
     write_shard(&shard, &[("k_1.token.npy".to_string(), npy.clone()), ("k_1.json".to_string(), big)]);
     assert_fails(
         &run(&[&"pack", &"-o", &out, &"--tables", &tables_from(0), &shard]),
+        1,
         &["k_1.json", "more than the 65536 bytes"],
     );
     // Keys with a backslash; a file_name that is not a string.
     let shard = dir.path().join("s.tar.gz");
     write_shard(&shard, &[("a\\b.token.npy".to_string(), npy.clone())]);
-    assert_fails(&run(&[&"pack", &"-o", &out, &"--tables", &tables_from(0), &shard]), &["path-like"]);
+    assert_fails(&run(&[&"pack", &"-o", &out, &"--tables", &tables_from(0), &shard]), 1, &["path-like"]);
     write_shard(
         &shard,
         &[("k_1.json".to_string(), b"{\"file_name\": 7}".to_vec()), ("k_1.token.npy".to_string(), npy.clone())],
     );
-    assert_fails(&run(&[&"pack", &"-o", &out, &"--tables", &tables_from(0), &shard]), &["segment k_1", "not a string"]);
+    assert_fails(
+        &run(&[&"pack", &"-o", &out, &"--tables", &tables_from(0), &shard]),
+        1,
+        &["segment k_1", "not a string"],
+    );
     // An archive whose index was made to hold one: refused at unpack time.
     let good = dir.path().join("good.vqa");
     let named = dir.path().join("s2.tar.gz");
@@ -537,7 +523,7 @@ fn path_like_names_never_leave_the_output_folder() {
     let bad = dir.path().join("bad.vqa");
     std::fs::write(&bad, with_index(&bytes, &evil)).unwrap();
     let target = dir.path().join("o");
-    assert_fails(&run(&[&"unpack", &bad, &"-o", &target]), &["bad.vqa: segment k_1", "path-like"]);
+    assert_fails(&run(&[&"unpack", &bad, &"-o", &target]), 1, &["bad.vqa: segment k_1", "path-like"]);
     assert!(!target.exists() && !dir.path().join("e.npy").exists());
 }
 
@@ -547,13 +533,13 @@ fn outputs_never_go_over_the_archive() {
     let archive = real_archive(dir.path());
     let before = std::fs::read(&archive).unwrap();
     let r = run(&[&"get", &archive, &"commaai-commavq_0", &"-o", &archive]);
-    assert_fails(&r, &["real.vqa"]);
+    assert_fails(&r, 1, &["real.vqa"]);
     let r = run(&[&"unpack", &archive, &"-o", &archive]);
-    assert_fails(&r, &["real.vqa", "not a folder"]);
+    assert_fails(&r, 1, &["real.vqa", "not a folder"]);
     let r = run(&[&"pack", &"-o", &archive, &"--tables", &tables_from(0), &archive]);
     assert!(!r.status.success());
     let r = run(&[&"pack", &"-o", &real(0), &"--tables", &tables_from(0), &real(0)]);
-    assert_fails(&r, &["commaai-commavq_0.npy"]);
+    assert_fails(&r, 1, &["commaai-commavq_0.npy"]);
     assert_eq!(std::fs::read(&archive).unwrap(), before);
 }
 
@@ -667,6 +653,7 @@ fn challenge_file_names_that_are_the_submissions_own_files_are_refused() {
         ]);
         assert_fails(
             &r,
+            1,
             &[&format!(
                 "segment k_1: its output file {name} is the submission's own {member} (the zip holds decompress.py, \
                  vqtans-unpack, split.vqa), so decompressing would overwrite it"
@@ -708,6 +695,6 @@ fn a_dynamically_linked_decoder_is_refused() {
     let zip = dir.path().join("s.zip");
     let r =
         run(&[&"pack", &"--challenge", &"--decoder", &"/bin/sh", &"-o", &zip, &"--tables", &tables_from(0), &real(0)]);
-    assert_fails(&r, &["/bin/sh: not a usable decoder: it is dynamically linked"]);
+    assert_fails(&r, 1, &["/bin/sh: not a usable decoder: it is dynamically linked"]);
     assert!(!zip.exists());
 }

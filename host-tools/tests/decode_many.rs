@@ -7,36 +7,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use common::{first_frames, host_tools, real, run_ok, tables_from};
+use common::{assert_fails, entries, first_frames, real, run, run_ok, stderr, tables_from};
 
 const KEYS: [&str; 2] = ["commaai-commavq_0", "mattseabrook-commavq_0"];
-
-fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    host_tools().args(args).output().expect("run host-tools")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Asserts that `out` failed with `code` and one line on stderr holding every
-/// one of `needles`.
-fn assert_fails(out: &Output, code: i32, needles: &[&str]) {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(code), "status; stderr: {err}");
-    for needle in needles {
-        assert!(err.contains(needle), "{needle:?} not in: {err}");
-    }
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    v.sort();
-    v
-}
 
 /// The two real segments encoded (tables from segment 0) into `dir/streams/`
 /// as `<key>.vqt`, by `encode` of a folder.

@@ -50,14 +50,6 @@ fn os(s: &str) -> &OsStr {
     OsStr::new(s)
 }
 
-/// Names in `dir`, sorted.
-fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    v.sort();
-    v
-}
-
 /// No temporary of host-tools in `dir`.
 fn no_temporaries(dir: &Path) {
     let left: Vec<String> = entries(dir).into_iter().filter(|n| n.starts_with(".vqtans-")).collect();

@@ -156,3 +156,31 @@ pub fn decoder() -> PathBuf {
     });
     built.clone().unwrap_or_else(|why| panic!("{why}"))
 }
+
+/// Runs host-tools with `args` and returns its output, whatever its status.
+pub fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
+    host_tools().args(args).output().expect("run host-tools")
+}
+
+/// The standard error of `out`, as text.
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts that `out` failed with exit status `code` and a message on stderr
+/// containing every one of `needles`.
+pub fn assert_fails(out: &std::process::Output, code: i32, needles: &[&str]) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "status; stderr: {err}");
+    for needle in needles {
+        assert!(err.contains(needle), "{needle:?} not in: {err}");
+    }
+}
+
+/// Names in `dir`, sorted.
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
