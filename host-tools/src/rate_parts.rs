@@ -122,44 +122,32 @@ impl Parts {
         let o = self.original();
         let rate = |bytes: u64| o as f64 / bytes as f64;
         let g = grouped;
+        // One part: its name and its bytes; with a rate, the original bytes over them.
+        let part = |label: &str, bytes: u64| format!("  {label:<13}{:>12}", g(bytes));
+        let rated = |label: &str, bytes: u64, what: &str| {
+            format!("{}  {what} {} / {} = {:.3}\n", part(label, bytes), g(o), g(bytes), rate(bytes))
+        };
+        let table_set = format!("{}\n", part("table set", self.table_set));
+        let streams = rated("streams", self.streams, "streams-only rate");
         let mut s = String::new();
         let Some(zip) = self.zip else {
             s += "archive by part (bytes; no submission zip: the decoder was not found):\n";
-            s += &format!(
-                "  archive      {:>12}  rate {} / {} = {:.3}\n",
-                g(self.archive),
-                g(o),
-                g(self.archive),
-                rate(self.archive)
-            );
-            s += &format!("  table set    {:>12}\n", g(self.table_set));
-            s += &format!(
-                "  streams      {:>12}  streams-only rate {} / {} = {:.3}\n",
-                g(self.streams),
-                g(o),
-                g(self.streams),
-                rate(self.streams)
-            );
-            s += &format!("  other        {:>12}  (archive index, header and footer)\n", g(self.index() + FRAME));
+            s += &rated("archive", self.archive, "rate");
+            s += &table_set;
+            s += &streams;
+            s += &format!("{}  (archive index, header and footer)\n", part("other", self.index() + FRAME));
             return s;
         };
         let other = zip.zip.saturating_sub(zip.decoder + self.table_set + self.streams);
         let zip_headers = zip.zip.saturating_sub(zip.decoder + zip.script + self.archive);
         s += "challenge submission by part (bytes):\n";
-        s += &format!("  zip total    {:>12}  rate {} / {} = {:.3}\n", g(zip.zip), g(o), g(zip.zip), rate(zip.zip));
-        s +=
-            &format!("  decoder      {:>12}  (vqtans-unpack, {} before deflate)\n", g(zip.decoder), g(zip.decoder_raw));
-        s += &format!("  table set    {:>12}\n", g(self.table_set));
+        s += &rated("zip total", zip.zip, "rate");
+        s += &format!("{}  (vqtans-unpack, {} before deflate)\n", part("decoder", zip.decoder), g(zip.decoder_raw));
+        s += &table_set;
+        s += &streams;
         s += &format!(
-            "  streams      {:>12}  streams-only rate {} / {} = {:.3}\n",
-            g(self.streams),
-            g(o),
-            g(self.streams),
-            rate(self.streams)
-        );
-        s += &format!(
-            "  other        {:>12}  (decompress.py {}, archive index/header/footer {}, zip headers {})\n",
-            g(other),
+            "{}  (decompress.py {}, archive index/header/footer {}, zip headers {})\n",
+            part("other", other),
             g(zip.script),
             g(self.index() + FRAME),
             g(zip_headers)
