@@ -593,15 +593,19 @@ run_case uart-stream ok "$OUT/link.elf" "${link_logs[@]}" \
   --log "link: quiet for [0-9]+ ticks after stream 1: session over" \
   --log "link: all streams decoded and verified: 307200 tokens sent" \
   --link-log "^link: all 2 stream\\(s\\) came back whole and identical: 2400 frames in "
-# link_stopped FRAMES HOW: the line of `host-tools link` for a stream that
-# came back whole and right up to frame FRAMES (a group boundary) and then
-# stopped; HOW says what the host's decoder makes of that group.
+# link_stopped FRAMES HOW [STOP]: the line of `host-tools link` for a stream
+# that came back whole and right up to frame FRAMES (a group boundary), then
+# stopped, by default because the device reported a failure in the next
+# group (STOP: another reason, as a regex); HOW says what the host's decoder
+# makes of that group.
 link_stopped() {
-  echo "^error: stream 0 \\(.*\\) frame $1, group $(($1 / LINK_GROUP_FRAMES)): the device closed the link; it sent $1 of 1200 frames \\($(($1 / LINK_GROUP_FRAMES)) groups\\), identical to .*\\.npy; $2"
+  local group=$(($1 / LINK_GROUP_FRAMES))
+  local stop=${3:-"the device failed in group $group \\(its log says why\\)"}
+  echo "^error: stream 0 \\(.*\\) frame $1, group $group: $stop; it sent $1 of 1200 frames \\($group groups\\), identical to .*\\.npy; $2"
 }
 # One byte inverted inside group $CORRUPT_GROUP: every group before it comes
-# out, correct; nothing of it or after it (the device closes the link when
-# QEMU exits); the log names the group.
+# out, correct; nothing of it or after it (the device reports the failure,
+# and QEMU's exit closes the link); the log names the group.
 run_case uart-corrupt fail "$OUT/link.elf" \
   --send "$BLOBS/link/corrupt.vqt" --tables "${all_tables[0]}" --expect "$DATA/${SEGMENTS[0]}.npy" \
   --link-log "$(link_stopped $((CORRUPT_GROUP * LINK_GROUP_FRAMES)) "the host's decoder also stops there \\(group $CORRUPT_GROUP: ")" \
@@ -619,7 +623,7 @@ run_case uart-truncated fail "$OUT/link.elf" \
 # header, nothing sent.
 run_case uart-wrong-tables fail "$OUT/link.elf" \
   --send "$BLOBS/k64/${SEGMENTS[0]}.vqt" --tables "$BLOBS/k64/${SEGMENTS[0]}.vqtt" --expect "$DATA/${SEGMENTS[0]}.npy" \
-  --link-log "$(link_stopped 0 "the stream is intact on the host")" \
+  --link-log "$(link_stopped 0 "the stream is intact on the host" "the device refused the stream before its first group \\(its log says why\\)")" \
   --log "stream 0: no table set [0-9a-f]{16} in flash" --log "link: FAILED: NoTables \{ stream: 0"
 
 # ---- the microbit (Cortex-M0) ----------------------------------------------

@@ -16,6 +16,7 @@ pub mod error;
 #[doc = include_str!("../FORMAT.md")]
 pub mod formats {}
 mod groups;
+pub mod link;
 pub mod model;
 pub mod segment;
 #[cfg(feature = "std")]

@@ -1,20 +1,27 @@
-//! Streaming mode: streams arrive over UART0, verified tokens go back out of it.
+//! Streaming mode: streams arrive over UART0, verified tokens go back out of it,
+//! in the link protocol of `vqtans::link`.
 //!
 //! Only table sets (and their compiled images) are in flash
 //! (`VQTANS_FW_LINK_TABLES`); at boot they are copied to RAM where the build
-//! reserved room (`resident`). The host sends streams back to back; for each,
-//! the firmware reads the header, picks the table set by the header's
-//! table-set id, and decodes with `vqtans::stream::StreamDecoder`, which pulls
-//! the payload through its 1 KiB input buffer and hands out a group of frames
-//! only once the group's checksum (and, for the last group, the end of the
-//! payload) has been checked. Each verified group goes out of UART0 as `u16`
-//! LE tokens. On the first failure the firmware logs the stream, the group and
-//! the error, sends nothing more, and fails the run.
+//! reserved room (`resident`). The host sends streams back to back, each byte
+//! only once the receiver asked for it (a `Request` before each read, see
+//! `uart`): nothing arrives while the firmware decodes or sends, so a real
+//! UART overruns never. For each stream the firmware reads the header, picks
+//! the table set by the header's table-set id, and decodes with
+//! `vqtans::stream::StreamDecoder`, which pulls the payload through its 1 KiB
+//! input buffer and hands out a group of frames only once the group's
+//! checksum (and, for the last group, the end of the payload) has been
+//! checked. Each verified group goes out of UART0 as a `Group` message and its
+//! frames of `u16` LE tokens. On the first failure the firmware logs the
+//! stream, the group and the error, sends a `Failed` message naming the group
+//! and nothing more, and fails the run.
 //!
 //! Timeout: a read fails when no byte arrives for [`TIMEOUT_TICKS`] clock
-//! ticks ([`FIRST_TIMEOUT_TICKS`] for the session's first header). Inside a
-//! stream that is a link failure; before a stream's first byte it means the
-//! host has no more streams, and the session ends.
+//! ticks. Inside a stream that is a link failure; before a stream's first byte
+//! it means the host has no more streams, and the session ends. The session's
+//! first header is waited for [`first_header_waits`] times as long, the
+//! request repeated after each timeout (the host may open its port after the
+//! first request went out: a board's USB serial port drops what nobody reads).
 //!
 //! Nothing here uses a heap: the decoder, the held frames and the output
 //! buffer are locals of [`stream_one`], whose stack peak is the streaming
@@ -29,6 +36,7 @@ use core::mem::size_of;
 
 use embedded_io::Write;
 use vqtans::container::{Header, FRAME_TOKENS};
+use vqtans::link::{Message, NO_GROUP};
 use vqtans::stream::{read_header, Frame, StreamDecoder, StreamError, INPUT_BYTES};
 use vqtans::table_set::TableSetRef;
 use vqtans::tans::decode_table::DecodeTables;
@@ -66,9 +74,17 @@ pub const RAM_BUDGET: usize = BOARD.link_ram_budget;
 /// the same value is 500 ms of wall time, more than 5,000 byte times
 /// at 115,200 baud.
 pub const TIMEOUT_TICKS: u64 = BOARD.tick_hz as u64 / 2;
-/// Timeout of the session's first stream header: 8 x [`TIMEOUT_TICKS`] (4 s),
-/// for the host to start sending (a device waits for its host).
-pub const FIRST_TIMEOUT_TICKS: u64 = 8 * TIMEOUT_TICKS;
+/// How many [`TIMEOUT_TICKS`] the session's first header is waited for, the
+/// request repeated after each: 8 (4 s) in QEMU, which starts the firmware
+/// once the host program is connected; 120 (60 s) on a board, for a person
+/// to start `host-tools link` after flashing.
+pub fn first_header_waits() -> u32 {
+    if crate::boards::this::emulated() {
+        8
+    } else {
+        120
+    }
+}
 /// Most table sets in flash.
 const MAX_SETS: usize = 4;
 
@@ -83,6 +99,8 @@ pub enum Failure {
         #[defmt(Display2Format)]
         error: vqtans::Error,
     },
+    /// No stream header came for the session's first wait: no host sent.
+    NoHost,
     /// A stream's header could not be read or is bad.
     Header {
         stream: u32,
@@ -173,43 +191,78 @@ pub fn run(
     let mut tokens = 0u64;
     let mut stream = 0u32;
     loop {
-        let before = uart.rx_counts();
-        let timeout = if stream == 0 { FIRST_TIMEOUT_TICKS } else { TIMEOUT_TICKS };
-        let header = match read_header(&mut uart.receiver(clock, timeout)) {
-            Ok(h) => h,
-            Err(StreamError::Link { error: uart::Error::RxTimeout, .. })
-                if uart.rx_counts().bytes == before.bytes && stream > 0 =>
-            {
+        match next_stream(stream, &sets, uart, clock, &wait, cal) {
+            Ok(Some(sent)) => tokens += sent,
+            Ok(None) => return Ok(tokens),
+            Err(failure) => {
+                // The host learns of the failure at once rather than from the
+                // silence after it (the log says why). If even this cannot be
+                // sent, the failure already says so.
+                let group = match failure {
+                    Failure::Stream { group, .. } => group,
+                    _ => NO_GROUP,
+                };
+                let _ = uart.send(Message::Failed { group }).and_then(|()| uart.flush());
+                return Err(failure);
+            }
+        }
+        stream += 1;
+    }
+}
+
+/// Reads stream `stream`'s header, decodes the stream and reports it. Returns
+/// the tokens sent, or `None` if the host sent no more streams.
+fn next_stream(
+    stream: u32,
+    sets: &[Option<Loaded>; MAX_SETS],
+    uart: &mut Uart,
+    clock: &Clock,
+    wait: &WaitCost,
+    cal: &Calibration,
+) -> Result<Option<u64>, Failure> {
+    let before = uart.rx_counts();
+    let mut waits = if stream == 0 { first_header_waits() } else { 1 };
+    let header = loop {
+        match read_header(&mut uart.receiver(clock, TIMEOUT_TICKS)) {
+            Ok(h) => break h,
+            Err(StreamError::Link { error: uart::Error::RxTimeout, .. }) if uart.rx_counts().bytes == before.bytes => {
+                waits -= 1;
+                if waits > 0 {
+                    uart.repeat_request().map_err(Failure::Uart)?;
+                    continue;
+                }
+                if stream == 0 {
+                    return Err(Failure::NoHost);
+                }
                 defmt::info!(
                     "link: quiet for {=u64} ticks after stream {=u32}: session over",
                     TIMEOUT_TICKS,
                     stream - 1
                 );
-                return Ok(tokens);
+                return Ok(None);
             }
             Err(error) => return Err(Failure::Header { stream, error }),
-        };
-        let Some(loaded) = sets.iter().flatten().find(|s| s.set.id() == header.table_set_id) else {
-            defmt::error!("stream {=u32}: no table set {=u64:016x} in flash", stream, header.table_set_id);
-            return Err(Failure::NoTables { stream, id: header.table_set_id });
-        };
-        defmt::info!(
-            "stream {=u32}: table set {=str} {=u64:016x}, container format {=u8}, {=u32} frames in {=u32} groups of {=u32}, payload {=u32} B",
-            stream,
-            loaded.name,
-            header.table_set_id,
-            header.version(),
-            header.frames,
-            header.groups(),
-            header.group_frames(),
-            header.payload_len
-        );
-        let (result, stack) = memory::measure_stack(|| stream_one(stream, header, loaded, uart, clock));
-        let stats = result?;
-        report(stream, &stats, stack, &wait, cal)?;
-        tokens += u64::from(stats.frames) * FRAME_TOKENS as u64;
-        stream += 1;
-    }
+        }
+    };
+    let Some(loaded) = sets.iter().flatten().find(|s| s.set.id() == header.table_set_id) else {
+        defmt::error!("stream {=u32}: no table set {=u64:016x} in flash", stream, header.table_set_id);
+        return Err(Failure::NoTables { stream, id: header.table_set_id });
+    };
+    defmt::info!(
+        "stream {=u32}: table set {=str} {=u64:016x}, container format {=u8}, {=u32} frames in {=u32} groups of {=u32}, payload {=u32} B",
+        stream,
+        loaded.name,
+        header.table_set_id,
+        header.version(),
+        header.frames,
+        header.groups(),
+        header.group_frames(),
+        header.payload_len
+    );
+    let (result, stack) = memory::measure_stack(|| stream_one(stream, header, loaded, uart, clock));
+    let stats = result?;
+    report(stream, &stats, stack, wait, cal)?;
+    Ok(Some(u64::from(stats.frames) * FRAME_TOKENS as u64))
 }
 
 /// Places every table set in flash (copied to RAM where the build reserved
@@ -293,6 +346,8 @@ fn stream_one(
             }
         };
         let start = clock.now();
+        let frames = Message::Group { frames: group.frames.len() as u16 };
+        uart.send(frames).map_err(Failure::Uart)?;
         for frame in group.frames {
             for (pair, token) in bytes.chunks_exact_mut(2).zip(frame) {
                 pair.copy_from_slice(&token.to_le_bytes());

@@ -53,6 +53,11 @@ pub fn in_qemu() -> bool {
     QEMU.load(Ordering::Relaxed)
 }
 
+/// True if this image runs in QEMU, not on a micro:bit.
+pub fn emulated() -> bool {
+    in_qemu()
+}
+
 /// Decides QEMU or board, starts the logger, the crystal, TIMER0 and the
 /// UART (receiver not yet started).
 pub fn init() -> Option<Parts> {

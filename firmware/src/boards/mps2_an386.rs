@@ -23,6 +23,11 @@ pub type Clock = crate::clock::systick::Clock;
 /// The CMSDK APB UART.
 pub type Port = cmsdk::Regs;
 
+/// True: this board exists only in QEMU.
+pub fn emulated() -> bool {
+    true
+}
+
 /// SysTick started, UART0 (the link) and UART1 (idle) configured.
 pub fn init() -> Option<Parts> {
     let cp = cortex_m::Peripherals::take()?;

@@ -32,6 +32,11 @@ pub type Clock = crate::clock::dwt::Clock;
 /// UARTE0's two halves.
 pub type Port = IoPort<UarteTx<UARTE0>, UarteRx<UARTE0>>;
 
+/// False: this image runs on the board only.
+pub fn emulated() -> bool {
+    false
+}
+
 /// Bytes the UARTE's transmit DMA sends at a time.
 const TX_CHUNK: usize = 64;
 

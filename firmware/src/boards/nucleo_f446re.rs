@@ -34,6 +34,11 @@ pub type Clock = crate::clock::dwt::Clock;
 /// USART2's two halves.
 pub type Port = NbPort<Tx<USART2>, Rx<USART2>>;
 
+/// False: this image runs on the board only.
+pub fn emulated() -> bool {
+    false
+}
+
 /// Clocks to 180 MHz, the cycle counter, USART2 at `crate::BAUD`.
 pub fn init() -> Option<Parts> {
     let cp = cortex_m::Peripherals::take()?;

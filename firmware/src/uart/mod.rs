@@ -12,15 +12,18 @@
 //! - `nrf52840-dk`, `nucleo-f446re`: the vendor HAL's UART through its
 //!   `embedded-io` or `embedded-hal-nb` traits ([`hal`]).
 //!
-//! QEMU only hands a UART more bytes when it has room for them (one byte on
-//! the CMSDK UART, a 6-byte FIFO on the nRF51), so nothing is lost however
-//! slowly the firmware reads; real hardware at a high baud rate would need
-//! the receive interrupt and a ring buffer (or DMA) while the decoder works.
+//! Flow control is the link protocol's (`vqtans::link`): each read first asks
+//! the host for the bytes it takes, and the host sends no more, so bytes only
+//! arrive while the receiver polls for them: a real UART holding one byte
+//! (the F446's USART) or a few (the nRF UART's FIFO) loses none while the
+//! firmware decodes or sends. (QEMU would hold bytes back anyway: it hands a
+//! UART more only when it has room.)
 
 #[cfg(any(board = "mps2-an386", board = "microbit-v1"))]
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use embedded_io::{ErrorKind, ErrorType, Read, Write};
+use vqtans::link::Message;
 
 use crate::measure::{Calibration, Clock, Ticks};
 
@@ -123,12 +126,15 @@ pub struct Uart {
     /// The last read ended on a timeout after some bytes: the next one fails
     /// at once unless a byte is already waiting.
     stalled: bool,
+    /// The session offset up to which the host was asked for bytes
+    /// (`vqtans::link`): the host never sends past it.
+    requested: u64,
 }
 
 impl Uart {
     /// The link over `port` (the board's, configured).
     pub fn new(regs: BoardPort) -> Self {
-        Uart { regs, rx: RxCounts::default(), stalled: false }
+        Uart { regs, rx: RxCounts::default(), stalled: false, requested: 0 }
     }
 
     /// A reader of this UART's receiver that fails with [`Error::RxTimeout`]
@@ -142,6 +148,20 @@ impl Uart {
     /// What the receiver did so far.
     pub fn rx_counts(&self) -> RxCounts {
         self.rx
+    }
+
+    /// Sends one message of the link protocol (`vqtans::link`) to the host.
+    pub fn send(&mut self, message: Message) -> Result<(), Error> {
+        self.write_all(&message.to_bytes()[..message.len()])
+    }
+
+    /// Asks the host again for the bytes asked for last (a host that opened
+    /// its port after the request went out never saw it; one that did sends
+    /// nothing more for it: offsets are absolute).
+    /// The next read waits for its timeout again.
+    pub fn repeat_request(&mut self) -> Result<(), Error> {
+        self.stalled = false;
+        self.send(Message::Request { upto: self.requested })
     }
 
     /// Waits up to `timeout` ticks of `clock` for a byte to arrive: true if
@@ -287,6 +307,13 @@ impl Read for Receiver<'_> {
 impl Receiver<'_> {
     fn fill(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         let uart = &mut *self.uart;
+        // The host sends only what was asked for, and only while this loop
+        // polls for it: ask for what `buf` takes beyond what was asked before.
+        let upto = uart.rx.bytes + buf.len() as u64;
+        if upto > uart.requested {
+            uart.requested = upto;
+            uart.send(Message::Request { upto })?;
+        }
         let mut n = 0;
         for slot in buf.iter_mut() {
             if !uart.regs.rx_ready() {

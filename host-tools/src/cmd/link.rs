@@ -6,8 +6,10 @@
 //! PORT is a serial port (a board's `/dev/ttyACM0`, or a pty such as QEMU's
 //! `-serial pty`), a Unix socket (QEMU's `-chardev socket,path=P,server=on`:
 //! what `firmware/qemu-test.sh` uses) or a TCP `host:port` (`-serial
-//! tcp:...,server=on`). The streams are sent back to back while the device's
-//! frames are received; every frame is compared as it arrives with the
+//! tcp:...,server=on`). The streams are sent back to back, each byte only
+//! once the device asked for it (the flow control of `vqtans::link`: a board
+//! does not read its UART while it decodes), while the device's verified
+//! groups are received; every frame is compared as it arrives with the
 //! original's (`--expect`, one `.npy` per stream) or, without it, with what
 //! the host's own decoder makes of the stream with the table set. The host
 //! decodes each stream first anyway, so for a damaged or cut-short stream it
@@ -22,7 +24,8 @@
 //!
 //! Exit status: 0 when every stream came back whole and identical; 1 on the
 //! first frame that differs, when the device stops sending before a stream's
-//! last frame (it closed the link, or nothing came for `--timeout`), or when
+//! last frame (it reported a failure, closed the link, or nothing came for
+//! `--timeout`), when it does not speak the link protocol, or when
 //! an input is wrong; one line names the stream, the frame and the group, and
 //! what the host's decoder makes of that group. 2 for a usage error.
 
@@ -177,6 +180,9 @@ fn describe(failure: &Failure, plans: &[StreamPlan]) -> anyhow::Error {
             "{at}: the device sent a frame of a group that does not verify on the host ({})",
             plan.host_failure.as_deref().unwrap_or("none")
         ),
+        FailureKind::GroupSize { sent, expected } => {
+            anyhow!("{at}: the device announced a group of {sent} frames where the stream's group has {expected}")
+        }
         FailureKind::Stopped { stop, partial } => {
             let whole = frame / plan.header.group_frames();
             let bytes = if *partial > 0 { format!(" and {partial} bytes of the next") } else { String::new() };

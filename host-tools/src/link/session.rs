@@ -1,15 +1,18 @@
-//! One session with the device: every stream sent back to back on one thread,
-//! the verified frames received and compared on the other, stream after
-//! stream, as the device protocol has them (`firmware/src/link.rs`): the
-//! device answers each checksum group, once verified, with its frames as
-//! 128 `u16` little-endian tokens each, and after the first failure sends
-//! nothing more. There is no other framing: the host knows from each header
-//! how many frames to expect, so bytes are assigned to streams and frames by
-//! count alone.
+//! One session with the device in the link protocol of `vqtans::link`: the
+//! streams are sent back to back on one thread, but never past the offset the
+//! device last asked for (it reads its UART only while it waits for bytes, and
+//! a real UART holds one or a few); the other thread receives the device's
+//! messages, passes its requests on to the sending thread, and compares each
+//! verified group's frames, as they arrive, with the plan's. A group's size
+//! must be the stream's (the host knows it from each header), and a device
+//! that reports a failure ends the session at once.
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use vqtans::link::{Message, Parsed, NO_GROUP};
 
 use super::plan::StreamPlan;
 use super::port::{is_timeout, Link};
@@ -17,7 +20,8 @@ use crate::diff::{first_difference, Difference};
 use crate::io::tokens::TOKENS_PER_FRAME;
 
 /// Bytes of one frame on the link.
-pub const FRAME_BYTES: usize = 2 * TOKENS_PER_FRAME;
+pub const FRAME_BYTES: usize = vqtans::link::FRAME_BYTES;
+const _: () = assert!(FRAME_BYTES == 2 * TOKENS_PER_FRAME);
 
 /// Why the device's frames stopped coming.
 #[derive(Debug)]
@@ -25,18 +29,41 @@ pub enum Stop {
     /// The other end closed the link (QEMU exited): end of file, or a reset
     /// after the last byte.
     Closed,
-    /// Nothing arrived for the link's timeout.
-    Silent(Duration),
+    /// Nothing arrived for the link's timeout; `asked` is false if the device
+    /// never asked for a byte in the whole session.
+    Silent { timeout: Duration, asked: bool },
     /// Reading failed otherwise (a serial port hung up, a board was unplugged).
     Lost(io::Error),
+    /// The device reported a failure in this group ([`NO_GROUP`]: before the
+    /// stream's first group).
+    Failed { group: u32 },
+    /// A byte where a message begins is no message of the protocol.
+    Garbled(u8),
 }
 
 impl fmt::Display for Stop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Stop::Closed => f.write_str("the device closed the link"),
-            Stop::Silent(t) => write!(f, "no byte from the device for {} s", t.as_secs_f64()),
+            Stop::Silent { timeout, asked: true } => {
+                write!(f, "no byte from the device for {} s", timeout.as_secs_f64())
+            }
+            Stop::Silent { timeout, asked: false } => write!(
+                f,
+                "no byte from the device for {} s: it never asked for the stream (is its link image running, \
+                 on this port, at this baud rate?)",
+                timeout.as_secs_f64()
+            ),
             Stop::Lost(e) => write!(f, "the link failed: {e}"),
+            Stop::Failed { group: NO_GROUP } => {
+                f.write_str("the device refused the stream before its first group (its log says why)")
+            }
+            Stop::Failed { group } => write!(f, "the device failed in group {group} (its log says why)"),
+            Stop::Garbled(byte) => write!(
+                f,
+                "the device sent byte 0x{byte:02x} where a message begins: not the link protocol of this \
+                 host-tools (firmware of another version?)"
+            ),
         }
     }
 }
@@ -62,6 +89,9 @@ pub enum FailureKind {
     Mismatch(Difference),
     /// The device sent a frame of a group that does not verify on the host.
     Unverified,
+    /// The device announced a group of `sent` frames where the stream's group
+    /// has `expected`.
+    GroupSize { sent: u16, expected: u32 },
 }
 
 /// A stream that came back whole and right.
@@ -75,47 +105,58 @@ pub struct StreamDone {
     pub elapsed: Duration,
 }
 
-/// Runs the session: sends every planned stream over `link` and receives
-/// each stream's frames, comparing every frame with the plan's as it
-/// arrives; `done` is called for each stream once it came back whole and
-/// right. Never waits longer than the link's timeout for a byte.
+/// Runs the session: sends every planned stream over `link` as the device
+/// asks for it and receives each stream's groups, comparing every frame with
+/// the plan's as it arrives; `done` is called for each stream once it came
+/// back whole and right. Never waits longer than the link's timeout for a
+/// byte, and never sends a byte the device has not asked for.
 ///
-/// Returns every stream's tokens and the whole session's time, or the first
-/// [`Failure`] (a frame that differs is reported at once).
+/// Returns the whole session's time, or the first [`Failure`] (a frame that
+/// differs is reported at once).
 pub fn run(link: Link, plans: &[StreamPlan], mut done: impl FnMut(&StreamDone)) -> Result<Duration, Failure> {
-    let Link { reader, mut writer, timeout, .. } = link;
+    let Link { reader, writer, timeout, .. } = link;
     let payload: Vec<u8> = plans.iter().flat_map(|p| p.bytes.iter().copied()).collect();
     let start = Instant::now();
-    // Sending runs alongside receiving: the device answers a group while the
-    // next one is still on its way, and a device blocked on sending (its
-    // host not reading) would stop reading in turn. A write that makes no
-    // progress for the link's timeout ends the thread; the receiving side
-    // then reports the silence.
-    std::thread::spawn(move || writer.write_all(&payload).and_then(|()| writer.flush()));
-    let mut receiver = Receiver { reader, held: Vec::new(), timeout };
+    // Sending runs alongside receiving: a request can arrive while a group's
+    // frames are still coming in. A write that makes no progress for the
+    // link's timeout ends the thread; the receiving side then reports the
+    // silence.
+    let (requests, asked) = mpsc::channel();
+    std::thread::spawn(move || send_as_asked(writer, &payload, &asked));
+    let mut receiver = Receiver { reader, held: Vec::new(), timeout, requests, asked: false };
     let mut last = start;
     let mut bytes = [0u8; FRAME_BYTES];
     let mut frame = [0u16; TOKENS_PER_FRAME];
     for (stream, plan) in plans.iter().enumerate() {
         let mut tokens = Vec::with_capacity(plan.frames() as usize * TOKENS_PER_FRAME);
-        for f in 0..plan.frames() {
-            let fail = |kind| Failure { stream, frame: f, kind };
-            if let Err((stop, partial)) = receiver.fill(&mut bytes) {
-                return Err(fail(FailureKind::Stopped { stop, partial }));
+        let mut f = 0;
+        while f < plan.frames() {
+            let fail = |f, kind| Failure { stream, frame: f, kind };
+            let expected = plan.header.group_frames().min(plan.frames() - f);
+            match receiver.next_group() {
+                Ok(frames) if u32::from(frames) == expected => {}
+                Ok(frames) => return Err(fail(f, FailureKind::GroupSize { sent: frames, expected })),
+                Err(stop) => return Err(fail(f, FailureKind::Stopped { stop, partial: 0 })),
             }
-            for (token, pair) in frame.iter_mut().zip(bytes.chunks_exact(2)) {
-                *token = u16::from_le_bytes([pair[0], pair[1]]);
-            }
-            let at = f as usize * TOKENS_PER_FRAME;
-            if let Some(expected) = plan.expected.get(at..at + TOKENS_PER_FRAME) {
-                if let Some(d) = first_difference(&frame, expected, at) {
-                    return Err(fail(FailureKind::Mismatch(d)));
+            for _ in 0..expected {
+                if let Err((stop, partial)) = receiver.fill(&mut bytes) {
+                    return Err(fail(f, FailureKind::Stopped { stop, partial }));
                 }
+                for (token, pair) in frame.iter_mut().zip(bytes.chunks_exact(2)) {
+                    *token = u16::from_le_bytes([pair[0], pair[1]]);
+                }
+                let at = f as usize * TOKENS_PER_FRAME;
+                if let Some(expected) = plan.expected.get(at..at + TOKENS_PER_FRAME) {
+                    if let Some(d) = first_difference(&frame, expected, at) {
+                        return Err(fail(f, FailureKind::Mismatch(d)));
+                    }
+                }
+                if f >= plan.verified_frames {
+                    return Err(fail(f, FailureKind::Unverified));
+                }
+                tokens.extend_from_slice(&frame);
+                f += 1;
             }
-            if f >= plan.verified_frames {
-                return Err(fail(FailureKind::Unverified));
-            }
-            tokens.extend_from_slice(&frame);
         }
         let now = Instant::now();
         done(&StreamDone { stream, tokens, elapsed: now - last });
@@ -124,20 +165,76 @@ pub fn run(link: Link, plans: &[StreamPlan], mut done: impl FnMut(&StreamDone)) 
     Ok(last - start)
 }
 
-/// The reading end, with the bytes read past the frame being filled.
+/// The sending thread: for each offset the device asks for, sends `payload`
+/// up to it (a request for no more than was sent already sends nothing).
+/// Ends when the receiving side is done, or a write fails.
+fn send_as_asked(mut writer: Box<dyn Write + Send>, payload: &[u8], asked: &mpsc::Receiver<u64>) {
+    let mut sent = 0usize;
+    while let Ok(upto) = asked.recv() {
+        let end = usize::try_from(upto).unwrap_or(usize::MAX).min(payload.len());
+        if end > sent {
+            if writer.write_all(&payload[sent..end]).and_then(|()| writer.flush()).is_err() {
+                return;
+            }
+            sent = end;
+        }
+    }
+}
+
+/// The reading end, with the bytes read past what was taken so far.
 struct Receiver {
     reader: Box<dyn Read + Send>,
     held: Vec<u8>,
     /// The link's timeout (for messages).
     timeout: Duration,
+    /// The device's requests, to the sending thread.
+    requests: mpsc::Sender<u64>,
+    /// The device asked for bytes at least once.
+    asked: bool,
 }
 
 impl Receiver {
+    /// The frame count of the next group the device announces (requests are
+    /// passed to the sending thread on the way), or why none came: a
+    /// failure it reported, or the link's.
+    fn next_group(&mut self) -> Result<u16, Stop> {
+        loop {
+            let (message, len) = match Message::parse(&self.held) {
+                Parsed::Message(message, len) => (message, len),
+                Parsed::Incomplete(need) => {
+                    self.read_until(need).map_err(|(stop, _)| stop)?;
+                    continue;
+                }
+                Parsed::Unknown(byte) => return Err(Stop::Garbled(byte)),
+            };
+            self.held.drain(..len);
+            match message {
+                Message::Request { upto } => {
+                    self.asked = true;
+                    // The sending thread is gone only after a failed write;
+                    // the silence that follows is reported instead.
+                    let _ = self.requests.send(upto);
+                }
+                Message::Group { frames } => return Ok(frames),
+                Message::Failed { group } => return Err(Stop::Failed { group }),
+            }
+        }
+    }
+
     /// Fills `frame` with the next bytes from the device, or says why they did
     /// not come and how many of them had.
     fn fill(&mut self, frame: &mut [u8; FRAME_BYTES]) -> Result<(), (Stop, usize)> {
+        self.read_until(FRAME_BYTES)?;
+        frame.copy_from_slice(&self.held[..FRAME_BYTES]);
+        self.held.drain(..FRAME_BYTES);
+        Ok(())
+    }
+
+    /// Reads until at least `n` bytes are held, or says why they did not come
+    /// and how many were held.
+    fn read_until(&mut self, n: usize) -> Result<(), (Stop, usize)> {
         let mut chunk = [0u8; 4096];
-        while self.held.len() < FRAME_BYTES {
+        while self.held.len() < n {
             match self.reader.read(&mut chunk) {
                 // A socket whose other end closed with bytes of ours unread
                 // (the firmware stopped reading, then QEMU exited) reports a
@@ -146,12 +243,12 @@ impl Receiver {
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Err((Stop::Closed, self.held.len())),
                 Ok(n) => self.held.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_timeout(&e) => return Err((Stop::Silent(self.timeout), self.held.len())),
+                Err(e) if is_timeout(&e) => {
+                    return Err((Stop::Silent { timeout: self.timeout, asked: self.asked }, self.held.len()))
+                }
                 Err(e) => return Err((Stop::Lost(e), self.held.len())),
             }
         }
-        frame.copy_from_slice(&self.held[..FRAME_BYTES]);
-        self.held.drain(..FRAME_BYTES);
         Ok(())
     }
 }
