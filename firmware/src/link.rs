@@ -73,7 +73,9 @@ pub const RAM_BUDGET: usize = BOARD.link_ram_budget;
 /// research/link-flake.md.) On a real device
 /// the same value is 500 ms of wall time, more than 5,000 byte times
 /// at 115,200 baud.
-pub const TIMEOUT_TICKS: u64 = BOARD.tick_hz as u64 / 2;
+pub const TIMEOUT_TICKS: u64 = BOARD.tick_hz as u64 * TIMEOUT_MS as u64 / 1000;
+/// The link timeout in milliseconds of the board's clock.
+pub const TIMEOUT_MS: u32 = 500;
 /// How many [`TIMEOUT_TICKS`] the session's first header is waited for, the
 /// request repeated after each: 8 (4 s) in QEMU, which starts the firmware
 /// once the host program is connected; 120 (60 s) on a board, for a person
@@ -222,6 +224,12 @@ fn next_stream(
 ) -> Result<Option<u64>, Failure> {
     let before = uart.rx_counts();
     let mut waits = if stream == 0 { first_header_waits() } else { 1 };
+    if stream == 0 {
+        defmt::info!(
+            "link: waiting up to {=u32} ms for the host's first stream (host-tools link --port ...)",
+            waits * TIMEOUT_MS
+        );
+    }
     let header = loop {
         match read_header(&mut uart.receiver(clock, TIMEOUT_TICKS)) {
             Ok(h) => break h,
