@@ -3,7 +3,6 @@
 //! timing.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use vqtans::model::context::train::{train_in_memory, TrainConfig};
 
@@ -88,18 +87,4 @@ pub fn transposed_i16_le(tokens: &[u16]) -> Vec<u8> {
         }
     }
     out
-}
-
-/// Runs `f` `reps` times (after one warm-up run) and returns the median duration.
-pub fn median_time<T>(reps: usize, mut f: impl FnMut() -> T) -> Duration {
-    std::hint::black_box(f());
-    let mut times: Vec<Duration> = (0..reps.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(f());
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
 }

@@ -10,64 +10,137 @@
 //! array transposed to `(8, 16, frames)`, C order, `int16` little-endian (each
 //! position's time series contiguous). Sizes count the whole compressed file (for
 //! vqtans: the 32-byte header and the payload; the shared tables are not counted).
-//! Rates are on a 10-bit basis: `tokens * 10 / (bytes * 8)`. Decode speeds are the
-//! median of several timed runs after a warm-up, in tokens per second, output
-//! allocation included for every codec. Without arguments the two real segments in
-//! `shared/data/commavq` are used. The SIMD path is the CPU's (AVX2 on x86-64, NEON
-//! on aarch64, where the NEON/scalar and NEON/zstd ratios are printed too).
+//! Rates are on a 10-bit basis: `tokens * 10 / (bytes * 8)`.
+//!
+//! Timing is interleaved, so that a change in the machine's load hits every path
+//! alike: after a warm-up, each of `--rounds N` rounds (default 15) decodes every
+//! file once with each path in turn (vqtans scalar, vqtans SIMD, zstd, xz), output
+//! allocation included for every codec. The table gives each path's median time
+//! in tokens per second; each ratio (e.g. SIMD / zstd) is the median of the
+//! per-round ratios, with the lowest and highest round, per file and for the
+//! totals. On x86-64 the vqtans paths are also given in TSC ticks per token
+//! (the time-stamp counter runs at a fixed rate, not the core's current clock;
+//! its rate is printed). The CPU's name is printed first. Without file
+//! arguments the two real segments in `shared/data/commavq` are used. The SIMD
+//! path is the CPU's (AVX2 on x86-64, NEON on aarch64, where the NEON/scalar and
+//! NEON/zstd ratios are printed too).
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use vqtans::segment::{decode, decode_simd, Encoder};
 use vqtans::simd::DecodePath;
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
-use vqtans_benches::{leave_one_out_blobs, median_time, read_npy, real_segment_paths, transposed_i16_le};
+use vqtans_benches::{leave_one_out_blobs, read_npy, real_segment_paths, transposed_i16_le};
 
-/// Timed runs per measurement (the median is reported).
-const REPS: usize = 15;
-/// Fewer for xz, which is slow.
-const XZ_REPS: usize = 5;
+/// Rounds of interleaved timing unless `--rounds N` says otherwise.
+const ROUNDS: usize = 15;
 
-/// One codec on one file: compressed bytes and median decode time.
-#[derive(Clone, Copy, Default)]
-struct Result1 {
-    bytes: usize,
-    decode: Duration,
-}
+/// The paths timed, in the order each round runs them.
+const PATHS: [&str; 4] = ["scalar", "SIMD", "zstd", "xz"];
+const SCALAR: usize = 0;
+const SIMD: usize = 1;
+const ZSTD: usize = 2;
+const XZ: usize = 3;
 
-#[derive(Default)]
-struct Row {
+/// One file, ready to decode with every path.
+struct Prepared {
     name: String,
     tokens: usize,
-    scalar: Result1,
-    simd: Result1,
-    zstd: Result1,
-    xz: Result1,
+    /// The table set's bytes and the vqtans stream.
+    blob: Vec<u8>,
+    stream: Vec<u8>,
+    raw_len: usize,
+    zstd: Vec<u8>,
+    xz: Vec<u8>,
 }
 
-fn zstd_19(raw: &[u8]) -> Result1 {
+/// One decode by path `p` of `file`.
+fn decode_once(p: usize, file: &Prepared, set: &TableSetRef<'_>, tables: &OwnedDecodeTables) {
+    match p {
+        SCALAR => {
+            std::hint::black_box(decode(&file.stream, set, tables.view()).unwrap());
+        }
+        SIMD => {
+            std::hint::black_box(decode_simd(&file.stream, set, tables.view()).unwrap());
+        }
+        ZSTD => {
+            std::hint::black_box(zstd::bulk::decompress(&file.zstd, file.raw_len).unwrap());
+        }
+        _ => {
+            let mut out = Vec::with_capacity(file.raw_len);
+            xz2::read::XzDecoder::new(&file.xz[..]).read_to_end(&mut out).unwrap();
+            std::hint::black_box(out);
+        }
+    }
+}
+
+fn zstd_19(raw: &[u8]) -> Vec<u8> {
     let packed = zstd::bulk::compress(raw, 19).expect("zstd compress");
     let check = zstd::bulk::decompress(&packed, raw.len()).expect("zstd decompress");
     assert_eq!(check, raw, "zstd round trip");
-    Result1 { bytes: packed.len(), decode: median_time(REPS, || zstd::bulk::decompress(&packed, raw.len()).unwrap()) }
+    packed
 }
 
-fn xz_9e(raw: &[u8]) -> Result1 {
+fn xz_9e(raw: &[u8]) -> Vec<u8> {
     let stream = xz2::stream::Stream::new_easy_encoder(9 | lzma_sys::LZMA_PRESET_EXTREME, xz2::stream::Check::Crc64)
         .expect("xz encoder");
     let mut encoder = xz2::write::XzEncoder::new_stream(Vec::new(), stream);
     encoder.write_all(raw).expect("xz compress");
     let packed = encoder.finish().expect("xz compress");
-    let unpack = || {
-        let mut out = Vec::with_capacity(raw.len());
-        xz2::read::XzDecoder::new(&packed[..]).read_to_end(&mut out).expect("xz decompress");
-        out
-    };
-    assert_eq!(unpack(), raw, "xz round trip");
-    Result1 { bytes: packed.len(), decode: median_time(XZ_REPS, unpack) }
+    let mut out = Vec::with_capacity(raw.len());
+    xz2::read::XzDecoder::new(&packed[..]).read_to_end(&mut out).expect("xz decompress");
+    assert_eq!(out, raw, "xz round trip");
+    packed
+}
+
+/// The time-stamp counter (x86-64), else nothing.
+fn tsc() -> Option<u64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: RDTSC exists on every x86-64 CPU and only reads the counter.
+        Some(unsafe { core::arch::x86_64::_rdtsc() })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        None
+    }
+}
+
+/// The CPU's model name (Linux `/proc/cpuinfo`), or what is known without it.
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name") || l.starts_with("Model"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| format!("unknown ({})", std::env::consts::ARCH))
+}
+
+/// The median of `values` and their lowest and highest.
+fn spread(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    (values[values.len() / 2], values[0], values[values.len() - 1])
+}
+
+/// `median (lowest-highest)` of per-round ratios `a / b` of times (so that the
+/// ratio is of speeds: `b`'s time over `a`'s).
+fn ratio_line(faster: &[Duration], slower: &[Duration]) -> String {
+    let ratios = faster.iter().zip(slower).map(|(f, s)| s.as_secs_f64() / f.as_secs_f64()).collect();
+    let (median, low, high) = spread(ratios);
+    format!("{median:.2} ({low:.2}-{high:.2})")
+}
+
+/// The median of `times`.
+fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2]
 }
 
 fn rate(tokens: usize, bytes: usize) -> f64 {
@@ -79,7 +152,22 @@ fn speed(tokens: usize, t: Duration) -> f64 {
 }
 
 fn main() -> ExitCode {
-    let mut paths: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
+    let mut rounds = ROUNDS;
+    let mut paths: Vec<PathBuf> = Vec::new();
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--rounds" {
+            match args.next().and_then(|n| n.to_str().and_then(|n| n.parse::<usize>().ok())).filter(|&n| n > 0) {
+                Some(n) => rounds = n,
+                None => {
+                    eprintln!("error: --rounds takes a positive number");
+                    return ExitCode::from(2);
+                }
+            }
+        } else {
+            paths.push(PathBuf::from(arg));
+        }
+    }
     if paths.is_empty() {
         paths = real_segment_paths();
         println!(
@@ -107,46 +195,71 @@ fn main() -> ExitCode {
             segments.len() - 1
         );
     }
+    println!("CPU: {}", cpu_name());
     println!(
-        "SIMD decode path on this CPU: {:?}; decode times: median of {REPS} runs (xz: {XZ_REPS})",
+        "SIMD decode path on this CPU: {:?}; decode times: {rounds} interleaved rounds (each decodes every file once \
+         with every path in turn), after a warm-up",
         DecodePath::best()
     );
     let blobs = leave_one_out_blobs(&segments);
 
-    let mut rows = Vec::new();
-    for ((path, tokens), blob) in paths.iter().zip(&segments).zip(&blobs) {
-        let set = TableSetRef::from_bytes(blob).expect("tables");
+    let mut files = Vec::new();
+    for ((path, tokens), blob) in paths.iter().zip(&segments).zip(blobs) {
+        let set = TableSetRef::from_bytes(&blob).expect("tables");
         let tables = OwnedDecodeTables::new(&set).expect("tables");
         let stream = Encoder::new(&set).and_then(|e| e.encode(tokens)).expect("vqtans encode");
         let scalar_out = decode(&stream, &set, tables.view()).expect("vqtans decode");
         let simd_out = decode_simd(&stream, &set, tables.view()).expect("vqtans SIMD decode");
         assert!(scalar_out == *tokens && simd_out == *tokens, "vqtans round trip");
         let raw = transposed_i16_le(tokens);
-        rows.push(Row {
+        files.push(Prepared {
             name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
             tokens: tokens.len(),
-            scalar: Result1 {
-                bytes: stream.len(),
-                decode: median_time(REPS, || decode(&stream, &set, tables.view()).unwrap()),
-            },
-            simd: Result1 {
-                bytes: stream.len(),
-                decode: median_time(REPS, || decode_simd(&stream, &set, tables.view()).unwrap()),
-            },
             zstd: zstd_19(&raw),
             xz: xz_9e(&raw),
+            raw_len: raw.len(),
+            stream,
+            blob,
         });
     }
-    let mut total = Row { name: "total".into(), ..Row::default() };
-    for r in &rows {
-        total.tokens += r.tokens;
-        for (t, x) in
-            [(&mut total.scalar, r.scalar), (&mut total.simd, r.simd), (&mut total.zstd, r.zstd), (&mut total.xz, r.xz)]
-        {
-            t.bytes += x.bytes;
-            t.decode += x.decode;
+    let views: Vec<(TableSetRef<'_>, OwnedDecodeTables)> = files
+        .iter()
+        .map(|f| {
+            let set = TableSetRef::from_bytes(&f.blob).expect("tables");
+            let tables = OwnedDecodeTables::new(&set).expect("tables");
+            (set, tables)
+        })
+        .collect();
+
+    // times[file][path][round]; ticks[file][path][round] for the vqtans paths.
+    let mut times = vec![vec![Vec::with_capacity(rounds); PATHS.len()]; files.len()];
+    let mut ticks = vec![vec![Vec::with_capacity(rounds); 2]; files.len()];
+    for (file, (set, tables)) in files.iter().zip(&views) {
+        for p in 0..PATHS.len() {
+            decode_once(p, file, set, tables);
         }
     }
+    let (tsc_start, clock_start) = (tsc(), Instant::now());
+    for _ in 0..rounds {
+        for (i, (file, (set, tables))) in files.iter().zip(&views).enumerate() {
+            for p in 0..PATHS.len() {
+                let (t0, c0) = (Instant::now(), tsc());
+                decode_once(p, file, set, tables);
+                let (c1, elapsed) = (tsc(), t0.elapsed());
+                times[i][p].push(elapsed);
+                if let (Some(c0), Some(c1), true) = (c0, c1, p <= SIMD) {
+                    ticks[i][p].push(c1.wrapping_sub(c0) as f64 / file.tokens as f64);
+                }
+            }
+        }
+    }
+    let tsc_per_ns = tsc()
+        .zip(tsc_start)
+        .map(|(end, start)| end.wrapping_sub(start) as f64 / clock_start.elapsed().as_nanos() as f64);
+    // The totals' time per round and path: the sum over the files.
+    let total_times: Vec<Vec<Duration>> =
+        (0..PATHS.len()).map(|p| (0..rounds).map(|r| times.iter().map(|f| f[p][r]).sum()).collect()).collect();
+    let total_tokens: usize = files.iter().map(|f| f.tokens).sum();
 
     println!();
     println!(
@@ -164,35 +277,80 @@ fn main() -> ExitCode {
         "rate",
         "decode/s"
     );
-    let m = |tokens: usize, t: Duration| format!("{:.1}M", speed(tokens, t) / 1e6);
-    for r in rows.iter().chain(std::iter::once(&total)) {
+    let m = |tokens: usize, t: &[Duration]| format!("{:.1}M", speed(tokens, median(t)) / 1e6);
+    let sum = |f: fn(&Prepared) -> usize| files.iter().map(f).sum::<usize>();
+    let rows = files
+        .iter()
+        .zip(&times)
+        .map(|(f, t)| (f.name.as_str(), f.tokens, f.stream.len(), f.zstd.len(), f.xz.len(), t.as_slice()))
+        .chain(std::iter::once((
+            "total",
+            total_tokens,
+            sum(|f| f.stream.len()),
+            sum(|f| f.zstd.len()),
+            sum(|f| f.xz.len()),
+            total_times.as_slice(),
+        )));
+    for (name, tokens, vqtans, zstd, xz, t) in rows {
         println!(
             "{:<28} {:>9} | {:>9} {:>6.3} {:>9} {:>9} | {:>9} {:>6.3} {:>9} | {:>9} {:>6.3} {:>9}",
-            r.name,
-            r.tokens,
-            r.simd.bytes,
-            rate(r.tokens, r.simd.bytes),
-            m(r.tokens, r.scalar.decode),
-            m(r.tokens, r.simd.decode),
-            r.zstd.bytes,
-            rate(r.tokens, r.zstd.bytes),
-            m(r.tokens, r.zstd.decode),
-            r.xz.bytes,
-            rate(r.tokens, r.xz.bytes),
-            m(r.tokens, r.xz.decode),
+            name,
+            tokens,
+            vqtans,
+            rate(tokens, vqtans),
+            m(tokens, &t[SCALAR]),
+            m(tokens, &t[SIMD]),
+            zstd,
+            rate(tokens, zstd),
+            m(tokens, &t[ZSTD]),
+            xz,
+            rate(tokens, xz),
+            m(tokens, &t[XZ]),
         );
     }
-    let s = |x: Result1| speed(total.tokens, x.decode);
+
     println!();
-    println!("vqtans SIMD decode speed / scalar decode speed = {:.2}", s(total.simd) / s(total.scalar));
-    println!("vqtans SIMD decode speed / xz decode speed = {:.2}", s(total.simd) / s(total.xz));
-    println!("vqtans SIMD decode speed / zstd decode speed = {:.2}", s(total.simd) / s(total.zstd));
+    println!("per-round speed ratios, median (lowest-highest) over {rounds} rounds:");
+    let simd_name = if DecodePath::best() == DecodePath::Neon { "NEON" } else { "SIMD" };
+    for (name, t) in files
+        .iter()
+        .map(|f| f.name.as_str())
+        .zip(times.iter().map(Vec::as_slice))
+        .chain([("total", total_times.as_slice())])
+    {
+        println!(
+            "  {name}: {simd_name}/scalar {}, {simd_name}/zstd {}, {simd_name}/xz {}",
+            ratio_line(&t[SIMD], &t[SCALAR]),
+            ratio_line(&t[SIMD], &t[ZSTD]),
+            ratio_line(&t[SIMD], &t[XZ])
+        );
+    }
+    if let Some(rate) = tsc_per_ns {
+        println!(
+            "TSC ticks per token, median (lowest-highest) over {rounds} rounds (the TSC ran at {rate:.3} ticks/ns):"
+        );
+        for (file, t) in files.iter().zip(&ticks) {
+            let line = |v: &Vec<f64>| {
+                let (m, lo, hi) = spread(v.clone());
+                format!("{m:.2} ({lo:.2}-{hi:.2})")
+            };
+            println!("  {}: scalar {}, {simd_name} {}", file.name, line(&t[SCALAR]), line(&t[SIMD]));
+        }
+    }
+    println!();
+    let total = |p: usize| ratio_line(&total_times[SIMD], &total_times[p]);
+    println!(
+        "vqtans SIMD decode speed / scalar decode speed = {} (median of per-round ratios, lowest-highest)",
+        total(SCALAR)
+    );
+    println!("vqtans SIMD decode speed / xz decode speed = {}", total(XZ));
+    println!("vqtans SIMD decode speed / zstd decode speed = {}", total(ZSTD));
     if DecodePath::best() == DecodePath::Neon {
         // On aarch64 the SIMD path is the NEON kernel: the figures the README lists
         // as unmeasured (the project's aarch64 tests run under QEMU, which cannot
         // time them).
-        println!("vqtans NEON decode speed / scalar decode speed = {:.2}", s(total.simd) / s(total.scalar));
-        println!("vqtans NEON decode speed / zstd decode speed = {:.2}", s(total.simd) / s(total.zstd));
+        println!("vqtans NEON decode speed / scalar decode speed = {}", total(SCALAR));
+        println!("vqtans NEON decode speed / zstd decode speed = {}", total(ZSTD));
     }
     ExitCode::SUCCESS
 }
