@@ -110,7 +110,7 @@ step bash scripts/test-wheel.sh x86_64
 step bash scripts/test-wheel.sh aarch64
 step cargo build --release -p vqtans --no-default-features --target thumbv7em-none-eabihf --locked
 step cargo build --release -p vqtans --no-default-features --target thumbv6m-none-eabi --locked
-step bash firmware/qemu-test.sh
+step python3 firmware/harness.py
 step bash firmware/build-boards.sh
 # Every deterministic figure in README.md and firmware/README.md against what the
 # code gives (host-tools, three codec tests, and the logs the QEMU step just left);
