@@ -117,10 +117,10 @@ pub fn run(link: Link, plans: &[StreamPlan], mut done: impl FnMut(&StreamDone)) 
     let Link { reader, writer, timeout, .. } = link;
     let payload: Vec<u8> = plans.iter().flat_map(|p| p.bytes.iter().copied()).collect();
     let start = Instant::now();
-    // Sending runs alongside receiving: a request can arrive while a group's
-    // frames are still coming in. A write that makes no progress for the
-    // link's timeout ends the thread; the receiving side then reports the
-    // silence.
+    // Sending runs on its own thread, so that a write held up by a slow port
+    // never holds up reading what the device sends meanwhile. A write that
+    // makes no progress for the link's timeout ends the thread; the receiving
+    // side then reports the silence.
     let (requests, asked) = mpsc::channel();
     std::thread::spawn(move || send_as_asked(writer, &payload, &asked));
     let mut receiver = Receiver { reader, held: Vec::new(), timeout, requests, asked: false };
