@@ -92,6 +92,11 @@ CORRUPT_GROUP = 7
 # The device footprint (table set + compiled image) the microbit's table sets
 # are built for: 128 KiB of its 256 KiB of flash.
 M0_TABLE_BUDGET = 131072
+# The footprint of the table sets of uart-stream-small, a streaming case that
+# the M4 hardware boards take too: 64 KiB, the Nucleo-F446RE's budget in
+# build-boards.sh (its set is copied to RAM there), well within the
+# nRF52840-DK's flash.
+SMALL_TABLE_BUDGET = 65536
 # Frames of the m0-decode cases' streams in flash: a whole segment's stream
 # and a table set for the microbit do not fit its flash together (research/
 # budget.md, section 7), so these streams hold the first half of a segment.
@@ -229,6 +234,7 @@ ALL_TABLES = tuple(f"{{{{blobs}}}}/{s}.vqtt" for s in SEGMENTS)
 ALL_STREAMS = tuple(f"{{{{blobs}}}}/{s}.vqt" for s in SEGMENTS)
 K64_TABLES = tuple(f"{{{{blobs}}}}/k64/{s}.vqtt" for s in SEGMENTS)
 K64_STREAMS = tuple(f"{{{{blobs}}}}/k64/{s}.vqt" for s in SEGMENTS)
+SMALL_TABLES = tuple(f"{{{{blobs}}}}/small/{s}.vqtt" for s in SEGMENTS)
 M0 = "microbit-v1"
 M4 = "mps2-an386"
 
@@ -252,6 +258,9 @@ IMAGES = [
     Image("wrong-tables", M4, (), ALL_TABLES[1:], ALL_STREAMS[:1]),
     # Only the two table sets in flash: streams arrive over UART0.
     Image("link", M4, link_tables=ALL_TABLES),
+    # The same with table sets built for SMALL_TABLE_BUDGET (on a board with
+    # --probe: the board's image).
+    Image("link-small", M4, link_tables=SMALL_TABLES),
     # The microbit (Cortex-M0): the placeholder, a HardFault, and per segment an
     # image with the one table set that decodes it (two do not fit its flash);
     # streams arrive over its UART.
@@ -358,6 +367,27 @@ CASES = [
         r"link: quiet for [0-9]+ ticks after stream 1: session over",
         r"link: all streams decoded and verified: 307200 tokens sent",
     ), sends=(Each(Send("{{blobs}}/{{seg}}.vqt", "{{blobs}}/{{seg}}.vqtt", "{{data}}/{{seg}}.npy")),), link_logs=(
+        Each(r"^stream {{i}} \(.*\): 1200 frames in 60 groups back, identical to .*{{seg}}\.npy; .* frames/s; "
+             r".* B/s sent, .* B/s received$"),
+        r"^link: all 2 stream\(s\) came back whole and identical: 2400 frames in ",
+    )),
+    # Both segments streamed with table sets of SMALL_TABLE_BUDGET, sized for
+    # the M4 boards: the streaming case that the nRF52840-DK and the
+    # Nucleo-F446RE take with --probe (each set copied to RAM where it fits,
+    # else read from flash). These sets (16-bit entries) are decoded by the
+    # portable frame loop on the M4, held to its own bound (checked in QEMU
+    # only).
+    Case("uart-stream-small", "link-small", "ok", hardware=("nrf52840-dk", "nucleo-f446re"), logs=(
+        Each(r"link: table set {{seg}} [0-9a-f]{16} \([0-9]+ B with its image\) (copied to RAM|in flash)"),
+        Each(r"stream {{i}}: table set {{seg}} [0-9a-f]{16}, container format 2, 1200 frames in 60 groups of 20"),
+        Each(r"stream {{i}}: decoded and sent 1200 frames \(153600 tokens\) in 60 groups, each verified before it "
+             r"was sent"),
+        Each(Q(r"stream {{i}}: checks: decode at most [0-9.]+ instructions/token: ok \(frame loop: portable\)")),
+        Each(r"stream {{i}}: RAM: .* budget [0-9]+ B: ok"),
+        r"link: quiet for [0-9]+ ticks after stream 1: session over",
+        r"link: all streams decoded and verified: 307200 tokens sent",
+    ), sends=(Each(Send("{{blobs}}/small/{{seg}}.vqt", "{{blobs}}/small/{{seg}}.vqtt", "{{data}}/{{seg}}.npy")),),
+        link_logs=(
         Each(r"^stream {{i}} \(.*\): 1200 frames in 60 groups back, identical to .*{{seg}}\.npy; .* frames/s; "
              r".* B/s sent, .* B/s received$"),
         r"^link: all 2 stream\(s\) came back whole and identical: 2400 frames in ",
@@ -707,6 +737,20 @@ class Run:
         self.damage_group(b / f"{s0}.vqtt", b / f"{s0}.vqt", b / "link" / "corrupt.vqt")
         cut, whole = self.truncate(b / f"{s1}.vqtt", b / f"{s1}.vqt", b / "link" / "truncated.vqt")
         self.values.update(cut_payload=cut - 32, cut_groups=whole, cut_frames=whole * LINK_GROUP_FRAMES)
+
+    def make_small_blobs(self):
+        """For each real segment S, a table set of SMALL_TABLE_BUDGET built from
+        the other segment and S's stream with it (uart-stream-small)."""
+        small = self.blobs / "small"
+        small.mkdir()
+        for i, seg in enumerate(SEGMENTS):
+            other = SEGMENTS[(i + 1) % len(SEGMENTS)]
+            self.host_tools("build-tables", "--max-bytes", SMALL_TABLE_BUDGET, "-o", small / f"{seg}.vqtt",
+                            self.data / f"{other}.npy")
+            self.host_tools("encode", "--tables", small / f"{seg}.vqtt", "-o", small / f"{seg}.vqt",
+                            self.data / f"{seg}.npy")
+            self.say(f"small blobs for {seg}: tables from {other} ({(small / f'{seg}.vqtt').stat().st_size} B), "
+                     f"stream {(small / f'{seg}.vqt').stat().st_size} B")
 
     def m0_tables(self, out: Path, training: Path):
         """A table set for the microbit, trained on TRAINING, that fits its
@@ -1114,6 +1158,7 @@ class Run:
         if not os.access(self.host_tools_bin, os.X_OK):
             self.abort(f"{self.host_tools_bin} not found after building host-tools")
         self.make_link_blobs()
+        self.make_small_blobs()
         self.make_m0_blobs()
         self.make_values()
         images = {i.name: i for i in expand(IMAGES, self.values)}

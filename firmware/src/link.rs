@@ -42,7 +42,7 @@ use vqtans::table_set::TableSetRef;
 use vqtans::tans::decode_table::DecodeTables;
 
 use crate::boards::BOARD;
-use crate::checks::{self, Broken, MAX_LINK_INSTRUCTIONS_PER_TOKEN_X100};
+use crate::checks::{self, Broken};
 use crate::measure::{Calibration, Clock, Ticks};
 use crate::resident::{Place, Resident};
 use crate::segments::{image_words, LINK_TABLES};
@@ -269,7 +269,7 @@ fn next_stream(
     );
     let (result, stack) = memory::measure_stack(|| stream_one(stream, header, loaded, uart, clock));
     let stats = result?;
-    report(stream, &stats, stack, wait, cal)?;
+    report(stream, &stats, stack, checks::kernel_applies(&loaded.set), wait, cal)?;
     Ok(Some(u64::from(stats.frames) * FRAME_TOKENS as u64))
 }
 
@@ -369,7 +369,16 @@ fn stream_one(
 }
 
 /// Logs what a stream cost and checks the RAM budget.
-fn report(stream: u32, stats: &StreamStats, stack: usize, wait: &WaitCost, cal: &Calibration) -> Result<(), Failure> {
+/// `kernel`: the stream's table set is of the kind this core's hand-written
+/// frame loop decodes (the bound depends on it).
+fn report(
+    stream: u32,
+    stats: &StreamStats,
+    stack: usize,
+    kernel: bool,
+    wait: &WaitCost,
+    cal: &Calibration,
+) -> Result<(), Failure> {
     let tokens = u64::from(stats.frames) * FRAME_TOKENS as u64;
     defmt::info!(
         "stream {=u32}: decoded and sent {=u32} frames ({=u64} tokens) in {=u32} groups, each verified before it was sent",
@@ -413,12 +422,23 @@ fn report(stream: u32, stats: &StreamStats, stack: usize, wait: &WaitCost, cal: 
         TIMEOUT_TICKS
     );
     if BOARD.counts_instructions {
-        checks::within_bound(decode, tokens, MAX_LINK_INSTRUCTIONS_PER_TOKEN_X100).map_err(Failure::Check)?;
-        defmt::info!(
-            "stream {=u32}: checks: decode at most {} instructions/token: ok",
-            stream,
-            Per(MAX_LINK_INSTRUCTIONS_PER_TOKEN_X100, 100)
-        );
+        let frame_loop = if kernel { checks::KERNEL_NAME } else { "portable" };
+        match checks::link_bound(kernel) {
+            Some(bound) => {
+                checks::within_bound(decode, tokens, bound).map_err(Failure::Check)?;
+                defmt::info!(
+                    "stream {=u32}: checks: decode at most {} instructions/token: ok (frame loop: {=str})",
+                    stream,
+                    Per(bound, 100),
+                    frame_loop
+                );
+            }
+            None => defmt::info!(
+                "stream {=u32}: checks: no instruction bound for the {=str} frame loop on this core",
+                stream,
+                frame_loop
+            ),
+        }
         checks::note_bound_not_enforced();
     } else {
         // On hardware the clock counts core cycles (DWT): report those; the
