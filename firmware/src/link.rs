@@ -6,7 +6,7 @@
 //! reserved room (`resident`). The host sends streams back to back, each byte
 //! only once the receiver asked for it (a `Request` before each read, see
 //! `uart`): nothing arrives while the firmware decodes or sends, so a real
-//! UART overruns never. For each stream the firmware reads the header, picks
+//! UART never overruns. For each stream the firmware reads the header, picks
 //! the table set by the header's table-set id, and decodes with
 //! `vqtans::stream::StreamDecoder`, which pulls the payload through its 1 KiB
 //! input buffer and hands out a group of frames only once the group's
