@@ -89,10 +89,17 @@ fn main() {
     assert!(is_x86_feature_detected!("avx2"), "needs AVX2");
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     println!("CPU: {cpu}; {ROWS} rows of 16 dependent lookups per run, median of {ROUNDS} interleaved rounds");
-    println!("{:>10} | {:>12} {:>12} | {:>12} {:>12} | {:>7}", "table", "gather ns", "gather tsc", "scalar ns", "scalar tsc", "g/s");
+    println!(
+        "{:>10} | {:>12} {:>12} | {:>12} {:>12} | {:>7}",
+        "table", "gather ns", "gather tsc", "scalar ns", "scalar tsc", "g/s"
+    );
     for kib in [4usize, 16, 64, 256, 1024] {
         let t = table(kib * 1024 / 4);
         // SAFETY: AVX2 was detected above.
