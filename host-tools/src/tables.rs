@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use vqtans::model::Model;
 
+use crate::io::tokens::TOKENS_PER_FRAME;
 use crate::io::{read_capped, show};
 use vqtans::model::context::ListCoding;
 use vqtans::segment::{EncodeOptions, Encoder, SegmentDecoder};
@@ -193,4 +194,29 @@ const MAX_STREAM_BYTES: u64 = 64 << 20;
 /// standard input for `-`.
 pub fn read_stream(path: &Path) -> Result<Vec<u8>> {
     Ok(read_capped(path, MAX_STREAM_BYTES, "vqtans stream")?)
+}
+
+/// Decodes `decoder`'s stream frame by frame up to its first failure, then
+/// checks its end: the tokens of every verified group (every frame when
+/// the result is `Ok`), and the result. On a failure the decoder says
+/// where ([`SegmentDecoder::current_group`], `verified_frames`).
+pub fn decode_verified_groups(decoder: &mut SegmentDecoder<'_, '_>) -> (Vec<u16>, Result<(), vqtans::Error>) {
+    let frames = decoder.header().frames;
+    let mut tokens = Vec::with_capacity(frames as usize * TOKENS_PER_FRAME);
+    let mut frame = [0u16; TOKENS_PER_FRAME];
+    let mut result = Ok(());
+    for _ in 0..frames {
+        result = decoder.next_frame(&mut frame);
+        if result.is_err() {
+            break;
+        }
+        tokens.extend_from_slice(&frame);
+    }
+    if result.is_ok() {
+        result = decoder.finish();
+    }
+    if result.is_err() {
+        tokens.truncate(decoder.verified_frames() as usize * TOKENS_PER_FRAME);
+    }
+    (tokens, result)
 }

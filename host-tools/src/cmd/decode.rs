@@ -26,7 +26,7 @@ use vqtans::container::HEADER_LEN;
 
 use crate::io::sources::STDIN_NAME;
 use crate::io::{is_dash, show, tokens::TOKENS_PER_FRAME, write_npy_i16, InputSet, Output};
-use crate::tables::{read_stream, TableFile};
+use crate::tables::{decode_verified_groups, read_stream, TableFile};
 use crate::workers::Workers;
 
 /// Options of `decode`.
@@ -155,19 +155,7 @@ pub(super) fn salvage_frames(
         // The header or the tables are wrong: there are no groups to save.
         return Ok(Salvaged::Nothing(failure.context("nothing to salvage")));
     };
-    let mut tokens = Vec::new();
-    let mut frame = [0u16; TOKENS_PER_FRAME];
-    let mut result = Ok(());
-    for _ in 0..decoder.header().frames {
-        result = decoder.next_frame(&mut frame);
-        if result.is_err() {
-            break;
-        }
-        tokens.extend_from_slice(&frame);
-    }
-    if result.is_ok() {
-        result = decoder.finish();
-    }
+    let (tokens, result) = decode_verified_groups(&mut decoder);
     let Err(error) = result else {
         let extra = stream.len().saturating_sub(HEADER_LEN + decoder.header().payload_len as usize);
         if extra == 0 {
@@ -181,8 +169,6 @@ pub(super) fn salvage_frames(
     let group_frames = decoder.header().group_frames();
     let first = group * group_frames;
     let end = (first + group_frames).min(decoder.header().frames);
-    let verified = decoder.verified_frames() as usize;
-    tokens.truncate(verified * TOKENS_PER_FRAME);
     let problem = format!("{}: first bad group {group} (frames {first}..{end}): {error}", show(stream_name));
     Ok(Salvaged::Frames { tokens, problem, all: false })
 }

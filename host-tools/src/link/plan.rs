@@ -16,9 +16,8 @@ use anyhow::{bail, Result};
 use vqtans::container::{Header, HEADER_LEN};
 
 use crate::diff::first_difference;
-use crate::io::tokens::TOKENS_PER_FRAME;
 use crate::io::{read_npy_file, show};
-use crate::tables::{read_stream, TableFile};
+use crate::tables::{decode_verified_groups, read_stream, TableFile};
 
 /// One stream to send, and what must come back.
 pub struct StreamPlan {
@@ -93,24 +92,11 @@ pub fn plan(path: &Path, tables: &[TableFile], original: Option<&Path>) -> Resul
     };
     let set = &tables[index];
     let mut decoder = set.decoder_cut_short(&bytes).map_err(|e| set.explain(e, path))?;
-    let mut decoded = Vec::with_capacity(header.frames as usize * TOKENS_PER_FRAME);
-    let mut frame = [0u16; TOKENS_PER_FRAME];
-    let mut result = Ok(());
-    for _ in 0..header.frames {
-        result = decoder.next_frame(&mut frame);
-        if result.is_err() {
-            break;
-        }
-        decoded.extend_from_slice(&frame);
-    }
-    if result.is_ok() {
-        result = decoder.finish();
-    }
+    let (decoded, result) = decode_verified_groups(&mut decoder);
     let (verified_frames, host_failure) = match result {
         Ok(()) => (header.frames, None),
         Err(e) => (decoder.verified_frames(), Some(format!("group {}: {e}", decoder.current_group()))),
     };
-    decoded.truncate(verified_frames as usize * TOKENS_PER_FRAME);
     let (expected, expected_from) = match original {
         None => (decoded, "the host's decoding".to_string()),
         Some(original) => {
