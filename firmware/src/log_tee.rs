@@ -4,7 +4,7 @@
 //! it on stdout; `qemu-run.sh` decodes it with `defmt-print`).
 //!
 //! One image serves both: whether it runs in QEMU is decided at boot
-//! ([`crate::boards::this::in_qemu`]), never at build time, and semihosting
+//! ([`crate::boards::this::emulated`]), never at build time, and semihosting
 //! is used only then, because on the board without a debugger a semihosting
 //! call (`BKPT 0xAB`) would fault. The RTT channel drops data while no probe
 //! reads it and the buffer is full (`NoBlockSkip`), so the firmware never

@@ -3,7 +3,7 @@
 //! the nRF51 UART the link (the micro:bit's USB serial through its interface
 //! chip: P0.24 TX, P0.25 RX), no idle UART.
 //!
-//! QEMU or the board is decided at boot by [`in_qemu`] (the factory device
+//! QEMU or the board is decided at boot by [`emulated`] (the factory device
 //! ID), and changes only where the log goes (`log_tee`: RTT always, the
 //! semihosting console too in QEMU) and how a run ends ([`exit`]); the
 //! decoder, the clock and the UART run the same code in both.
@@ -48,14 +48,10 @@ const HFXO_POLLS: u32 = 20_000;
 static QEMU: AtomicBool = AtomicBool::new(false);
 static HFXO: AtomicBool = AtomicBool::new(false);
 
-/// True if this image runs in QEMU (decided once by [`init`]).
-pub fn in_qemu() -> bool {
-    QEMU.load(Ordering::Relaxed)
-}
-
-/// True if this image runs in QEMU, not on a micro:bit.
+/// True if this image runs in QEMU, not on a micro:bit (decided once by
+/// [`init`]).
 pub fn emulated() -> bool {
-    in_qemu()
+    QEMU.load(Ordering::Relaxed)
 }
 
 /// Decides QEMU or board, starts the logger, the crystal, TIMER0 and the
@@ -84,7 +80,7 @@ pub fn init() -> Option<Parts> {
 pub fn report() {
     defmt::info!(
         "micro:bit v1: running in {=str}; HFCLK from the {=str}",
-        if in_qemu() { "QEMU (semihosting console and RTT)" } else { "an nRF51822 (log over RTT)" },
+        if emulated() { "QEMU (semihosting console and RTT)" } else { "an nRF51822 (log over RTT)" },
         if HFXO.load(Ordering::Relaxed) { "16 MHz crystal" } else { "internal RC oscillator (crystal not confirmed)" }
     );
 }
@@ -93,7 +89,7 @@ pub fn report() {
 /// semihosting. On the board: it stays where it is (a semihosting call
 /// would fault without a debugger); the log over RTT has said how it ended.
 pub fn exit(success: bool) -> ! {
-    if in_qemu() {
+    if emulated() {
         crate::exit::semihosting_exit(success)
     }
     crate::exit::park()
