@@ -603,6 +603,14 @@ class Run:
     def say(self, *text):
         print(*text, flush=True)
 
+    def record(self, passed: bool, line: str):
+        """Counts one check as passed or failed and says so: PASS LINE or FAIL LINE."""
+        if passed:
+            self.passed += 1
+        else:
+            self.failed += 1
+        self.say(f"{'PASS' if passed else 'FAIL'} {line}")
+
     def abort(self, message: str):
         raise Abort(message)
 
@@ -869,16 +877,13 @@ class Run:
         log = self.out / f"build-{c.name}.log"
         args = list(BOARDS[c.board].cargo)
         if self.cargo_build(args, self.build_env(link_tables=c.link_tables), log):
-            self.failed += 1
-            self.say(f"FAIL {c.name} (the build succeeded; it must be refused)")
+            self.record(False, f"{c.name} (the build succeeded; it must be refused)")
         elif not (m := self.has_line(log, c.regex)):
-            self.failed += 1
-            self.say(f"FAIL {c.name} (the build failed, but its output has no line matching /{c.regex}/)")
+            self.record(False, f"{c.name} (the build failed, but its output has no line matching /{c.regex}/)")
             for line in log.read_text(errors="replace").splitlines()[-20:]:
                 self.say(f"    {line}")
         else:
-            self.passed += 1
-            self.say(f"PASS {c.name} (build refused, {self.elapsed(t0)}s): {m[0]}")
+            self.record(True, f"{c.name} (build refused, {self.elapsed(t0)}s): {m[0]}")
 
     def run_case(self, c: Case):
         """One case is one check: it passes only if every condition holds."""
@@ -926,12 +931,8 @@ class Run:
             if not self.has_line(d / "log.txt", item):
                 problems.append(f"log has no line matching /{item}/")
 
-        if not problems:
-            self.passed += 1
-            self.say(f"PASS {c.name} (expect {c.expect}, exit {status}, {self.elapsed(t0)}s)")
-        else:
-            self.failed += 1
-            self.say(f"FAIL {c.name} (expect {c.expect}, exit {status}, {self.elapsed(t0)}s)")
+        self.record(not problems, f"{c.name} (expect {c.expect}, exit {status}, {self.elapsed(t0)}s)")
+        if problems:
             for p in problems:
                 self.say(f"  - {p}")
             self.say(f"  log ({d}/log.txt):")
@@ -1111,11 +1112,9 @@ class Run:
                 elif bad:
                     problem = f"unattributed samples: {' '.join(bad)} (at most {MAX_UNATTRIBUTED}%)"
         if not problem:
-            self.passed += 1
-            self.say(f"PASS {c.name} (at most {MAX_UNATTRIBUTED}% of samples unattributed, {self.elapsed(t0)}s)")
+            self.record(True, f"{c.name} (at most {MAX_UNATTRIBUTED}% of samples unattributed, {self.elapsed(t0)}s)")
         else:
-            self.failed += 1
-            self.say(f"FAIL {c.name}: {problem}")
+            self.record(False, f"{c.name}: {problem}")
 
     def show(self, title: str, log: Path, pattern: str):
         """TITLE and the matches of PATTERN in LOG (if it is there)."""
