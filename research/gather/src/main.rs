@@ -32,6 +32,14 @@ fn table(len: usize) -> Vec<u32> {
         .collect()
 }
 
+/// The wrapping sum of the 8 lanes of `v` (the runs' checksum).
+#[target_feature(enable = "avx2")]
+unsafe fn lane_sum(v: __m256i) -> u32 {
+    let mut lanes = [0u32; 8];
+    _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, v);
+    lanes.iter().fold(0, |s, &l| s.wrapping_add(l))
+}
+
 /// Rows of 16 dependent lookups with gathers: returns a checksum.
 #[target_feature(enable = "avx2")]
 unsafe fn with_gathers(t: &[u32], rows: usize) -> u32 {
@@ -47,9 +55,7 @@ unsafe fn with_gathers(t: &[u32], rows: usize) -> u32 {
         a = _mm256_and_si256(_mm256_add_epi32(ea, step), mask);
         b = _mm256_and_si256(_mm256_add_epi32(eb, step), mask);
     }
-    let mut lanes = [0u32; 8];
-    _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, sum);
-    lanes.iter().fold(0, |s, &l| s.wrapping_add(l))
+    lane_sum(sum)
 }
 
 /// The same with 16 scalar loads per row through a lane array.
@@ -75,9 +81,7 @@ unsafe fn with_scalar_loads(t: &[u32], rows: usize) -> u32 {
         a = _mm256_and_si256(_mm256_add_epi32(ea, step), mask);
         b = _mm256_and_si256(_mm256_add_epi32(eb, step), mask);
     }
-    let mut lanes = [0u32; 8];
-    _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, sum);
-    lanes.iter().fold(0, |s, &l| s.wrapping_add(l))
+    lane_sum(sum)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
