@@ -123,7 +123,7 @@ impl<L: Read + Write> embedded_io::Read for Uart<L> {
             }
         }
         while self.staged.is_empty() {
-            let mut chunk = vec![0u8; 1 << 16];
+            let mut chunk = [0u8; 4096];
             match self.link.read(&mut chunk) {
                 Ok(0) => return Ok(0),
                 Ok(n) => {
