@@ -140,7 +140,8 @@ fn damage(rng: &mut Rng, stream: &mut Vec<u8>, how: usize) {
 fn simd_kernel_matches_scalar_on_many_random_and_damaged_streams() {
     let want: usize = std::env::var("VQTANS_DIFF_STREAMS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let budget = std::env::var("VQTANS_DIFF_SECONDS").ok().and_then(|v| v.parse().ok()).map(Duration::from_secs);
-    let path = DecodePath::best();
+    // Every kernel this CPU has, each against the scalar reference on every stream.
+    let paths = vqtans::simd::kernel_paths();
     let sets = table_sets();
     let sets: Vec<_> = sets
         .iter()
@@ -152,7 +153,7 @@ fn simd_kernel_matches_scalar_on_many_random_and_damaged_streams() {
         .collect();
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     let mut results = BTreeMap::<String, usize>::new();
-    let mut kernel_frames = 0u64;
+    let mut kernel_frames = vec![0u64; paths.len()];
     let mut compared = 0usize;
     let mut out_scalar = vec![0u16; 40 * 128];
     let mut out_simd = vec![0u16; 40 * 128];
@@ -172,14 +173,22 @@ fn simd_kernel_matches_scalar_on_many_random_and_damaged_streams() {
                 damage(&mut rng, &mut s, how);
             }
             let scalar = decode_into_with(DecodePath::Scalar, &s, set, tables.view(), &mut out_scalar);
-            let simd = vqtans::simd::decode_into_with_report(path, &s, set, tables.view(), &mut out_simd);
-            let simd_n = simd.map(|(n, report)| {
-                kernel_frames += u64::from(report.simd_frames);
-                n
-            });
-            assert_eq!(scalar, simd_n, "{name}: {frames} frames, variant {variant}: results differ");
-            if let Ok(n) = scalar {
-                assert_eq!(out_scalar[..n], out_simd[..n], "{name}: {frames} frames, variant {variant}: tokens differ");
+            for (&path, kernel_frames) in paths.iter().zip(&mut kernel_frames) {
+                let simd = vqtans::simd::decode_into_with_report(path, &s, set, tables.view(), &mut out_simd);
+                let simd_n = simd.map(|(n, report)| {
+                    if report.kernel == path {
+                        *kernel_frames += u64::from(report.simd_frames);
+                    }
+                    n
+                });
+                assert_eq!(scalar, simd_n, "{name}: {frames} frames, variant {variant}, {path:?}: results differ");
+                if let Ok(n) = scalar {
+                    assert_eq!(
+                        out_scalar[..n],
+                        out_simd[..n],
+                        "{name}: {frames} frames, variant {variant}, {path:?}: tokens differ"
+                    );
+                }
             }
             if variant == 0 {
                 assert_eq!(scalar, Ok(t.len()), "{name}: intact stream");
@@ -197,13 +206,13 @@ fn simd_kernel_matches_scalar_on_many_random_and_damaged_streams() {
     use std::io::Write;
     let _ = writeln!(
         std::io::stderr(),
-        "differential: {compared} streams compared in {:.0} s, {path:?} against Scalar ({kernel_frames} frames \
-         decoded by the kernel): {results:?}",
+        "differential: {compared} streams compared in {:.0} s, {paths:?} against Scalar ({kernel_frames:?} frames \
+         decoded by each kernel): {results:?}",
         start.elapsed().as_secs_f64()
     );
-    if path != DecodePath::Scalar {
-        // The kernel really ran (intact streams of 40 frames leave it most frames).
-        assert!(kernel_frames > compared as u64, "{kernel_frames} kernel frames");
+    for (path, frames) in paths.iter().zip(&kernel_frames) {
+        // Each kernel really ran (intact streams of 40 frames leave it most frames).
+        assert!(*frames > compared as u64, "{path:?}: {frames} kernel frames");
     }
     for e in ["ModelCorrupt", "Truncated", "PayloadCorrupt", "GroupChecksum"] {
         assert!(results.contains_key(e), "no stream gave {e}: {results:?}");

@@ -1,7 +1,7 @@
-//! The SIMD decode path (`decode_simd`: AVX2 on an x86-64 CPU that has it, NEON on
-//! aarch64) gives exactly what the scalar reference (`decode`) gives: the same tokens for every intact stream and
-//! the same error for every damaged one, wherever the kernel hands over to the scalar
-//! decoder for the tail.
+//! Every SIMD decode path this CPU has (AVX2 and AVX-512 on x86-64, NEON on aarch64;
+//! `decode_simd` takes the fastest) gives exactly what the scalar reference (`decode`)
+//! gives: the same tokens for every intact stream and the same error for every
+//! damaged one, wherever the kernel hands over to the scalar decoder for the tail.
 
 mod common;
 
@@ -11,12 +11,13 @@ use std::sync::OnceLock;
 use vqtans::container::{Header, HEADER_LEN};
 use vqtans::model::context::train::{train_in_memory, TrainConfig};
 use vqtans::segment::{decode, decode_into, decode_simd, EncodeOptions, Encoder};
-#[cfg(target_arch = "x86_64")]
-use vqtans::simd::avx2_available;
 #[cfg(target_arch = "aarch64")]
 use vqtans::simd::neon_available;
+#[cfg(target_arch = "x86_64")]
+use vqtans::simd::{avx2_available, avx512_available};
 use vqtans::simd::{
-    decode_into_simd_frames, decode_into_simd_report, decode_into_with, DecodePath, SimdReport, KERNEL_ROOM,
+    decode_into_path_frames, decode_into_simd_frames, decode_into_simd_report, decode_into_with,
+    decode_into_with_report, kernel_paths, DecodePath, SimdReport, KERNEL_ROOM,
 };
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
 use vqtans::Error;
@@ -48,9 +49,9 @@ fn tables_with(k: usize, state_log: u8) -> Vec<u8> {
     train_in_memory(&parts, &config).unwrap().to_bytes().unwrap()
 }
 
-/// Scalar and SIMD results of `stream`; panics if they differ. Also checks every
-/// hand-over point in `handovers` (frames decoded by the kernel before the scalar
-/// decoder takes over).
+/// Scalar and SIMD results of `stream`; panics if they differ. Every kernel this
+/// CPU has is compared, at every hand-over point in `handovers` too (frames decoded
+/// by the kernel before the scalar decoder takes over).
 fn both(blob: &[u8], stream: &[u8], handovers: &[u32]) -> Result<Vec<u16>, Error> {
     let set = TableSetRef::from_bytes(blob).unwrap();
     let tables = OwnedDecodeTables::new(&set).unwrap();
@@ -58,8 +59,16 @@ fn both(blob: &[u8], stream: &[u8], handovers: &[u32]) -> Result<Vec<u16>, Error
     let simd = decode_simd(stream, &set, tables.view());
     assert_eq!(scalar, simd, "scalar and SIMD differ");
     let frames = Header::parse(stream).map(|(h, _)| h.frames as usize).unwrap_or(1);
+    let mut out = vec![0u16; frames * 128];
+    for path in kernel_paths() {
+        let r = decode_into_with(path, stream, &set, tables.view(), &mut out).map(|n| out[..n].to_vec());
+        assert_eq!(scalar, r, "scalar and {path:?} differ");
+        for &h in handovers {
+            let r = decode_into_path_frames(path, stream, &set, tables.view(), &mut out, h).map(|n| out[..n].to_vec());
+            assert_eq!(scalar, r, "{path:?}: hand-over after {h} frames differs");
+        }
+    }
     for &h in handovers {
-        let mut out = vec![0u16; frames * 128];
         let r = decode_into_simd_frames(stream, &set, tables.view(), &mut out, h).map(|n| out[..n].to_vec());
         assert_eq!(scalar, r, "hand-over after {h} frames differs");
     }
@@ -76,6 +85,7 @@ fn assert_kernel_decoded(what: &str, stream: &[u8], set: &TableSetRef<'_>, table
     let mut out = vec![0u16; frames as usize * 128];
     let (_, report) = decode_into_simd_report(stream, set, tables.view(), &mut out).unwrap();
     assert_eq!(report.simd_frames + report.scalar_frames, frames, "{what}: {report:?}");
+    assert_eq!(report.kernel, DecodePath::best(), "{what}: the fastest kernel did not decode: {report:?}");
     if DecodePath::best() == DecodePath::Scalar {
         say_simd_untested();
         assert_eq!(report.simd_frames, 0, "{what}: {report:?}");
@@ -112,7 +122,59 @@ fn avx2_kernel_decodes_all_but_the_tail() {
         let stream = Encoder::new(&set).unwrap().encode(tokens).unwrap();
         let report = assert_kernel_decoded(name, &stream, &set, &tables);
         println!("{name}: {report:?} (AVX2 available: {})", avx2_available());
+        for (path, available) in [(DecodePath::Avx2, avx2_available()), (DecodePath::Avx512, avx512_available())] {
+            assert_path_decoded(name, path, available, &stream, &set, &tables);
+        }
     }
+}
+
+/// The AVX-512 kernel, where the CPU has it, is the fastest path and decodes every
+/// frame of the real segments but the tail; where it does not, the path falls back
+/// (and the log says so). Fails if the CPU has AVX-512 F/BW/VL/VBMI but the kernel
+/// did not run.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_kernel_decodes_all_but_the_tail() {
+    let cpu_has = std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512vl")
+        && std::is_x86_feature_detected!("avx512vbmi");
+    assert_eq!(avx512_available(), cpu_has);
+    if cpu_has {
+        assert_eq!(DecodePath::best(), DecodePath::Avx512);
+    }
+    for (name, tokens, blob) in real() {
+        let set = TableSetRef::from_bytes(blob).unwrap();
+        let tables = OwnedDecodeTables::new(&set).unwrap();
+        let stream = Encoder::new(&set).unwrap().encode(tokens).unwrap();
+        let report = assert_path_decoded(name, DecodePath::Avx512, cpu_has, &stream, &set, &tables);
+        println!("{name}: {report:?} (AVX-512 available: {cpu_has})");
+    }
+}
+
+/// `path` decoded every frame of the 1200-frame `stream` but the tail if the CPU has
+/// it (`available`); else nothing ran under its name and the log says it went untested.
+#[cfg(target_arch = "x86_64")]
+fn assert_path_decoded(
+    what: &str,
+    path: DecodePath,
+    available: bool,
+    stream: &[u8],
+    set: &TableSetRef<'_>,
+    tables: &OwnedDecodeTables,
+) -> SimdReport {
+    let mut out = vec![0u16; 1200 * 128];
+    let (_, report) = decode_into_with_report(path, stream, set, tables.view(), &mut out).unwrap();
+    if available {
+        assert_eq!(report.kernel, path, "{what}: {report:?}");
+        assert!(report.simd_frames >= 1200 - MAX_TAIL_FRAMES, "{what}: {report:?}");
+        assert!(report.bytes_left_at_handover < KERNEL_ROOM, "{what}: {report:?}");
+    } else {
+        assert_ne!(report.kernel, path, "{what}: {report:?}");
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "no {path:?} on this CPU: its kernel is NOT tested");
+    }
+    report
 }
 
 /// On aarch64 the NEON kernel is the path (every aarch64 Linux CPU has NEON), and it
@@ -141,7 +203,7 @@ fn real_segments_decode_identically() {
         assert_eq!(&out, tokens, "{name}");
         // The explicit paths too.
         let tables = OwnedDecodeTables::new(&set).unwrap();
-        for path in [DecodePath::Scalar, DecodePath::Avx2, DecodePath::Neon] {
+        for path in [DecodePath::Scalar, DecodePath::Avx2, DecodePath::Avx512, DecodePath::Neon] {
             let mut out = vec![0u16; tokens.len()];
             assert_eq!(decode_into_with(path, &stream, &set, tables.view(), &mut out), Ok(tokens.len()));
             assert_eq!(&out, tokens, "{name} {path:?}");

@@ -23,7 +23,9 @@
 //! its rate is printed). The CPU's name is printed first. Without file
 //! arguments the two real segments in `shared/data/commavq` are used. The SIMD
 //! path is the CPU's (AVX2 on x86-64, NEON on aarch64, where the NEON/scalar and
-//! NEON/zstd ratios are printed too).
+//! NEON/zstd ratios are printed too). On a CPU whose SIMD path is AVX-512, the
+//! AVX2 kernel (the SIMD path before AVX-512) is timed too, as one more path of
+//! each round, and the SIMD/AVX2 ratio printed.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -31,19 +33,32 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use vqtans::segment::{decode, decode_simd, Encoder};
-use vqtans::simd::DecodePath;
+use vqtans::simd::{decode_into_with, DecodePath};
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
 use vqtans_benches::{leave_one_out_blobs, read_npy, real_segment_paths, transposed_i16_le};
 
 /// Rounds of interleaved timing unless `--rounds N` says otherwise.
 const ROUNDS: usize = 15;
 
-/// The paths timed, in the order each round runs them.
-const PATHS: [&str; 4] = ["scalar", "SIMD", "zstd", "xz"];
+/// The paths timed, in the order each round runs them (AVX2 only where the SIMD
+/// path is AVX-512: [`avx2_baseline`]).
+const PATHS: [&str; 5] = ["scalar", "SIMD", "AVX2", "zstd", "xz"];
 const SCALAR: usize = 0;
 const SIMD: usize = 1;
-const ZSTD: usize = 2;
-const XZ: usize = 3;
+const AVX2: usize = 2;
+const ZSTD: usize = 3;
+const XZ: usize = 4;
+
+/// True if the AVX2 kernel is timed as a path of its own: where the SIMD path is
+/// AVX-512 and AVX2 is the kernel it replaced.
+fn avx2_baseline() -> bool {
+    DecodePath::best() == DecodePath::Avx512
+}
+
+/// The paths timed on this CPU, in order.
+fn timed_paths() -> Vec<usize> {
+    (0..PATHS.len()).filter(|&p| p != AVX2 || avx2_baseline()).collect()
+}
 
 /// One file, ready to decode with every path.
 struct Prepared {
@@ -64,6 +79,11 @@ fn decode_once(p: usize, file: &Prepared, set: &TableSetRef<'_>, tables: &OwnedD
         }
         SIMD => {
             std::hint::black_box(decode_simd(&file.stream, set, tables.view()).unwrap());
+        }
+        AVX2 => {
+            let mut out = vec![0u16; file.tokens];
+            decode_into_with(DecodePath::Avx2, &file.stream, set, tables.view(), &mut out).unwrap();
+            std::hint::black_box(out);
         }
         ZSTD => {
             std::hint::black_box(zstd::bulk::decompress(&file.zstd, file.raw_len).unwrap());
@@ -230,21 +250,22 @@ fn main() -> ExitCode {
 
     // times[file][path][round]; ticks[file][path][round] for the vqtans paths.
     let mut times = vec![vec![Vec::with_capacity(rounds); PATHS.len()]; files.len()];
-    let mut ticks = vec![vec![Vec::with_capacity(rounds); 2]; files.len()];
+    let mut ticks = vec![vec![Vec::with_capacity(rounds); AVX2 + 1]; files.len()];
+    let paths = timed_paths();
     for (file, (set, tables)) in files.iter().zip(&views) {
-        for p in 0..PATHS.len() {
+        for &p in &paths {
             decode_once(p, file, set, tables);
         }
     }
     let (tsc_start, clock_start) = (tsc(), Instant::now());
     for _ in 0..rounds {
         for (i, (file, (set, tables))) in files.iter().zip(&views).enumerate() {
-            for p in 0..PATHS.len() {
+            for &p in &paths {
                 let (t0, c0) = (Instant::now(), tsc());
                 decode_once(p, file, set, tables);
                 let (c1, elapsed) = (tsc(), t0.elapsed());
                 times[i][p].push(elapsed);
-                if let (Some(c0), Some(c1), true) = (c0, c1, p <= SIMD) {
+                if let (Some(c0), Some(c1), true) = (c0, c1, p <= AVX2) {
                     ticks[i][p].push(c1.wrapping_sub(c0) as f64 / file.tokens as f64);
                 }
             }
@@ -254,8 +275,9 @@ fn main() -> ExitCode {
         .zip(tsc_start)
         .map(|(end, start)| end.wrapping_sub(start) as f64 / clock_start.elapsed().as_nanos() as f64);
     // The totals' time per round and path: the sum over the files.
-    let total_times: Vec<Vec<Duration>> =
-        (0..PATHS.len()).map(|p| (0..rounds).map(|r| times.iter().map(|f| f[p][r]).sum()).collect()).collect();
+    let total_times: Vec<Vec<Duration>> = (0..PATHS.len())
+        .map(|p| (0..times[0][p].len()).map(|r| times.iter().map(|f| f[p][r]).sum()).collect())
+        .collect();
     let total_tokens: usize = files.iter().map(|f| f.tokens).sum();
 
     println!();
@@ -315,8 +337,10 @@ fn main() -> ExitCode {
         .zip(times.iter().map(Vec::as_slice))
         .chain([("total", total_times.as_slice())])
     {
+        let avx2 =
+            if avx2_baseline() { format!(", SIMD/AVX2 {}", ratio_line(&t[SIMD], &t[AVX2])) } else { String::new() };
         println!(
-            "  {name}: {simd_name}/scalar {}, {simd_name}/zstd {}, {simd_name}/xz {}",
+            "  {name}: {simd_name}/scalar {}, {simd_name}/zstd {}, {simd_name}/xz {}{avx2}",
             ratio_line(&t[SIMD], &t[SCALAR]),
             ratio_line(&t[SIMD], &t[ZSTD]),
             ratio_line(&t[SIMD], &t[XZ])
@@ -331,7 +355,8 @@ fn main() -> ExitCode {
                 let (m, lo, hi) = spread(v.clone());
                 format!("{m:.2} ({lo:.2}-{hi:.2})")
             };
-            println!("  {}: scalar {}, {simd_name} {}", file.name, line(&t[SCALAR]), line(&t[SIMD]));
+            let avx2 = if avx2_baseline() { format!(", AVX2 {}", line(&t[AVX2])) } else { String::new() };
+            println!("  {}: scalar {}, {simd_name} {}{avx2}", file.name, line(&t[SCALAR]), line(&t[SIMD]));
         }
     }
     println!();
@@ -342,6 +367,9 @@ fn main() -> ExitCode {
     );
     println!("vqtans SIMD decode speed / xz decode speed = {}", total(XZ));
     println!("vqtans SIMD decode speed / zstd decode speed = {}", total(ZSTD));
+    if avx2_baseline() {
+        println!("vqtans SIMD (AVX-512) decode speed / AVX2 kernel decode speed = {}", total(AVX2));
+    }
     if DecodePath::best() == DecodePath::Neon {
         // On aarch64 the SIMD path is the NEON kernel: the figures the README lists
         // as unmeasured (the project's aarch64 tests run under QEMU, which cannot

@@ -1,5 +1,5 @@
-//! The SIMD decode path of this CPU (`DecodePath::best()`: AVX2 on x86-64, NEON on
-//! aarch64) against the scalar reference: for arbitrary payloads behind a valid
+//! Every SIMD decode path of this CPU (`kernel_paths()`: AVX2 and AVX-512 on x86-64,
+//! NEON on aarch64) against the scalar reference: for arbitrary payloads behind a valid
 //! header, and for valid streams with damage, both paths must give the same result,
 //! the same tokens or the same error; for the order-0 model (which the kernel hands
 //! to the scalar code whole) and the context model with default and other parameters
@@ -13,14 +13,17 @@ mod common;
 
 use common::Fixture;
 use libfuzzer_sys::fuzz_target;
-use vqtans::simd::{decode_into_with, DecodePath};
+use vqtans::simd::{decode_into_with, kernel_paths, DecodePath};
 
 fn both_paths_agree(fixture: &Fixture, stream: &[u8]) {
     let run = |path| {
         let mut out = vec![0u16; 80 * 128];
         decode_into_with(path, stream, &fixture.set, fixture.tables.view(), &mut out).map(|n| out[..n].to_vec())
     };
-    assert_eq!(run(DecodePath::Scalar), run(DecodePath::best()), "paths disagree");
+    let scalar = run(DecodePath::Scalar);
+    for path in kernel_paths() {
+        assert_eq!(scalar, run(path), "Scalar and {path:?} disagree");
+    }
 }
 
 fuzz_target!(|data: &[u8]| {

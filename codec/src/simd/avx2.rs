@@ -44,9 +44,9 @@ const WINDOW: usize = 32;
 const _: () = assert!((7 + 7 * TOKEN_BITS + 15) / 8 + 3 <= WINDOW);
 /// Last byte a window may start at, relative to the frame's first byte: the bit
 /// position never passes 7 + 8 rows of class and raw bits.
-const MAX_WINDOW_START: usize = (ROWS * COLS * TOKEN_BITS).div_ceil(8);
+pub(super) const MAX_WINDOW_START: usize = (ROWS * COLS * TOKEN_BITS).div_ceil(8);
 /// Most payload bytes one frame reads from its first byte on.
-const FRAME_MAX_BYTES: usize = MAX_WINDOW_START + WINDOW;
+pub(super) const FRAME_MAX_BYTES: usize = MAX_WINDOW_START + WINDOW;
 /// Bytes the payload must have from the frame's first byte on for the kernel to run.
 pub(super) const FRAME_MARGIN: usize = FRAME_MAX_BYTES + 8;
 const _: () = assert!(FRAME_MARGIN >= (FRAME_TOKENS * 10).div_ceil(8) + 8, "frame 0 fits the margin too");
@@ -54,17 +54,17 @@ const _: () = assert!(FRAME_MARGIN >= (FRAME_TOKENS * 10).div_ceil(8) + 8, "fram
 /// What the kernel needs from the table set, checked once.
 pub(super) struct Kernel<'a> {
     /// The compiled image: `T` tables of `2^M` entries (32 or 16 bits).
-    image: Image<'a>,
+    pub(super) image: Image<'a>,
     /// `map[context] << M` for each context, if the set has a context map other
     /// than the identity.
-    map_shifted: Option<[i32; CONTEXTS]>,
+    pub(super) map_shifted: Option<[i32; CONTEXTS]>,
     /// Successor lists: 1024 x `k` entries coded as `coding`.
     successors: &'a [u8],
     coding: ListCoding,
     k: u32,
     /// The escape class symbol `OWN_DEPTH + buckets`.
-    escape: u32,
-    state_mask: u32,
+    pub(super) escape: u32,
+    pub(super) state_mask: u32,
 }
 
 impl<'a> Kernel<'a> {
@@ -261,7 +261,7 @@ impl<'a> Kernel<'a> {
     /// AVX2; every index is below the image's number of entries.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn entries(&self, idx_a: __m256i, idx_b: __m256i) -> (__m256i, __m256i) {
+    pub(super) unsafe fn entries(&self, idx_a: __m256i, idx_b: __m256i) -> (__m256i, __m256i) {
         match self.image {
             Image::Wide(words) => {
                 let words = words.as_ptr() as *const i32;
@@ -282,7 +282,7 @@ impl<'a> Kernel<'a> {
     /// AVX2.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn successor_or_escape(
+    pub(super) unsafe fn successor_or_escape(
         &self,
         sym: __m256i,
         raw: __m256i,
@@ -368,7 +368,7 @@ unsafe fn short_entries(bytes: *const i32, idx: __m256i) -> __m256i {
 /// The CPU must support AVX2.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn prefix_sum16(a: __m256i, b: __m256i) -> (__m256i, __m256i) {
+pub(super) unsafe fn prefix_sum16(a: __m256i, b: __m256i) -> (__m256i, __m256i) {
     let a = _mm256_add_epi32(a, _mm256_slli_si256::<4>(a));
     let a = _mm256_add_epi32(a, _mm256_slli_si256::<8>(a));
     let a = _mm256_add_epi32(a, _mm256_shuffle_epi32::<0xFF>(_mm256_permute2x128_si256::<0x08>(a, a)));
@@ -385,7 +385,7 @@ unsafe fn prefix_sum16(a: __m256i, b: __m256i) -> (__m256i, __m256i) {
 /// AVX2; 32 bytes at `p` are readable.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn load_window(p: *const u8) -> (__m256i, __m256i) {
+pub(super) unsafe fn load_window(p: *const u8) -> (__m256i, __m256i) {
     // SAFETY: the caller guarantees the 32 bytes are readable.
     let w = _mm256_loadu_si256(p as *const __m256i);
     (_mm256_permute2x128_si256::<0x00>(w, w), _mm256_permute2x128_si256::<0x11>(w, w))
@@ -398,7 +398,7 @@ unsafe fn load_window(p: *const u8) -> (__m256i, __m256i) {
 /// The CPU must support AVX2.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn window_bits(window: (__m256i, __m256i), off: __m256i, nb: __m256i) -> __m256i {
+pub(super) unsafe fn window_bits(window: (__m256i, __m256i), off: __m256i, nb: __m256i) -> __m256i {
     // Byte index of each lane's first byte, in all four of its bytes, plus 0,1,2,3.
     let first = _mm256_shuffle_epi8(
         _mm256_srli_epi32::<3>(off),
@@ -421,7 +421,7 @@ unsafe fn window_bits(window: (__m256i, __m256i), off: __m256i, nb: __m256i) -> 
 /// The CPU must support AVX2.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn pack_bytes(a: __m256i, b: __m256i) -> __m128i {
+pub(super) unsafe fn pack_bytes(a: __m256i, b: __m256i) -> __m128i {
     let w = _mm256_permute4x64_epi64::<0xD8>(_mm256_packus_epi32(a, b));
     _mm_packus_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256::<1>(w))
 }
@@ -432,7 +432,7 @@ unsafe fn pack_bytes(a: __m256i, b: __m256i) -> __m128i {
 /// The CPU must support AVX2.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn pack_words(a: __m256i, b: __m256i) -> __m256i {
+pub(super) unsafe fn pack_words(a: __m256i, b: __m256i) -> __m256i {
     _mm256_permute4x64_epi64::<0xD8>(_mm256_packus_epi32(a, b))
 }
 
@@ -451,7 +451,13 @@ unsafe fn pack_words(a: __m256i, b: __m256i) -> __m256i {
 /// AVX2; each of `planes` is valid for 32-byte loads and stores.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn update_own(planes: &[*mut __m256i; 4], l0: __m256i, sym: __m256i, nt: __m256i, bad: &mut __m256i) -> __m256i {
+pub(super) unsafe fn update_own(
+    planes: &[*mut __m256i; 4],
+    l0: __m256i,
+    sym: __m256i,
+    nt: __m256i,
+    bad: &mut __m256i,
+) -> __m256i {
     // SAFETY: the caller guarantees the planes are valid for 32 bytes.
     let l1 = _mm256_loadu_si256(planes[1]);
     let l2 = _mm256_loadu_si256(planes[2]);
@@ -489,7 +495,19 @@ unsafe fn update_own(planes: &[*mut __m256i; 4], l0: __m256i, sym: __m256i, nt: 
 /// The CPU must support AVX2.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn context_bases(kinds: &[u8; FRAME_TOKENS]) -> [(__m256i, __m256i); ROWS] {
+pub(super) unsafe fn context_bases(kinds: &[u8; FRAME_TOKENS]) -> [(__m256i, __m256i); ROWS] {
+    context_base_bytes(kinds).map(|base| (_mm256_cvtepu8_epi32(base), _mm256_cvtepu8_epi32(_mm_srli_si128::<8>(base))))
+}
+
+/// Context bases `(gprev * 5 + nbb) * 5` of the next frame as 16 bytes per row (one
+/// per column), from the kinds of the last frame. Every base is at most 95 whatever
+/// the kinds hold.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline]
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn context_base_bytes(kinds: &[u8; FRAME_TOKENS]) -> [__m128i; ROWS] {
     let one = _mm_set1_epi8(1);
     let mut rows = [_mm_setzero_si128(); ROWS];
     let mut h = [_mm_setzero_si128(); ROWS + 2];
@@ -503,11 +521,10 @@ unsafe fn context_bases(kinds: &[u8; FRAME_TOKENS]) -> [(__m256i, __m256i); ROWS
     // low 4 bits of an index below 128, and gives 0 for the others).
     let nbb5 = _mm_setr_epi8(0, 5, 5, 10, 10, 10, 15, 15, 15, 20, 20, 20, 20, 20, 20, 20);
     let kind25 = _mm_setr_epi8(0, 25, 50, 75, 75, 75, 75, 75, 75, 75, 75, 75, 75, 75, 75, 75);
-    let mut bases = [(_mm256_setzero_si256(), _mm256_setzero_si256()); ROWS];
+    let mut bases = [_mm_setzero_si128(); ROWS];
     for r in 0..ROWS {
         let n = _mm_add_epi8(_mm_add_epi8(h[r], h[r + 1]), h[r + 2]);
-        let base = _mm_add_epi8(_mm_shuffle_epi8(kind25, rows[r]), _mm_shuffle_epi8(nbb5, n));
-        bases[r] = (_mm256_cvtepu8_epi32(base), _mm256_cvtepu8_epi32(_mm_srli_si128::<8>(base)));
+        bases[r] = _mm_add_epi8(_mm_shuffle_epi8(kind25, rows[r]), _mm_shuffle_epi8(nbb5, n));
     }
     bases
 }

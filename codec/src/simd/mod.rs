@@ -1,5 +1,6 @@
-//! Host-only SIMD decoding of context-model streams (x86-64 AVX2, aarch64 NEON),
-//! chosen at run time.
+//! Host-only SIMD decoding of context-model streams (x86-64 AVX-512 and AVX2,
+//! aarch64 NEON), chosen at run time: AVX-512 where the CPU has F, BW, VL and VBMI,
+//! else AVX2 (the AVX2 kernel stays selectable on every such CPU, for comparison).
 //!
 //! The context model decodes a frame row by row, and nothing in a row depends on
 //! another column of the same row: the 16 class symbols of a row (16 interleaved
@@ -11,7 +12,10 @@
 //! gather from the successor lists, and the own lists updated as 16-bit planes. It
 //! takes every context-model table set: version 2 and 3 sections (a context map: one
 //! more gather per 8 columns; 10-bit lists), 32-bit and 16-bit image entries. The
-//! NEON kernel (`neon.rs`, the `wide` crate's lanes plus `core::arch::aarch64`) does
+//! AVX-512 kernel (`avx512.rs`) does the same row in one register of 16 lanes with
+//! about half the instructions: one gather, one 64-byte bit window read with
+//! `vpermb`, the per-class arithmetic as register table lookups, mask registers for
+//! every select. The NEON kernel (`neon.rs`, the `wide` crate's lanes plus `core::arch::aarch64`) does
 //! the same work with what NEON has: lane loads where AVX2 gathers, table lookups
 //! (`vqtbl`) for the context map and for the row's bits from one 64-byte window; its
 //! module doc gives the design reasoning and the instruction and load counts. Both
@@ -30,17 +34,26 @@
 //! [`decode_into_simd_report`] tells which frames the kernel decoded; the tests check
 //! with it that the kernel decodes every frame but that tail.
 //!
-//! On the real segments the AVX2 path decodes 3.1 to 3.4 times as fast as the scalar
-//! one (10 runs of `cargo run --release -p vqtans-benches --bin compare` on a shared
-//! 2-core VM, median 3.16). The NEON path's speed is unmeasured (the project's
-//! aarch64 tests run under QEMU, which cannot time it); the same `compare` command
-//! prints NEON/scalar and NEON/zstd on an aarch64 machine.
+//! Where the cycles go, stage by stage, is measured in `BUDGET.md` (`cargo run
+//! --release -p vqtans-benches --bin stage_budget`); the speeds of the paths against
+//! one another and against zstd come from `cargo run --release -p vqtans-benches
+//! --bin compare` (interleaved rounds; the README's speed table). The NEON path's
+//! speed is unmeasured (the project's aarch64 tests run under QEMU, which cannot time
+//! it); the same `compare` command prints NEON/scalar and NEON/zstd on an aarch64
+//! machine.
 
 mod state;
 
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod avx512;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+#[doc(hidden)]
+pub mod budget;
 #[cfg(target_arch = "aarch64")]
 #[allow(unsafe_code)]
 mod neon;
@@ -59,6 +72,10 @@ pub enum DecodePath {
     Scalar,
     /// The AVX2 kernel (x86-64 hosts whose CPU has AVX2), scalar for the stream tail.
     Avx2,
+    /// The AVX-512 kernel (x86-64 hosts whose CPU has AVX-512 F, BW, VL and VBMI),
+    /// scalar for the stream tail. A table set whose raw bit counts the kernel does
+    /// not take (none a trainer makes) is decoded by the AVX2 kernel instead.
+    Avx512,
     /// The NEON kernel (aarch64 hosts), scalar for the stream tail.
     Neon,
 }
@@ -66,7 +83,9 @@ pub enum DecodePath {
 impl DecodePath {
     /// The fastest path this CPU supports.
     pub fn best() -> Self {
-        if avx2_available() {
+        if avx512_available() {
+            DecodePath::Avx512
+        } else if avx2_available() {
             DecodePath::Avx2
         } else if neon_available() {
             DecodePath::Neon
@@ -80,9 +99,17 @@ impl DecodePath {
         match self {
             DecodePath::Scalar => true,
             DecodePath::Avx2 => avx2_available(),
+            DecodePath::Avx512 => avx512_available(),
             DecodePath::Neon => neon_available(),
         }
     }
+}
+
+/// The SIMD kernels this CPU can run, slowest first (the last is
+/// [`DecodePath::best`]); empty where only the scalar code runs. The tests and the
+/// fuzz target compare each of them with the scalar reference.
+pub fn kernel_paths() -> Vec<DecodePath> {
+    [DecodePath::Avx2, DecodePath::Avx512, DecodePath::Neon].into_iter().filter(|p| p.available()).collect()
 }
 
 /// True if this CPU can run the AVX2 decoder.
@@ -90,6 +117,23 @@ pub fn avx2_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// True if this CPU can run the AVX-512 decoder (AVX-512 F, BW, VL and VBMI, and
+/// AVX2).
+pub fn avx512_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512vbmi")
+            && std::is_x86_feature_detected!("avx2")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -163,17 +207,20 @@ pub fn decode_into_with_report(
     out: &mut [u16],
 ) -> Result<(usize, SimdReport)> {
     match path {
-        DecodePath::Avx2 | DecodePath::Neon if path.available() => {
+        DecodePath::Avx2 | DecodePath::Avx512 | DecodePath::Neon if path.available() => {
             decode_into_kernel(path, stream, set, tables, out, u32::MAX)
         }
         _ => decode_into_scalar(stream, set, tables, out),
     }
 }
 
-/// Which implementation decoded the frames of a stream: the SIMD kernel (AVX2 or
-/// NEON) a leading run of them, the scalar code the rest.
+/// Which implementation decoded the frames of a stream: the SIMD kernel (AVX2,
+/// AVX-512 or NEON) a leading run of them, the scalar code the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SimdReport {
+    /// The kernel that decoded `simd_frames` ([`DecodePath::Scalar`] if none ran:
+    /// a path the CPU lacks, a table set the kernels do not take, an order-0 stream).
+    pub kernel: DecodePath,
     /// Frames the SIMD kernel decoded (frames `0..simd_frames`).
     pub simd_frames: u32,
     /// Frames the scalar code decoded (the others).
@@ -186,12 +233,24 @@ pub struct SimdReport {
     pub bytes_left_at_handover: usize,
 }
 
-/// Payload bytes the AVX2 kernel needs at most from a frame's first byte on to
-/// decode that frame (the most a frame can read, a margin, and a group checksum
-/// after the frame): the frames that start later are the stream's tail, which the
-/// scalar code decodes.
+/// Payload bytes the AVX2 or AVX-512 kernel needs at most from a frame's first byte
+/// on to decode that frame (the most a frame can read, a margin, and a group checksum
+/// after the frame; the AVX-512 kernel's 64-byte bit window makes its margin the
+/// larger): the frames that start later are the stream's tail, which the scalar
+/// code decodes.
 #[cfg(target_arch = "x86_64")]
-pub const KERNEL_ROOM: usize = avx2::FRAME_MARGIN + crate::container::GROUP_CHECK_BITS as usize / 8;
+pub const KERNEL_ROOM: usize =
+    max(avx2::FRAME_MARGIN, avx512::FRAME_MARGIN) + crate::container::GROUP_CHECK_BITS as usize / 8;
+
+/// The larger of two sizes, in a constant.
+#[cfg(target_arch = "x86_64")]
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
 /// Payload bytes the NEON kernel needs at most from a frame's first byte on to
 /// decode that frame (as for AVX2; its 64-byte bit window makes it 32 bytes more):
 /// the frames that start later are the stream's tail, which the scalar code decodes.
@@ -210,7 +269,12 @@ fn decode_into_scalar(
 ) -> Result<(usize, SimdReport)> {
     let n = decode_into(stream, set, tables, out)?;
     let (header, payload) = Header::parse(stream)?;
-    let report = SimdReport { simd_frames: 0, scalar_frames: header.frames, bytes_left_at_handover: payload.len() };
+    let report = SimdReport {
+        kernel: DecodePath::Scalar,
+        simd_frames: 0,
+        scalar_frames: header.frames,
+        bytes_left_at_handover: payload.len(),
+    };
     Ok((n, report))
 }
 
@@ -224,9 +288,25 @@ pub fn decode_into_simd_frames(
     out: &mut [u16],
     simd_frames: u32,
 ) -> Result<usize> {
-    match DecodePath::best() {
-        DecodePath::Scalar => decode_into(stream, set, tables, out),
-        path => decode_into_kernel(path, stream, set, tables, out, simd_frames).map(|(n, _)| n),
+    decode_into_path_frames(DecodePath::best(), stream, set, tables, out, simd_frames)
+}
+
+/// Like [`decode_into_with`], but hands over to the scalar decoder after at most
+/// `simd_frames` frames: for tests of each kernel's hand-over at every frame.
+#[doc(hidden)]
+pub fn decode_into_path_frames(
+    path: DecodePath,
+    stream: &[u8],
+    set: &TableSetRef<'_>,
+    tables: DecodeTables<'_>,
+    out: &mut [u16],
+    simd_frames: u32,
+) -> Result<usize> {
+    match path {
+        DecodePath::Avx2 | DecodePath::Avx512 | DecodePath::Neon if path.available() => {
+            decode_into_kernel(path, stream, set, tables, out, simd_frames).map(|(n, _)| n)
+        }
+        _ => decode_into(stream, set, tables, out),
     }
 }
 
@@ -236,6 +316,8 @@ pub fn decode_into_simd_frames(
 enum Kernel<'a> {
     #[cfg(target_arch = "x86_64")]
     Avx2(avx2::Kernel<'a>),
+    #[cfg(target_arch = "x86_64")]
+    Avx512(avx512::Kernel<'a>),
     #[cfg(target_arch = "aarch64")]
     Neon(neon::Kernel<'a>),
     /// Never made: keeps `'a` used on targets without a kernel.
@@ -254,12 +336,28 @@ impl<'a> Kernel<'a> {
         match path {
             #[cfg(target_arch = "x86_64")]
             DecodePath::Avx2 if avx2_available() => avx2::Kernel::new(tables, model).map(Kernel::Avx2),
+            DecodePath::Avx512 if avx512_available() => avx512::Kernel::new(tables, model)
+                .map(Kernel::Avx512)
+                .or_else(|| avx2::Kernel::new(tables, model).map(Kernel::Avx2)),
             #[cfg(target_arch = "aarch64")]
             DecodePath::Neon if neon_available() => neon::Kernel::new(tables, model).map(Kernel::Neon),
             _ => {
                 let _ = (tables, model);
                 None
             }
+        }
+    }
+
+    /// The path this kernel implements.
+    fn path(&self) -> DecodePath {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2(_) => DecodePath::Avx2,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512(_) => DecodePath::Avx512,
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon(_) => DecodePath::Neon,
+            Kernel::None(_, never) => match *never {},
         }
     }
 
@@ -277,6 +375,10 @@ impl<'a> Kernel<'a> {
             // SAFETY: made only when the CPU has AVX2 (`Kernel::new`).
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2(k) => unsafe { k.frame(ks, payload, out, first, then_bits) },
+            // SAFETY: made only when the CPU has AVX-512 F, BW, VL, VBMI and AVX2
+            // (`Kernel::new`).
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512(k) => unsafe { k.frame(ks, payload, out, first, then_bits) },
             // SAFETY: made only when the CPU has NEON (`Kernel::new`).
             #[cfg(target_arch = "aarch64")]
             Kernel::Neon(k) => unsafe { k.frame(ks, payload, out, first, then_bits) },
@@ -320,6 +422,7 @@ fn decode_into_kernel(
     let mut check = GroupCheck::new(&header);
 
     let kernel = Kernel::new(path, &tables, &cm);
+    let kernel_path = kernel.as_ref().map_or(DecodePath::Scalar, Kernel::path);
 
     // Frames decoded by the kernel, and the model state to hand over after them.
     let mut done = 0usize;
@@ -354,6 +457,7 @@ fn decode_into_kernel(
         }
     }
     let report = SimdReport {
+        kernel: if done > 0 { kernel_path } else { DecodePath::Scalar },
         simd_frames: done as u32,
         scalar_frames: (frames - done) as u32,
         bytes_left_at_handover: payload.len().saturating_sub(handover_bit / 8),
