@@ -1,22 +1,26 @@
-//! Where the AVX2 kernel's cycles go: each stage of its row loop timed on its own.
+//! Where the AVX2 and AVX-512 kernels' cycles go: each stage of their row loops timed
+//! on its own.
 //!
 //! ```text
-//! cargo run --release -p vqtans-benches --bin stage_budget -- [--reps N] [FILES...]
+//! cargo run --release -p vqtans-benches --bin stage_budget -- [--reps N] [--rows N] [FILES...]
 //! ```
 //!
 //! Each FILE (default: the two real segments in `shared/data/commavq`) is coded with
 //! tables trained on the other files (leave-one-out, as `compare` does), and
-//! `vqtans::simd::budget::avx2` times every stage of the kernel's row loop on the
-//! inputs that decoding it gives (see that module). The table gives TSC ticks per
+//! `vqtans::simd::budget::avx2` times every stage of the AVX2 kernel's row loop on
+//! the inputs that decoding it gives (see that module); where the CPU has AVX-512
+//! F/BW/VL/VBMI, `vqtans::simd::budget::avx512` does the same for the AVX-512
+//! kernel, and its table follows the file's AVX2 table. A table gives TSC ticks per
 //! row of 16 tokens: the median over `--reps N` interleaved repetitions (default
 //! 21) with the lowest and highest, the median per token, and the share of the
-//! whole decode (`decode_into_with(DecodePath::Avx2, ..)`, per row of the stream).
-//! The parts (a to h3) are each stage's cost alone; they overlap in the real loop,
-//! so their sum exceeds the kernel's frames timed as one ("frame"). "h3 + h4" is
-//! the whole minus "frame": what the group checksum, the driver loop, opening the
-//! stream and its scalar tail add. The latency lines are dependent-chain figures,
-//! not parts of the sum. The CPU's name and the TSC's rate are printed
-//! first. x86-64 only.
+//! whole decode (`decode_into_with(DecodePath::Avx2, ..)`, or `Avx512`, per row of
+//! the stream). The per-row stage loops run over the first `--rows N` recorded rows
+//! (default 1024, 0: all; see `budget::Config::rows`). The parts (a to h3) are
+//! each stage's cost alone; they overlap in the real loop, so their sum exceeds the
+//! kernel's frames timed as one ("frame"). "h3 + h4" is the whole minus "frame":
+//! what the group checksum, the driver loop, opening the stream and its scalar tail
+//! add. The latency lines are dependent-chain figures, not parts of the sum. The
+//! CPU's name and the TSC's rate are printed first. x86-64 only.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,7 +29,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     use std::time::Instant;
     use vqtans::segment::Encoder;
-    use vqtans::simd::budget::{self, Config, Measure};
+    use vqtans::simd::budget::{self, Config};
     use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
     use vqtans_benches::{leave_one_out_blobs, read_npy, real_segment_paths};
 
@@ -38,6 +42,14 @@ fn main() -> ExitCode {
                 Some(n) => config.reps = n,
                 None => {
                     eprintln!("error: --reps takes a positive number");
+                    return ExitCode::from(2);
+                }
+            }
+        } else if arg == "--rows" {
+            match args.next().and_then(|n| n.to_str().and_then(|n| n.parse::<usize>().ok())) {
+                Some(n) => config.rows = n,
+                None => {
+                    eprintln!("error: --rows takes a number (0: all)");
                     return ExitCode::from(2);
                 }
             }
@@ -64,8 +76,8 @@ fn main() -> ExitCode {
     let rate = tsc().wrapping_sub(c0) as f64 / t0.elapsed().as_nanos() as f64;
     println!("CPU: {} (TSC {rate:.3} ticks/ns)", cpu_name());
     println!(
-        "{} interleaved repetitions of {} passes over the recorded rows; tables leave-one-out",
-        config.reps, config.passes
+        "{} interleaved repetitions; stage loops over the first {} recorded rows (0: all); tables leave-one-out",
+        config.reps, config.rows
     );
     let blobs = leave_one_out_blobs(&segments);
     for ((path, tokens), blob) in paths.iter().zip(&segments).zip(&blobs) {
@@ -83,36 +95,17 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let whole = b.stages.iter().find(|s| s.measure == Measure::Whole).map_or(f64::NAN, |s| s.median);
-        println!();
-        println!(
-            "{}: {} kernel, {} kernel rows of {} ({}context map)",
-            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            b.kernel,
-            b.kernel_rows,
-            b.stream_rows,
-            if b.context_map { "" } else { "no " }
-        );
-        println!("{:<42} {:>22} {:>11} {:>7}", "stage", "ticks/row (low-high)", "ticks/token", "share");
-        for s in &b.stages {
-            if s.measure == Measure::Latency {
-                // The latencies are not shares of the whole.
-                println!(
-                    "{:<42} {:>22} {:>11.3} {:>7}",
-                    s.name,
-                    format!("{:.1} ({:.1}-{:.1})", s.median, s.low, s.high),
-                    s.median / 16.0,
-                    "-"
-                );
-                continue;
+        print_budget(path, &b);
+        if !vqtans::simd::avx512_available() {
+            continue;
+        }
+        match budget::avx512(&stream, &set, tables.view(), config) {
+            Ok(Some(b)) => print_budget(path, &b),
+            Ok(None) => println!("\n{}: the AVX-512 kernel declines the set", path.display()),
+            Err(e) => {
+                eprintln!("{}: {e}", path.display());
+                return ExitCode::FAILURE;
             }
-            println!(
-                "{:<42} {:>22} {:>11.3} {:>6.1}%",
-                s.name,
-                format!("{:.1} ({:.1}-{:.1})", s.median, s.low, s.high),
-                s.median / 16.0,
-                100.0 * s.median / whole
-            );
         }
     }
     ExitCode::SUCCESS
@@ -121,8 +114,45 @@ fn main() -> ExitCode {
 #[cfg(not(target_arch = "x86_64"))]
 fn main() -> ExitCode {
     let _: Vec<PathBuf> = Vec::new();
-    eprintln!("stage_budget times the AVX2 kernel: x86-64 only");
+    eprintln!("stage_budget times the AVX2 and AVX-512 kernels: x86-64 only");
     ExitCode::FAILURE
+}
+
+/// Prints one kernel's budget table for the file at `path`.
+#[cfg(target_arch = "x86_64")]
+fn print_budget(path: &std::path::Path, b: &vqtans::simd::budget::Budget) {
+    use vqtans::simd::budget::Measure;
+    let whole = b.stages.iter().find(|s| s.measure == Measure::Whole).map_or(f64::NAN, |s| s.median);
+    println!();
+    println!(
+        "{}: {} kernel, {} kernel rows of {} ({}context map)",
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        b.kernel,
+        b.kernel_rows,
+        b.stream_rows,
+        if b.context_map { "" } else { "no " }
+    );
+    println!("{:<42} {:>22} {:>11} {:>7}", "stage", "ticks/row (low-high)", "ticks/token", "share");
+    for s in &b.stages {
+        if s.measure == Measure::Latency {
+            // The latencies are not shares of the whole.
+            println!(
+                "{:<42} {:>22} {:>11.3} {:>7}",
+                s.name,
+                format!("{:.1} ({:.1}-{:.1})", s.median, s.low, s.high),
+                s.median / 16.0,
+                "-"
+            );
+            continue;
+        }
+        println!(
+            "{:<42} {:>22} {:>11.3} {:>6.1}%",
+            s.name,
+            format!("{:.1} ({:.1}-{:.1})", s.median, s.low, s.high),
+            s.median / 16.0,
+            100.0 * s.median / whole
+        );
+    }
 }
 
 /// The time-stamp counter.

@@ -37,16 +37,16 @@ use crate::tans::decode_table::{DecodeTables, Image};
 /// Most bits one token reads: 15 class bits and 10 raw bits.
 const TOKEN_BITS: usize = 15 + 10;
 /// Bytes of a bit window: all 16 columns of a row.
-const WINDOW: usize = 64;
+pub(super) const WINDOW: usize = 64;
 /// One window serves a row: the last lane's 4 bytes start at most 7 + 15 tokens in.
 const _: () = assert!((7 + 15 * TOKEN_BITS) / 8 + 4 <= WINDOW);
 /// A lane's 4 bytes hold its class and raw bits from any bit offset within a byte.
 const _: () = assert!(7 + TOKEN_BITS <= 32);
 /// Last byte a window may start at, relative to the frame's first byte: the bit
 /// position never passes 7 + 8 rows of class and raw bits.
-const MAX_WINDOW_START: usize = (ROWS * COLS * TOKEN_BITS).div_ceil(8);
+pub(super) const MAX_WINDOW_START: usize = (ROWS * COLS * TOKEN_BITS).div_ceil(8);
 /// Most payload bytes one frame reads from its first byte on.
-const FRAME_MAX_BYTES: usize = MAX_WINDOW_START + WINDOW;
+pub(super) const FRAME_MAX_BYTES: usize = MAX_WINDOW_START + WINDOW;
 /// Bytes the payload must have from the frame's first byte on for the kernel to run.
 pub(super) const FRAME_MARGIN: usize = FRAME_MAX_BYTES + 8;
 const _: () = assert!(FRAME_MARGIN >= (FRAME_TOKENS * 10).div_ceil(8) + 8, "frame 0 fits the margin too");
@@ -60,7 +60,7 @@ pub(super) struct Kernel<'a> {
     image: Image<'a>,
     /// The context map padded to 128 bytes, if the set has one other than the
     /// identity.
-    map: Option<[u8; MAP_BYTES]>,
+    pub(super) map: Option<[u8; MAP_BYTES]>,
     /// Successor lists: 1024 x `k` entries coded as `coding`.
     successors: &'a [u8],
     coding: ListCoding,
@@ -68,15 +68,15 @@ pub(super) struct Kernel<'a> {
     /// Per class symbol `s = min(class, escape)` (32 entries, `s <= 30`): the kind,
     /// the raw bit count, the mask of that many bits, and the first successor rank
     /// of its bucket (0 for the other classes).
-    kind: [u32; 32],
+    pub(super) kind: [u32; 32],
     /// Entry 0 of the lists (as `u16`).
     first_successor: u16,
-    raw_bits: [u32; 32],
-    raw_mask: [u32; 32],
-    edge: [u32; 32],
+    pub(super) raw_bits: [u32; 32],
+    pub(super) raw_mask: [u32; 32],
+    pub(super) edge: [u32; 32],
     /// The escape class symbol `OWN_DEPTH + buckets`.
-    escape: u32,
-    state_mask: u32,
+    pub(super) escape: u32,
+    pub(super) state_mask: u32,
 }
 
 /// One frame's decoding work for one chain: the state it starts from, the payload
@@ -178,11 +178,6 @@ impl<'a> Kernel<'a> {
         let escape = _mm512_set1_epi32(self.escape as i32);
         let fifteen = _mm512_set1_epi32(15);
         let zero = _mm512_setzero_si512();
-        // (1 << n) - 1 for n = 0..16.
-        let nb_masks = _mm512_setr_epi32(0, 1, 3, 7, 15, 31, 63, 127, 255, 511, 1023, 2047, 4095, 8191, 16383, 32767);
-        // Each lane's first byte index in all four of its bytes, plus 0, 1, 2, 3.
-        let spread = _mm512_set4_epi32(0x0C0C_0C0C, 0x0808_0808, 0x0404_0404, 0);
-        let byte_steps = _mm512_set1_epi32(0x0302_0100);
         // SAFETY: each table has 32 u32 (two 64-byte loads); the map 128 bytes.
         let table = |t: &[u32; 32]| {
             (_mm512_loadu_si512(t.as_ptr() as *const _), _mm512_loadu_si512(t.as_ptr().add(16) as *const _))
@@ -246,21 +241,9 @@ impl<'a> Kernel<'a> {
                 let off = _mm512_add_epi32(_mm512_sub_epi32(inc, cnt), _mm512_set1_epi32((pos[c] % 8) as i32));
 
                 // 4. The row's bits from the window at `pos`: each lane's 4 bytes
-                // hold its class bits and then its raw bits. SAFETY: `pos` only grows
-                // by the clamped bit counts, so the window starts at most
-                // MAX_WINDOW_START bytes in (the `min` makes that hold whatever
-                // happens) and ends within FRAME_MAX_BYTES.
-                let window = _mm512_loadu_si512(chains[c].bytes.add((pos[c] / 8).min(MAX_WINDOW_START)) as *const _);
-                let index = _mm512_add_epi8(_mm512_shuffle_epi8(_mm512_srli_epi32::<3>(off), spread), byte_steps);
-                let bits = _mm512_srlv_epi32(
-                    _mm512_permutexvar_epi8(index, window),
-                    _mm512_and_si512(off, _mm512_set1_epi32(7)),
-                );
-                let cbits = _mm512_and_si512(bits, _mm512_permutexvar_epi32(nb, nb_masks));
-                let raw = _mm512_and_si512(
-                    _mm512_srlv_epi32(bits, nb),
-                    _mm512_permutex2var_epi32(raw_mask_lo, sym, raw_mask_hi),
-                );
+                // hold its class bits and then its raw bits. SAFETY: `bytes` has
+                // FRAME_MAX_BYTES readable bytes (this function's contract).
+                let (cbits, raw) = window_bits(chains[c].bytes, pos[c], off, nb, sym, (raw_mask_lo, raw_mask_hi));
                 pos[c] += total;
                 // New states: base + bits.
                 x[c] = _mm512_add_epi32(_mm512_and_si512(e, base_field), cbits);
@@ -297,7 +280,7 @@ impl<'a> Kernel<'a> {
     /// The kernel's CPU features; every index is below the image's number of entries.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi,avx2")]
-    unsafe fn entries(&self, idx: __m512i) -> __m512i {
+    pub(super) unsafe fn entries(&self, idx: __m512i) -> __m512i {
         match self.image {
             Image::Wide(words) => _mm512_i32gather_epi32::<4>(idx, words.as_ptr() as *const i32),
             Image::Short(entries) => {
@@ -327,7 +310,7 @@ impl<'a> Kernel<'a> {
     /// The kernel's CPU features.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi,avx2")]
-    unsafe fn successor_or_escape(
+    pub(super) unsafe fn successor_or_escape(
         &self,
         edge: __m512i,
         raw: __m512i,
@@ -383,13 +366,48 @@ impl<'a> Kernel<'a> {
     }
 }
 
+/// A row's bits from the 64-byte payload window at byte `pos / 8` of `bytes`:
+/// one load, one `vpermb` giving each lane the 4 bytes at its bit offset `off`
+/// (relative to the window's first byte), a shift by `off % 8`; returns the `nb`
+/// class bits of each lane and the raw bits after them (as many as the `raw_mask`
+/// table, two registers of 16 lanes, gives for the lane's class symbol `sym`).
+///
+/// # Safety
+/// AVX-512 F, BW and VBMI; `bytes` points to at least [`FRAME_MAX_BYTES`] readable
+/// bytes. `pos` only grows by the clamped bit counts, so the window starts at most
+/// [`MAX_WINDOW_START`] bytes in (the `min` makes that hold whatever happens) and
+/// ends within [`FRAME_MAX_BYTES`].
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi,avx2")]
+pub(super) unsafe fn window_bits(
+    bytes: *const u8,
+    pos: usize,
+    off: __m512i,
+    nb: __m512i,
+    sym: __m512i,
+    raw_mask: (__m512i, __m512i),
+) -> (__m512i, __m512i) {
+    // (1 << n) - 1 for n = 0..16.
+    let nb_masks = _mm512_setr_epi32(0, 1, 3, 7, 15, 31, 63, 127, 255, 511, 1023, 2047, 4095, 8191, 16383, 32767);
+    // Each lane's first byte index in all four of its bytes, plus 0, 1, 2, 3.
+    let spread = _mm512_set4_epi32(0x0C0C_0C0C, 0x0808_0808, 0x0404_0404, 0);
+    let byte_steps = _mm512_set1_epi32(0x0302_0100);
+    // SAFETY: inside the FRAME_MAX_BYTES bytes (this function's contract).
+    let window = _mm512_loadu_si512(bytes.add((pos / 8).min(MAX_WINDOW_START)) as *const _);
+    let index = _mm512_add_epi8(_mm512_shuffle_epi8(_mm512_srli_epi32::<3>(off), spread), byte_steps);
+    let bits = _mm512_srlv_epi32(_mm512_permutexvar_epi8(index, window), _mm512_and_si512(off, _mm512_set1_epi32(7)));
+    let cbits = _mm512_and_si512(bits, _mm512_permutexvar_epi32(nb, nb_masks));
+    let raw = _mm512_and_si512(_mm512_srlv_epi32(bits, nb), _mm512_permutex2var_epi32(raw_mask.0, sym, raw_mask.1));
+    (cbits, raw)
+}
+
 /// Inclusive prefix sums of 16 lanes (`zero`: a zero register).
 ///
 /// # Safety
 /// The CPU must support AVX-512 F.
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn prefix_sum16(a: __m512i, zero: __m512i) -> __m512i {
+pub(super) unsafe fn prefix_sum16(a: __m512i, zero: __m512i) -> __m512i {
     // alignr(a, zero, 16 - k): lane i takes lane i - k of `a`, zero below k.
     let a = _mm512_add_epi32(a, _mm512_alignr_epi32::<15>(a, zero));
     let a = _mm512_add_epi32(a, _mm512_alignr_epi32::<14>(a, zero));
@@ -407,7 +425,7 @@ unsafe fn prefix_sum16(a: __m512i, zero: __m512i) -> __m512i {
 /// AVX-512 F, BW and VL; each of `planes` is valid for 32-byte loads and stores.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
-unsafe fn update_own(
+pub(super) unsafe fn update_own(
     planes: &[*mut __m256i; 4],
     l0: __m256i,
     sym: __m512i,
