@@ -5,8 +5,20 @@ use crate::{Error, Result};
 
 /// First four bytes of every vqtans stream.
 pub const MAGIC: [u8; 4] = *b"VQTA";
-/// Container format version written by this build (2: group checksums in the payload).
+/// Container format version 2: group checksums in the payload, one coded section.
+/// Written for streams of one checksum group, and on request
+/// (`EncodeOptions::sections` 1).
 pub const FORMAT_VERSION: u8 = 2;
+/// Container format version 3: as format 2, with the frames cut into 2 to
+/// [`MAX_SECTIONS`] independent sections (each coded on its own, so a decoder may
+/// decode them at the same time). Written by default for streams of two or more
+/// checksum groups.
+pub const FORMAT_VERSION_SECTIONS: u8 = 3;
+/// Most sections a format-3 stream has.
+pub const MAX_SECTIONS: u8 = 4;
+/// Sections the encoder cuts a stream into unless told otherwise (fewer if the
+/// stream has fewer checksum groups).
+pub const DEFAULT_SECTIONS: u8 = 2;
 /// The earlier container format version, one token checksum in the header; still decoded.
 pub const FORMAT_VERSION_1: u8 = 1;
 /// Header size in bytes.
@@ -46,6 +58,17 @@ pub enum Check {
         /// Frames per group, `1..=65535`.
         group_frames: u16,
     },
+    /// Format 3: groups as in format 2, and the frames cut into `sections`
+    /// consecutive sections of whole groups ([`Header::section_frames`]), each coded
+    /// on its own: its own coder states, model state from scratch, and running
+    /// checksum from its first token. The payload starts with the byte length of
+    /// every section but the last ([`Sections`]).
+    Sections {
+        /// Frames per group, `1..=65535`.
+        group_frames: u16,
+        /// Sections, `2..=MAX_SECTIONS`, none of them empty.
+        sections: u8,
+    },
 }
 
 /// What the header says about a stream.
@@ -69,7 +92,43 @@ impl Header {
         match self.check {
             Check::WholeStream { .. } => FORMAT_VERSION_1,
             Check::Groups { .. } => FORMAT_VERSION,
+            Check::Sections { .. } => FORMAT_VERSION_SECTIONS,
         }
+    }
+
+    /// Number of independently coded sections (1 for formats 1 and 2).
+    pub fn sections(&self) -> u32 {
+        match self.check {
+            Check::Sections { sections, .. } => u32::from(sections),
+            _ => 1,
+        }
+    }
+
+    /// Frames of every section but the last, which has the rest (at least one):
+    /// `ceil(groups / sections)` whole groups, or all frames of a stream of one
+    /// section.
+    pub fn section_frames(&self) -> u32 {
+        (self.groups().div_ceil(self.sections()) * self.group_frames()).min(self.frames)
+    }
+
+    /// The frames of section `s` (`s < sections()`).
+    pub fn section_range(&self, s: u32) -> core::ops::Range<u32> {
+        let per = self.section_frames();
+        let start = (s * per).min(self.frames);
+        let end = if s + 1 >= self.sections() { self.frames } else { ((s + 1) * per).min(self.frames) };
+        start..end
+    }
+
+    /// How many of the first `n` frames start a section: those are decoded from raw
+    /// tokens (as a stream's frame 0), the others by the frame loops.
+    pub fn section_starts_in(&self, n: u32) -> u32 {
+        (0..self.sections()).filter(|&s| self.section_range(s).start < n).count() as u32
+    }
+
+    /// Bytes of the section table at the start of the payload: the `u32` byte length
+    /// of every section but the last (0 for formats 1 and 2).
+    pub fn section_table_len(&self) -> usize {
+        4 * (self.sections() as usize - 1)
     }
 
     /// Frames per checksum group (the last group may have fewer): `group_frames` of a
@@ -78,7 +137,7 @@ impl Header {
     pub fn group_frames(&self) -> u32 {
         let g = match self.check {
             Check::WholeStream { .. } => self.frames,
-            Check::Groups { group_frames } => u32::from(group_frames),
+            Check::Groups { group_frames } | Check::Sections { group_frames, .. } => u32::from(group_frames),
         };
         g.min(self.frames).max(1)
     }
@@ -108,6 +167,11 @@ impl Header {
             Check::WholeStream { tokens_crc } => b[24..28].copy_from_slice(&tokens_crc.to_le_bytes()),
             // Bytes 26..28 are reserved (zero).
             Check::Groups { group_frames } => b[24..26].copy_from_slice(&group_frames.to_le_bytes()),
+            // Byte 27 is reserved (zero).
+            Check::Sections { group_frames, sections } => {
+                b[24..26].copy_from_slice(&group_frames.to_le_bytes());
+                b[26] = sections;
+            }
         }
         let crc = CRC32.checksum(&b[..28]);
         b[28..32].copy_from_slice(&crc.to_le_bytes());
@@ -142,7 +206,7 @@ impl Header {
         if b[..4] != MAGIC {
             return Err(Error::BadMagic);
         }
-        if b[4] != FORMAT_VERSION && b[4] != FORMAT_VERSION_1 {
+        if ![FORMAT_VERSION_1, FORMAT_VERSION, FORMAT_VERSION_SECTIONS].contains(&b[4]) {
             return Err(Error::UnsupportedVersion { version: b[4] });
         }
         let crc = u32::from_le_bytes([b[28], b[29], b[30], b[31]]);
@@ -150,10 +214,11 @@ impl Header {
             return Err(Error::HeaderCorrupt);
         }
         let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let check = if b[4] == FORMAT_VERSION_1 {
-            Check::WholeStream { tokens_crc: u32_at(24) }
-        } else {
-            Check::Groups { group_frames: u16::from_le_bytes([b[24], b[25]]) }
+        let group_frames = u16::from_le_bytes([b[24], b[25]]);
+        let check = match b[4] {
+            FORMAT_VERSION_1 => Check::WholeStream { tokens_crc: u32_at(24) },
+            FORMAT_VERSION => Check::Groups { group_frames },
+            _ => Check::Sections { group_frames, sections: b[26] },
         };
         let header = Header {
             n_states: b[5],
@@ -165,12 +230,94 @@ impl Header {
         if b[6] as usize != ROWS || b[7] as usize != COLS || header.frames == 0 || header.frames > MAX_FRAMES {
             return Err(Error::BadShape);
         }
-        if let Check::Groups { group_frames } = check {
-            if group_frames == 0 || b[26] != 0 || b[27] != 0 {
-                return Err(Error::HeaderCorrupt);
+        match check {
+            Check::Groups { group_frames } if group_frames == 0 || b[26] != 0 || b[27] != 0 => {
+                return Err(Error::HeaderCorrupt)
             }
+            // Sections of whole groups, none empty: the first `sections - 1` take
+            // ceil(groups / sections) groups each and leave the last at least one.
+            Check::Sections { group_frames, sections }
+                if group_frames == 0
+                    || !(2..=MAX_SECTIONS).contains(&sections)
+                    || b[27] != 0
+                    || (u32::from(sections) - 1) * header.groups().div_ceil(u32::from(sections)) >= header.groups() =>
+            {
+                return Err(Error::HeaderCorrupt)
+            }
+            _ => {}
         }
         Ok(header)
+    }
+}
+
+/// Where each section of a stream lies in its payload: after the section table, the
+/// sections back to back, each as long as the table says (the last one to the end of
+/// the payload). A format-1 or format-2 stream is one section: the whole payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sections {
+    count: u32,
+    /// Byte offset in the payload where section `s` ends (`ends[count - 1]` is the
+    /// payload length the header gives).
+    ends: [u32; MAX_SECTIONS as usize],
+    /// Where section 0 starts: the section table's length.
+    first: u32,
+}
+
+impl Sections {
+    /// Reads the section table at the start of `payload` (which may be shorter than
+    /// the header says, for a stream cut short: the table itself must be there).
+    ///
+    /// Errors: `Truncated` if the table is not all there; `PayloadCorrupt` if a
+    /// section would be empty or reach past the payload the header gives.
+    pub fn parse(header: &Header, payload: &[u8]) -> Result<Self> {
+        let count = header.sections();
+        let first = header.section_table_len() as u32;
+        let total = header.payload_len;
+        let table = payload.get(..first as usize).ok_or(Error::Truncated)?;
+        let mut ends = [total; MAX_SECTIONS as usize];
+        let mut at = first;
+        for (end, len) in ends.iter_mut().zip(table.chunks_exact(4)) {
+            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]);
+            // Every section holds at least its coder's initial states, and the last
+            // one must keep at least a byte.
+            match at.checked_add(len) {
+                Some(e) if len > 0 && e < total => {
+                    *end = e;
+                    at = e;
+                }
+                _ => return Err(Error::PayloadCorrupt),
+            }
+        }
+        Ok(Sections { count, ends, first })
+    }
+
+    /// The one section of a format-1 or format-2 stream (for a format-3 stream: a
+    /// placeholder until [`Sections::parse`] read its table).
+    pub fn whole(header: &Header) -> Self {
+        Sections { count: 1, ends: [header.payload_len; MAX_SECTIONS as usize], first: 0 }
+    }
+
+    /// Number of sections.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The bytes of section `s` in the payload (`s < count()`).
+    pub fn range(&self, s: u32) -> core::ops::Range<usize> {
+        let s = s as usize;
+        let start = if s == 0 { self.first } else { self.ends[s - 1] };
+        start as usize..self.ends[s] as usize
+    }
+
+    /// The table of sections of the given byte lengths (all but the last are
+    /// written), for the encoder.
+    #[cfg(feature = "alloc")]
+    pub fn table(lengths: &[usize]) -> Result<alloc::vec::Vec<u8>> {
+        let mut table = alloc::vec::Vec::with_capacity(4 * lengths.len().saturating_sub(1));
+        for &len in lengths.iter().take(lengths.len().saturating_sub(1)) {
+            table.extend_from_slice(&u32::try_from(len).map_err(|_| Error::PayloadCorrupt)?.to_le_bytes());
+        }
+        Ok(table)
     }
 }
 

@@ -11,6 +11,10 @@
 //! The last group is only verified together with the end of the payload (coder back
 //! in its initial states, payload consumed exactly), which the decoder checks after
 //! the last frame.
+//!
+//! In a format-3 stream every section starts its running CRC afresh (its tokens
+//! only), so sections can be checked independently; the groups are numbered across
+//! the whole stream.
 
 use crate::container::{Check, Header, TokenChecksum};
 use crate::{Error, Result};
@@ -31,6 +35,11 @@ pub(crate) struct GroupCheck {
     group_left: u32,
     /// Frames of the groups that passed their checks.
     verified: u32,
+    /// Frames per section (all of them for formats 1 and 2).
+    section_frames: u32,
+    /// Frames left in the current section, the next one included; 0 once a
+    /// section's last frame is done and before the next section's first.
+    section_left: u32,
     /// The first failure; nothing is checked after it.
     failed: Option<Error>,
 }
@@ -46,8 +55,16 @@ impl GroupCheck {
             done: 0,
             group_left: header.group_frames(),
             verified: 0,
+            section_frames: header.section_frames(),
+            section_left: header.section_frames(),
             failed: None,
         }
+    }
+
+    /// True if the next frame is the first of a section other than the first (the
+    /// decoder then checks the end of the section before and starts the next).
+    pub(crate) fn next_starts_section(&self) -> bool {
+        self.section_left == 0 && self.done < self.frames
     }
 
     /// Frames decoded so far.
@@ -77,10 +94,11 @@ impl GroupCheck {
         *self.failed.get_or_insert(error)
     }
 
-    /// True if the next frame ends a group of a format-2 stream (its checksum follows
-    /// it in the payload).
+    /// True if the next frame ends a group of a format-2 or format-3 stream (its
+    /// checksum follows it in the payload).
     pub(crate) fn next_ends_group(&self) -> bool {
-        matches!(self.check, Check::Groups { .. }) && (self.group_left == 1 || self.done + 1 == self.frames)
+        matches!(self.check, Check::Groups { .. } | Check::Sections { .. })
+            && (self.group_left == 1 || self.done + 1 == self.frames)
     }
 
     /// Adds the next frame's tokens. If that frame ends a group of a format-2 stream,
@@ -89,6 +107,11 @@ impl GroupCheck {
     /// A group other than the last is then verified.
     pub(crate) fn frame_done(&mut self, tokens: &[u16], stored: impl FnOnce() -> Result<u32>) -> Result<()> {
         let ends_group = self.next_ends_group();
+        if self.section_left == 0 {
+            self.checksum = TokenChecksum::new();
+            self.section_left = self.section_frames;
+        }
+        self.section_left -= 1;
         self.checksum.update(tokens);
         if ends_group {
             let group = self.done / self.group_frames;
@@ -103,6 +126,14 @@ impl GroupCheck {
             self.verified = self.done;
         }
         Ok(())
+    }
+
+    /// Adds tokens to the running checksum without counting frames: a decoder that
+    /// hands [`GroupCheck::frame_done`] a group's tokens at once (with no tokens for
+    /// the group's other frames) adds those of an unfinished group with this.
+    #[cfg(feature = "std")]
+    pub(crate) fn add_tokens(&mut self, tokens: &[u16]) {
+        self.checksum.update(tokens);
     }
 
     /// After the last frame, once the decoder checked the end of the payload: compares

@@ -1,6 +1,6 @@
 //! Whole segments: tokens to a stream (header + payload) and back.
 
-use crate::container::{Header, FRAME_TOKENS, HEADER_LEN};
+use crate::container::{Header, Sections, FRAME_TOKENS, HEADER_LEN};
 use crate::groups::GroupCheck;
 use crate::model::{Model, ModelDecoder};
 use crate::table_set::TableSetRef;
@@ -8,15 +8,27 @@ use crate::tans::decode_table::DecodeTables;
 use crate::tans::decoder::TansDecoder;
 use crate::{Error, Result};
 
+/// What [`open`] finds: the header, the model, the section table and a coder
+/// positioned at the first symbol of section 0. A section table that is cut short
+/// or damaged is part of the payload: its error (`failed`) is the first frame's, in
+/// group 0, as a streaming decoder finds it.
+pub(crate) struct Opened<'s, 't> {
+    pub(crate) header: Header,
+    pub(crate) model: Model<'t>,
+    pub(crate) sections: Sections,
+    pub(crate) coder: TansDecoder<'s>,
+    pub(crate) failed: Option<Error>,
+}
+
 /// The checks every decoder makes before the first frame, in this order: the header
 /// (`Header::parse`), the table-set id of the stream, the set and the compiled tables
-/// (`TableSetMismatch`), the model (`UnknownModel`), the state count (`HeaderCorrupt`).
-/// Returns the header, the model and a coder positioned at the first symbol.
+/// (`TableSetMismatch`), the model (`UnknownModel`), the state count (`HeaderCorrupt`),
+/// the section table of a format-3 stream (`Sections::parse`).
 pub(crate) fn open<'s, 't>(
     stream: &'s [u8],
     set: &TableSetRef<'t>,
     tables: &DecodeTables<'_>,
-) -> Result<(Header, Model<'t>, TansDecoder<'s>)> {
+) -> Result<Opened<'s, 't>> {
     let (header, payload) = Header::parse(stream)?;
     open_payload(header, payload, set, tables)
 }
@@ -27,7 +39,7 @@ fn open_payload<'s, 't>(
     payload: &'s [u8],
     set: &TableSetRef<'t>,
     tables: &DecodeTables<'_>,
-) -> Result<(Header, Model<'t>, TansDecoder<'s>)> {
+) -> Result<Opened<'s, 't>> {
     if header.table_set_id != set.id() || tables.id() != set.id() {
         return Err(Error::TableSetMismatch { stream: header.table_set_id, tables: set.id() });
     }
@@ -35,8 +47,20 @@ fn open_payload<'s, 't>(
     if header.n_states as usize != model.n_states() {
         return Err(Error::HeaderCorrupt);
     }
-    let coder = TansDecoder::new(payload, model.n_states(), set.state_log())?;
-    Ok((header, model, coder))
+    let (sections, failed) = match Sections::parse(&header, payload) {
+        Ok(sections) => (sections, None),
+        Err(e) => (Sections::whole(&header), Some(e)),
+    };
+    let coder = TansDecoder::new(section_bytes(payload, &sections, 0), model.n_states(), set.state_log())?;
+    Ok(Opened { header, model, sections, coder, failed })
+}
+
+/// The bytes of section `s` that `payload` holds (fewer than the section has, or
+/// none, if the payload was cut short).
+pub(crate) fn section_bytes<'s>(payload: &'s [u8], sections: &Sections, s: u32) -> &'s [u8] {
+    let range = sections.range(s);
+    let end = range.end.min(payload.len());
+    &payload[range.start.min(end)..end]
 }
 
 /// Decodes a stream frame by frame into a caller's 128-token buffer, with no heap.
@@ -59,6 +83,13 @@ pub struct SegmentDecoder<'s, 't> {
     model: ModelDecoder<'t>,
     tables: DecodeTables<'t>,
     check: GroupCheck,
+    /// The payload (as much of it as there is) and its sections, for the coder of
+    /// each section of a format-3 stream.
+    payload: &'s [u8],
+    sections: Sections,
+    /// The section being decoded.
+    section: u32,
+    state_log: u8,
 }
 
 impl<'s, 't> SegmentDecoder<'s, 't> {
@@ -72,8 +103,29 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
     /// `BadShape`, `Truncated`, `TrailingBytes`), `TableSetMismatch` if the stream was
     /// made with other tables, `UnknownModel`.
     pub fn new(stream: &'s [u8], set: &TableSetRef<'t>, tables: DecodeTables<'t>) -> Result<Self> {
-        let (header, model, coder) = open(stream, set, &tables)?;
-        Ok(SegmentDecoder { header, coder, model: model.decoder_state(), tables, check: GroupCheck::new(&header) })
+        let (_, payload) = Header::parse(stream)?;
+        let opened = open(stream, set, &tables)?;
+        Ok(Self::of(opened, payload, tables, set.state_log()))
+    }
+
+    /// The decoder of an opened stream.
+    fn of(opened: Opened<'s, 't>, payload: &'s [u8], tables: DecodeTables<'t>, state_log: u8) -> Self {
+        let Opened { header, model, sections, coder, failed } = opened;
+        let mut check = GroupCheck::new(&header);
+        if let Some(e) = failed {
+            check.fail(e);
+        }
+        SegmentDecoder {
+            header,
+            coder,
+            model: model.decoder_state(),
+            tables,
+            check,
+            payload,
+            sections,
+            section: 0,
+            state_log,
+        }
     }
 
     /// Opens the beginning of a stream that may have been cut short, to recover
@@ -90,8 +142,8 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
         let header = Header::from_bytes(bytes)?;
         let rest = &stream[HEADER_LEN..];
         let payload = &rest[..rest.len().min(header.payload_len as usize)];
-        let (header, model, coder) = open_payload(header, payload, set, &tables)?;
-        Ok(SegmentDecoder { header, coder, model: model.decoder_state(), tables, check: GroupCheck::new(&header) })
+        let opened = open_payload(header, payload, set, &tables)?;
+        Ok(Self::of(opened, payload, tables, set.state_log()))
     }
 
     /// Makes this decoder use the portable frame loop even where a hand-written one
@@ -126,10 +178,11 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
         self.check.verified_frames()
     }
 
-    /// Payload bits read so far (after a group's last frame: up to the end of its
-    /// checksum, i.e. where the next group's bits start).
+    /// Payload bits read so far, from the payload's first bit (after a group's last
+    /// frame: up to the end of its checksum, i.e. where the next group's bits
+    /// start, or in a format-3 stream the next section's).
     pub fn consumed_bits(&self) -> usize {
-        self.coder.consumed_bits()
+        8 * self.sections.range(self.section).start + self.coder.consumed_bits()
     }
 
     /// The checksum group of the next frame; after an error, the group in which it
@@ -149,6 +202,11 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
         if self.check.frames_done() >= self.header.frames {
             return Err(Error::EndOfStream);
         }
+        if self.check.next_starts_section() {
+            if let Err(e) = self.next_section() {
+                return Err(self.check.fail(e));
+            }
+        }
         if let Err(e) = self.model.decode_frame(&mut self.coder, &self.tables, out) {
             return Err(self.check.fail(e));
         }
@@ -157,6 +215,18 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
         }
         let coder = &mut self.coder;
         self.check.frame_done(out, || coder.read_u32())
+    }
+
+    /// Between two sections of a format-3 stream: the end of the section before
+    /// (checked as [`SegmentDecoder::finish`] checks the end of the payload), then the
+    /// next section's coder and a fresh model state.
+    fn next_section(&mut self) -> Result<()> {
+        self.coder.finish()?;
+        self.section += 1;
+        let bytes = section_bytes(self.payload, &self.sections, self.section);
+        self.coder = TansDecoder::new(bytes, self.coder.n_states(), self.state_log)?;
+        self.model.restart();
+        Ok(())
     }
 
     /// Checks the end of the stream after its last frame: payload consumed exactly,
@@ -200,7 +270,9 @@ pub fn decode_into(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_
 #[cfg(feature = "alloc")]
 mod owned {
     use super::*;
-    use crate::container::{tokens_crc, Check, TokenChecksum, DEFAULT_GROUP_FRAMES, MAX_TOKEN};
+    use crate::container::{
+        tokens_crc, Check, TokenChecksum, DEFAULT_GROUP_FRAMES, DEFAULT_SECTIONS, MAX_SECTIONS, MAX_TOKEN,
+    };
     use crate::model::context::encode::{ModelOps, Part};
     use crate::model::ModelEncoder;
     use crate::tans::encode_table::EncodeTable;
@@ -219,6 +291,13 @@ mod owned {
         /// Write container format 1 instead (no group checksums, one token CRC in the
         /// header): only for testing decoders on the old format.
         pub version_1: bool,
+        /// Independent sections to cut the frames into (container format 3), at most
+        /// [`MAX_SECTIONS`]; fewer if the stream has fewer checksum groups than that
+        /// allows (each section is whole groups, none empty), and format 2 (one
+        /// section) if it has one group or this is 1. Default [`DEFAULT_SECTIONS`]
+        /// (2): the AVX-512 decoder decodes two sections at once (`codec/FORMAT.md`
+        /// gives the rate this costs).
+        pub sections: u8,
     }
 
     impl Default for EncodeOptions {
@@ -226,6 +305,7 @@ mod owned {
             EncodeOptions {
                 group_frames: NonZeroU16::new(DEFAULT_GROUP_FRAMES).unwrap_or(NonZeroU16::MIN),
                 version_1: false,
+                sections: DEFAULT_SECTIONS,
             }
         }
     }
@@ -305,30 +385,65 @@ mod owned {
                 return Err(Error::TokenOutOfRange { index, value });
             }
             let frames = tokens.len() / FRAME_TOKENS;
-            let model_ops = self.model_encoder.ops(tokens);
-            let (ops, parts, check) = if self.options.version_1 {
-                (model_ops.ops, model_ops.parts, Check::WholeStream { tokens_crc: tokens_crc(tokens) })
+            let group_frames = self.options.group_frames.get();
+            let sections =
+                if self.options.version_1 { 1 } else { sections_for(self.options.sections, frames, group_frames) };
+            let check = if self.options.version_1 {
+                Check::WholeStream { tokens_crc: tokens_crc(tokens) }
+            } else if sections > 1 {
+                Check::Sections { group_frames, sections }
             } else {
-                let group_frames = self.options.group_frames.get();
-                let (ops, parts) = with_group_checks(model_ops, tokens, group_frames as usize);
-                (ops, parts, Check::Groups { group_frames })
+                Check::Groups { group_frames }
             };
-            let payload =
-                encode_with_costs(&self.tables, self.set.state_log(), self.model.n_states(), &ops, |i, nb| {
-                    count(parts[i], nb)
-                })?;
-            let header = Header {
+            let mut header = Header {
                 n_states: self.model.n_states() as u8,
                 frames: frames as u32,
                 table_set_id: self.set.id(),
-                payload_len: u32::try_from(payload.len()).map_err(|_| Error::TokenCount { count: tokens.len() })?,
+                payload_len: 0,
                 check,
             };
+            // Each section coded on its own: model state, coder states and running
+            // checksum from scratch.
+            let mut coded = Vec::with_capacity(header.sections() as usize);
+            for s in 0..header.sections() {
+                let range = header.section_range(s);
+                let tokens = &tokens[range.start as usize * FRAME_TOKENS..range.end as usize * FRAME_TOKENS];
+                let model_ops = self.model_encoder.ops(tokens);
+                let (ops, parts) = if self.options.version_1 {
+                    (model_ops.ops, model_ops.parts)
+                } else {
+                    with_group_checks(model_ops, tokens, group_frames as usize)
+                };
+                coded.push(encode_with_costs(
+                    &self.tables,
+                    self.set.state_log(),
+                    self.model.n_states(),
+                    &ops,
+                    |i, nb| count(parts[i], nb),
+                )?);
+            }
+            let lengths: Vec<usize> = coded.iter().map(Vec::len).collect();
+            let mut payload = crate::container::Sections::table(&lengths)?;
+            for section in coded {
+                payload.extend_from_slice(&section);
+            }
+            header.payload_len = u32::try_from(payload.len()).map_err(|_| Error::TokenCount { count: tokens.len() })?;
             let mut stream = Vec::with_capacity(crate::container::HEADER_LEN + payload.len());
             stream.extend_from_slice(&header.to_bytes());
             stream.extend_from_slice(&payload);
             Ok(stream)
         }
+    }
+
+    /// Sections for a stream of `frames` frames in groups of `group_frames`: the most
+    /// up to `wanted` (and [`MAX_SECTIONS`]) such that every section is whole groups
+    /// and none is empty (`Header::section_range`); 1 if there is one group.
+    fn sections_for(wanted: u8, frames: usize, group_frames: u16) -> u8 {
+        let groups = frames.div_ceil(usize::from(group_frames));
+        (2..=wanted.min(MAX_SECTIONS))
+            .rev()
+            .find(|&s| (usize::from(s) - 1) * groups.div_ceil(usize::from(s)) < groups)
+            .unwrap_or(1)
     }
 
     /// The model's operations with the group checksums of container format 2 put in:

@@ -25,7 +25,7 @@
 
 use embedded_io::Read;
 
-use crate::container::{Header, FRAME_TOKENS, HEADER_LEN};
+use crate::container::{Header, Sections, FRAME_TOKENS, HEADER_LEN};
 use crate::groups::GroupCheck;
 use crate::model::{Model, ModelDecoder};
 use crate::table_set::TableSetRef;
@@ -47,6 +47,11 @@ const _: () = assert!(INPUT_BYTES - AHEAD >= 500, "a refill reads at least 500 b
 
 /// One frame of decoded tokens, row-major.
 pub type Frame = [u16; FRAME_TOKENS];
+
+/// The buffered bytes of `input` up to the payload offset `end` (a section's end).
+fn section_data(input: &Input, end: usize) -> &[u8] {
+    &input.data()[..end.saturating_sub(input.start).min(input.len)]
+}
 
 /// Why streaming stopped. `group` is the checksum group being received or checked
 /// (`None` while reading the header).
@@ -212,8 +217,13 @@ pub struct StreamDecoder<'t, 'h> {
     states: [u32; MAX_STATES],
     /// Payload bit position of the next bit to decode.
     bit: usize,
-    /// The initial states have been read.
+    /// The section table and section 0's initial states have been read.
     started: bool,
+    /// The sections of the payload (read from its first bytes) and the one being
+    /// decoded, with the payload offset where it ends: the coder never reads past it.
+    sections: Sections,
+    section: u32,
+    section_end: usize,
     check: GroupCheck,
     input: Input,
     held: &'h mut [Frame],
@@ -255,6 +265,9 @@ impl<'t, 'h> StreamDecoder<'t, 'h> {
             states: [0; MAX_STATES],
             bit: 0,
             started: false,
+            sections: Sections::whole(&header),
+            section: 0,
+            section_end: header.payload_len as usize,
             check: GroupCheck::new(&header),
             input: Input { bytes: [0; INPUT_BYTES], start: 0, len: 0, received: 0, total: header.payload_len as usize },
             held,
@@ -311,12 +324,19 @@ impl<'t, 'h> StreamDecoder<'t, 'h> {
     ) -> core::result::Result<usize, StreamError<R::Error>> {
         let codec = |error: Error| StreamError::Codec { error, group: Some(group) };
         if !self.started {
+            // The section table (none before format 3), then section 0.
             self.refill(reader, group)?;
-            let coder =
-                TansDecoder::new(&self.input.bytes[..self.input.len], self.n_states, self.state_log).map_err(codec)?;
-            self.states[..self.n_states].copy_from_slice(coder.states());
-            self.bit = 8 * self.input.start + coder.consumed_bits();
+            self.sections = Sections::parse(&self.header, self.input.data()).map_err(|e| codec(self.check.fail(e)))?;
+            self.start_section(reader, group)?;
             self.started = true;
+        } else if self.check.next_starts_section() {
+            // The end of the section before, as the end of the payload is checked,
+            // then the next section from scratch.
+            self.refill(reader, group)?;
+            self.section_end_checks().map_err(|e| codec(self.check.fail(e)))?;
+            self.section += 1;
+            self.model.restart();
+            self.start_section(reader, group)?;
         }
         let mut n = 0;
         loop {
@@ -325,11 +345,13 @@ impl<'t, 'h> StreamDecoder<'t, 'h> {
             // (making one per frame would copy its states back and forth).
             let input = &self.input;
             let base = 8 * input.start;
-            let mut coder =
-                TansDecoder::resume(input.data(), self.bit - base, &self.states[..self.n_states], self.state_log)
-                    .map_err(codec)?;
+            let section_end = self.section_end;
+            let data = section_data(input, section_end);
+            let mut coder = TansDecoder::resume(data, self.bit - base, &self.states[..self.n_states], self.state_log)
+                .map_err(codec)?;
             let step = loop {
-                if !input.holds_window_at((base + coder.consumed_bits()) / 8) {
+                let at = (base + coder.consumed_bits()) / 8;
+                if !input.holds_window_at(at) && input.start + input.len < section_end {
                     break Step::Refill;
                 }
                 let last = self.check.frames_done() + 1 == self.header.frames;
@@ -376,6 +398,47 @@ impl<'t, 'h> StreamDecoder<'t, 'h> {
             Refill::Link(error) => StreamError::Link { error, group: Some(group) },
             Refill::Ended => StreamError::Codec { error: self.check.fail(Error::Truncated), group: Some(group) },
         })
+    }
+
+    /// Reads the initial states of the current section from its first bytes.
+    fn start_section<R: Read>(
+        &mut self,
+        reader: &mut R,
+        group: u32,
+    ) -> core::result::Result<(), StreamError<R::Error>> {
+        let range = self.sections.range(self.section);
+        self.section_end = range.end;
+        self.bit = 8 * range.start;
+        self.refill(reader, group)?;
+        let input = &self.input;
+        let data = section_data(input, self.section_end);
+        let from = (range.start - input.start).min(data.len());
+        match TansDecoder::new(&data[from..], self.n_states, self.state_log) {
+            Ok(coder) => {
+                self.states[..self.n_states].copy_from_slice(coder.states());
+                self.bit = 8 * range.start + coder.consumed_bits();
+                Ok(())
+            }
+            Err(error) => Err(StreamError::Codec { error: self.check.fail(error), group: Some(group) }),
+        }
+    }
+
+    /// After the last frame of a section other than the last (the input refilled):
+    /// the end of the section, checked as [`TansDecoder::finish`] checks it over the
+    /// section's bytes.
+    fn section_end_checks(&self) -> Result<()> {
+        let input = &self.input;
+        if input.start + input.len < self.section_end {
+            // More than AHEAD whole bytes of the section are left unread.
+            return Err(Error::PayloadCorrupt);
+        }
+        TansDecoder::resume(
+            section_data(input, self.section_end),
+            self.bit - 8 * input.start,
+            &self.states[..self.n_states],
+            self.state_log,
+        )
+        .and_then(|c| c.finish())
     }
 
     /// After the last frame (the input refilled): the end of the payload, checked as

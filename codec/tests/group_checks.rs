@@ -31,8 +31,10 @@ fn real() -> &'static [Real] {
     })
 }
 
+/// Container format 2 (one section) with groups of `group_frames` frames: what these
+/// tests check (format 3 cuts the frames into sections: `codec/tests/sections.rs`).
 fn options(group_frames: u16) -> EncodeOptions {
-    EncodeOptions { group_frames: NonZeroU16::new(group_frames).unwrap(), ..EncodeOptions::default() }
+    EncodeOptions { group_frames: NonZeroU16::new(group_frames).unwrap(), sections: 1, ..EncodeOptions::default() }
 }
 
 fn encode_with(blob: &[u8], tokens: &[u16], options: EncodeOptions) -> Vec<u8> {
@@ -121,7 +123,7 @@ fn each_group_check_is_the_running_crc_of_the_tokens_so_far() {
 #[test]
 fn damaged_format_2_headers_are_refused() {
     let (_, tokens, blob) = &real()[0];
-    let stream = encode_with(blob, &tokens[..30 * 128], EncodeOptions::default());
+    let stream = encode_with(blob, &tokens[..30 * 128], options(20));
     let remade = |edit: &dyn Fn(&mut [u8])| {
         let mut s = stream.clone();
         edit(&mut s[..HEADER_LEN]);
@@ -189,7 +191,7 @@ fn frame_by_frame(blob: &[u8], stream: &[u8]) -> (Vec<u16>, Result<(), Error>, u
 fn a_damaged_group_is_named_and_the_groups_before_it_are_verified() {
     let (_, tokens, blob) = &real()[0];
     let tokens = &tokens[..200 * 128];
-    let stream = encode_with(blob, tokens, EncodeOptions::default());
+    let stream = encode_with(blob, tokens, options(20));
     let ends = group_ends(blob, &stream);
     assert_eq!(ends.len(), 10);
     let set = TableSetRef::from_bytes(blob).unwrap();
@@ -228,7 +230,7 @@ fn a_damaged_group_is_named_and_the_groups_before_it_are_verified() {
 fn the_last_group_is_verified_with_the_end_of_the_payload() {
     let (_, tokens, blob) = &real()[0];
     let tokens = &tokens[..50 * 128];
-    let stream = encode_with(blob, tokens, EncodeOptions::default());
+    let stream = encode_with(blob, tokens, options(20));
     // Intact: every frame verified after finish.
     let (out, result, _, verified) = frame_by_frame(blob, &stream);
     assert_eq!((&out[..], result, verified), (tokens, Ok(()), 50));

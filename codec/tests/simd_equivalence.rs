@@ -333,18 +333,30 @@ fn damaged_real_streams_fail_identically() {
 
 /// Group sizes (and format 1): the same tokens, and for damage in any group the same
 /// error naming the same group, wherever the kernel hands over (at group ends and
-/// next to them too).
+/// next to them too), in one section and in 2 to 4 independent sections (format 3).
 #[test]
 fn every_group_size_and_format_1_decode_and_fail_identically() {
     let (_, tokens, blob) = &real()[1];
     let set = TableSetRef::from_bytes(blob).unwrap();
     let tokens = &tokens[..130 * 128];
     let mut errors = std::collections::BTreeMap::<String, usize>::new();
-    for (g, version_1) in [(1u16, false), (5, false), (20, false), (60, false), (65535, false), (20, true)] {
-        let options = EncodeOptions { group_frames: NonZeroU16::new(g).unwrap(), version_1 };
+    let cases = [
+        (1u16, false, 2),
+        (5, false, 1),
+        (5, false, 4),
+        (20, false, 1),
+        (20, false, 2),
+        (20, false, 3),
+        (60, false, 2),
+        (65535, false, 2),
+        (20, true, 1),
+    ];
+    for (g, version_1, sections) in cases {
+        let options = EncodeOptions { group_frames: NonZeroU16::new(g).unwrap(), version_1, sections };
         let stream = Encoder::with_options(&set, options).unwrap().encode(tokens).unwrap();
         let handovers = [0, 1, 4, 5, 6, 19, 20, 21, 59, 60, 61, 129, 130];
-        assert_eq!(&both(blob, &stream, &handovers).unwrap(), tokens, "G {g}, format 1: {version_1}");
+        let what = format!("G {g}, format 1: {version_1}, sections {sections}");
+        assert_eq!(&both(blob, &stream, &handovers).unwrap(), tokens, "{what}");
         for i in (HEADER_LEN..stream.len()).step_by(211) {
             let mut s = stream.clone();
             s[i] ^= 1 << (i % 8);

@@ -184,6 +184,31 @@ fn real_segments_stream_back_to_back_byte_exactly() {
     const { assert!(StreamDecoder::STATE_BYTES <= 4096) };
 }
 
+/// Format 2 (one section) and format 3 with 2 to 4 sections stream back exactly, and
+/// damage anywhere (the section table included) gives the frame-by-frame decoder's
+/// error in the same group, with the same frames handed out before it.
+#[test]
+fn every_section_count_streams_and_fails_like_the_frame_by_frame_decoder() {
+    let (_, tokens, blob) = &real()[1];
+    let tokens = &tokens[..200 * 128];
+    let set = TableSetRef::from_bytes(blob).unwrap();
+    for sections in [1u8, 2, 3, 4] {
+        let options =
+            EncodeOptions { group_frames: NonZeroU16::new(20).unwrap(), sections, ..EncodeOptions::default() };
+        let stream = Encoder::with_options(&set, options).unwrap().encode(tokens).unwrap();
+        assert_eq!(Header::parse(&stream).unwrap().0.sections(), u32::from(sections));
+        let got = stream_one(&mut Link::new(&stream, u64::from(sections), 333), blob, 20);
+        assert_eq!(got.error, None, "{sections} sections");
+        assert!(got.tokens == tokens, "{sections} sections: tokens differ");
+        for i in (HEADER_LEN..stream.len()).step_by(173) {
+            let mut s = stream.clone();
+            s[i] ^= 1 << (i % 8);
+            let got = stream_one(&mut Link::new(&s, i as u64, 211), blob, 20);
+            assert_eq!(got, reference(blob, &s), "{sections} sections, flip at {i}");
+        }
+    }
+}
+
 #[test]
 fn any_group_size_streams_and_larger_groups_than_the_buffer_are_refused() {
     let (_, tokens, blob) = &real()[1];

@@ -91,7 +91,8 @@ pub fn kernel_applies(set: &TableSetRef<'_>) -> bool {
 #[derive(defmt::Format)]
 pub enum Broken {
     /// The hand-written frame loop decoded `kernel_frames` frames where
-    /// `expected` (every frame >= 1 it was asked to decode) should have gone
+    /// `expected` (every frame it was asked to decode but each section's
+    /// first) should have gone
     /// through it; the portable loop ran instead.
     KernelSkipped { kernel_frames: u32, expected: u32 },
     /// A decoder that should not use the hand-written loop (told to use the
@@ -105,10 +106,11 @@ pub enum Broken {
 }
 
 /// Checks which frame loop a decoder used: with `kernel` false none of its
-/// frames went through the hand-written loop, else every frame >= 1 of the
-/// `attempted` frames it was asked to decode (frame 0 is raw tokens) did.
-pub fn frame_loop(kernel_frames: u32, attempted: u32, kernel: bool) -> Result<(), Broken> {
-    let expected = if kernel { attempted.saturating_sub(1) } else { 0 };
+/// frames went through the hand-written loop, else every frame of the
+/// `attempted` frames it was asked to decode but the `raw` ones (the first
+/// frame of each section: raw tokens, `Header::section_starts_in`) did.
+pub fn frame_loop(kernel_frames: u32, attempted: u32, raw: u32, kernel: bool) -> Result<(), Broken> {
+    let expected = if kernel { attempted.saturating_sub(raw) } else { 0 };
     match (kernel_frames == expected, kernel) {
         (true, _) => Ok(()),
         (false, false) => Err(Broken::PortableUsedKernel { kernel_frames }),

@@ -158,7 +158,7 @@ pub fn run(
     // Instructions per token of the decoder alone (no UART, no per-frame
     // timestamps): one interval around a whole decode.
     let (decoded, ticks) = clock.measure(|| decode_only(seg.stream, &set, tables, false));
-    let (frames, kernel_frames) = decoded.map_err(|error| Failure::Decode { frame: 0, error })?;
+    let (frames, kernel_frames, raw) = decoded.map_err(|error| Failure::Decode { frame: 0, error })?;
     let tokens = u64::from(frames) * FRAME_TOKENS as u64;
     let instructions = cal.instructions_for(ticks);
     defmt::info!(
@@ -176,7 +176,7 @@ pub fn run(
         kernel_frames,
         frames
     );
-    checks::frame_loop(kernel_frames, frames, kernel).map_err(Failure::Check)?;
+    checks::frame_loop(kernel_frames, frames, raw, kernel).map_err(Failure::Check)?;
     if BOARD.counts_instructions {
         checks::within_bound(instructions, tokens, MAX_INSTRUCTIONS_PER_TOKEN_X100).map_err(Failure::Check)?;
     } else {
@@ -216,14 +216,14 @@ pub fn run(
         // The same decode with the portable frame loop instead of the
         // hand-written one (for comparison; the tokens are the same).
         let (portable, ticks) = clock.measure(|| decode_only(seg.stream, &set, tables, true));
-        let (_, portable_kernel_frames) = portable.map_err(|error| Failure::Decode { frame: 0, error })?;
+        let (_, portable_kernel_frames, _) = portable.map_err(|error| Failure::Decode { frame: 0, error })?;
         let portable_instructions = cal.instructions_for(ticks);
         defmt::info!(
             "segment {=str}: with the portable frame loop instead: {} instructions/token",
             name,
             Per(portable_instructions, tokens)
         );
-        checks::frame_loop(portable_kernel_frames, frames, false).map_err(Failure::Check)?;
+        checks::frame_loop(portable_kernel_frames, frames, raw, false).map_err(Failure::Check)?;
         checks::kernel_faster(instructions, portable_instructions).map_err(Failure::Check)?;
         defmt::info!(
             "segment {=str}: checks: every frame >= 1 by the {=str} loop, at most {} instructions/token, \
@@ -324,7 +324,8 @@ fn stream_out(
         sent.map_err(Failure::Uart)?;
         stats.uart_ticks += ticks;
     }
-    checks::frame_loop(decoder.kernel_frames(), frames, kernel).map_err(Failure::Check)?;
+    let raw = decoder.header().section_starts_in(frames);
+    checks::frame_loop(decoder.kernel_frames(), frames, raw, kernel).map_err(Failure::Check)?;
     let (finished, ticks) = clock.measure(|| decoder.finish());
     finished.map_err(|error| Failure::Decode { frame: frames, error })?;
     stats.decode_ticks += ticks;
@@ -333,15 +334,16 @@ fn stream_out(
 }
 
 /// Decodes and verifies `stream` without sending anything (with the portable
-/// frame loop if `portable`); returns the number of frames, and how many of
-/// them the hand-written frame loop decoded.
+/// frame loop if `portable`); returns the number of frames, how many of them
+/// the hand-written frame loop decoded, and how many start a section (raw
+/// tokens).
 #[inline(never)]
 fn decode_only(
     stream: &[u8],
     set: &TableSetRef<'_>,
     tables: DecodeTables<'_>,
     portable: bool,
-) -> vqtans::Result<(u32, u32)> {
+) -> vqtans::Result<(u32, u32, u32)> {
     let mut decoder = SegmentDecoder::new(stream, set, tables)?;
     if portable {
         decoder.use_portable_loop();
@@ -353,7 +355,7 @@ fn decode_only(
     }
     let kernel_frames = decoder.kernel_frames();
     decoder.finish()?;
-    Ok((frames, kernel_frames))
+    Ok((frames, kernel_frames, decoder.header().section_starts_in(frames)))
 }
 
 /// Ticks of the decoder's parts, each measured on its own over a whole

@@ -173,8 +173,9 @@ fn compare(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>) -> Re
             break;
         }
     }
-    checks::frame_loop(kernel.kernel_frames(), attempted, true).map_err(Differ::Loop)?;
-    checks::frame_loop(portable.kernel_frames(), attempted, false).map_err(Differ::Loop)?;
+    let raw = kernel.header().section_starts_in(attempted);
+    checks::frame_loop(kernel.kernel_frames(), attempted, raw, true).map_err(Differ::Loop)?;
+    checks::frame_loop(portable.kernel_frames(), attempted, raw, false).map_err(Differ::Loop)?;
     if let Some(end) = end {
         return Ok(end);
     }

@@ -356,6 +356,8 @@ fn archive_of_empty_streams(path: &Path, count: usize) {
     let stream = std::fs::read(stream).unwrap();
     let (mut header, _) = vqtans::container::Header::parse(&stream).unwrap();
     (header.frames, header.payload_len) = (1, 0);
+    // One frame is one section: container format 2.
+    header.check = vqtans::container::Check::Groups { group_frames: header.group_frames() as u16 };
     let bare = header.to_bytes();
     let blob = std::fs::read(tables).unwrap();
     let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());

@@ -94,7 +94,8 @@ fn group_frames_sets_the_group_size() {
     let mut sizes = Vec::new();
     for g in ["1", "7", "20", "65535"] {
         let stream = dir.path().join(format!("g{g}.vqt"));
-        run_ok(&[&"encode", &"--group-frames", &g, &"--tables", &tables, &"-o", &stream, &npy]);
+        // One section (container format 2): only the groups change the size.
+        run_ok(&[&"encode", &"--group-frames", &g, &"--sections", &"1", &"--tables", &tables, &"-o", &stream, &npy]);
         let groups = group_bytes(&tables, &stream);
         assert_eq!(groups.len(), 50usize.div_ceil(g.parse::<usize>().unwrap().min(50)), "G {g}");
         let out = dir.path().join(format!("g{g}.npy"));
@@ -116,6 +117,22 @@ fn group_frames_sets_the_group_size() {
             .code(2)
             .stderr(contains("--group-frames"));
     }
+    for bad in ["0", "5", "x"] {
+        host_tools()
+            .args(["encode", "--sections", bad, "--tables"])
+            .arg(&tables)
+            .arg("-o")
+            .arg(dir.path().join("bad.vqt"))
+            .arg(&npy)
+            .assert()
+            .code(2)
+            .stderr(contains("--sections"));
+    }
+    // Two sections (the default): container format 3; `groups` names them.
+    let stream = dir.path().join("two.vqt");
+    run_ok(&[&"encode", &"--tables", &tables, &"-o", &stream, &npy]);
+    let listing = run_ok(&[&"groups", &"--tables", &tables, &stream]);
+    assert!(listing.contains("container format 3, 50 frames in 3 group(s) of 20 frames, 2 sections"), "{listing}");
 }
 
 #[test]

@@ -28,7 +28,7 @@ use std::process::ExitCode;
 #[cfg(target_arch = "x86_64")]
 fn main() -> ExitCode {
     use std::time::Instant;
-    use vqtans::segment::Encoder;
+    use vqtans::segment::{EncodeOptions, Encoder};
     use vqtans::simd::budget::{self, Config};
     use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
     use vqtans_benches::{leave_one_out_blobs, read_npy, real_segment_paths};
@@ -83,7 +83,10 @@ fn main() -> ExitCode {
     for ((path, tokens), blob) in paths.iter().zip(&segments).zip(&blobs) {
         let set = TableSetRef::from_bytes(blob).expect("tables");
         let tables = OwnedDecodeTables::new(&set).expect("tables");
-        let stream = Encoder::new(&set).and_then(|e| e.encode(tokens)).expect("vqtans encode");
+        // One section (container format 2): the stages are those of one chain of
+        // rows; how two sections decoded together fare is `compare`'s figure.
+        let one_section = EncodeOptions { sections: 1, ..EncodeOptions::default() };
+        let stream = Encoder::with_options(&set, one_section).and_then(|e| e.encode(tokens)).expect("vqtans encode");
         let b = match budget::avx2(&stream, &set, tables.view(), config) {
             Ok(Some(b)) => b,
             Ok(None) => {

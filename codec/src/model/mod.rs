@@ -102,6 +102,15 @@ impl<'a> ModelDecoder<'a> {
         }
     }
 
+    /// Starts the model state afresh for the next section of a format-3 stream, as
+    /// before a stream's first frame (keeping the portable-loop choice and the count
+    /// of frames the hand-written loop decoded).
+    pub fn restart(&mut self) {
+        if let ModelDecoder::Context(_, state) = self {
+            state.restart();
+        }
+    }
+
     /// Makes the context model use its portable frame loop even where a hand-written
     /// one exists (ARMv7E-M, ARMv6-M); both give the same results, and tests compare
     /// them.

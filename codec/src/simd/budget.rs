@@ -220,7 +220,7 @@ pub fn avx2(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>, conf
     if !super::avx2_available() {
         return Ok(None);
     }
-    let (header, model, coder) = crate::segment::open(stream, set, &tables)?;
+    let crate::segment::Opened { header, model, coder, .. } = crate::segment::open(stream, set, &tables)?;
     let Model::Context(cm) = model else { return Ok(None) };
     let Some(kernel) = Kernel::new(&tables, &cm) else { return Ok(None) };
     let payload = &stream[HEADER_LEN..];
@@ -405,7 +405,7 @@ pub fn avx512(
     if !super::avx512_available() {
         return Ok(None);
     }
-    let (header, model, coder) = crate::segment::open(stream, set, &tables)?;
+    let crate::segment::Opened { header, model, coder, .. } = crate::segment::open(stream, set, &tables)?;
     let Model::Context(cm) = model else { return Ok(None) };
     let Some(kernel) = avx512::Kernel::new(&tables, &cm) else { return Ok(None) };
     let payload = &stream[HEADER_LEN..];

@@ -42,6 +42,7 @@
 //! it); the same `compare` command prints NEON/scalar and NEON/zstd on an aarch64
 //! machine.
 
+mod driver;
 mod state;
 
 #[cfg(target_arch = "x86_64")]
@@ -64,6 +65,7 @@ use crate::table_set::TableSetRef;
 use crate::tans::decode_table::DecodeTables;
 use crate::Result;
 use alloc::vec::Vec;
+use driver::decode_into_kernel;
 
 /// Which implementation decodes a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,7 +263,7 @@ pub const KERNEL_ROOM: usize = neon::FRAME_MARGIN + crate::container::GROUP_CHEC
 pub const KERNEL_ROOM: usize = usize::MAX;
 
 /// The scalar reference, with its report (every frame scalar).
-fn decode_into_scalar(
+pub(super) fn decode_into_scalar(
     stream: &[u8],
     set: &TableSetRef<'_>,
     tables: DecodeTables<'_>,
@@ -308,172 +310,6 @@ pub fn decode_into_path_frames(
         }
         _ => decode_into(stream, set, tables, out),
     }
-}
-
-/// The SIMD kernel of a path, for one table set (one per decode, on the stack:
-/// the size of the variant that never exists does not matter).
-#[allow(clippy::large_enum_variant)]
-enum Kernel<'a> {
-    #[cfg(target_arch = "x86_64")]
-    Avx2(avx2::Kernel<'a>),
-    #[cfg(target_arch = "x86_64")]
-    Avx512(avx512::Kernel<'a>),
-    #[cfg(target_arch = "aarch64")]
-    Neon(neon::Kernel<'a>),
-    /// Never made: keeps `'a` used on targets without a kernel.
-    #[allow(dead_code)]
-    None(core::marker::PhantomData<&'a ()>, core::convert::Infallible),
-}
-
-impl<'a> Kernel<'a> {
-    /// The kernel of `path` for this table set, if the CPU runs it and the kernel
-    /// takes the set.
-    fn new(
-        path: DecodePath,
-        tables: &DecodeTables<'a>,
-        model: &crate::model::context::ContextModel<'a>,
-    ) -> Option<Self> {
-        match path {
-            #[cfg(target_arch = "x86_64")]
-            DecodePath::Avx2 if avx2_available() => avx2::Kernel::new(tables, model).map(Kernel::Avx2),
-            DecodePath::Avx512 if avx512_available() => avx512::Kernel::new(tables, model)
-                .map(Kernel::Avx512)
-                .or_else(|| avx2::Kernel::new(tables, model).map(Kernel::Avx2)),
-            #[cfg(target_arch = "aarch64")]
-            DecodePath::Neon if neon_available() => neon::Kernel::new(tables, model).map(Kernel::Neon),
-            _ => {
-                let _ = (tables, model);
-                None
-            }
-        }
-    }
-
-    /// The path this kernel implements.
-    fn path(&self) -> DecodePath {
-        match self {
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2(_) => DecodePath::Avx2,
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512(_) => DecodePath::Avx512,
-            #[cfg(target_arch = "aarch64")]
-            Kernel::Neon(_) => DecodePath::Neon,
-            Kernel::None(_, never) => match *never {},
-        }
-    }
-
-    /// One frame with the kernel (see `avx2::Kernel::frame`, `neon::Kernel::frame`).
-    #[allow(unsafe_code)]
-    fn frame(
-        &self,
-        ks: &mut state::KernelState,
-        payload: &[u8],
-        out: &mut [u16; FRAME_TOKENS],
-        first: bool,
-        then_bits: usize,
-    ) -> state::FrameResult {
-        match self {
-            // SAFETY: made only when the CPU has AVX2 (`Kernel::new`).
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2(k) => unsafe { k.frame(ks, payload, out, first, then_bits) },
-            // SAFETY: made only when the CPU has AVX-512 F, BW, VL, VBMI and AVX2
-            // (`Kernel::new`).
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512(k) => unsafe { k.frame(ks, payload, out, first, then_bits) },
-            // SAFETY: made only when the CPU has NEON (`Kernel::new`).
-            #[cfg(target_arch = "aarch64")]
-            Kernel::Neon(k) => unsafe { k.frame(ks, payload, out, first, then_bits) },
-            Kernel::None(_, never) => match *never {},
-        }
-    }
-}
-
-/// A kernel path (`path` is AVX2 or NEON, and available): the same checks in the
-/// same order as `SegmentDecoder` and `decode_into`, the kernel for the frames that
-/// have room (a group's last frame needs room for the group checksum after it too),
-/// the scalar model for the rest, then the same end checks.
-fn decode_into_kernel(
-    path: DecodePath,
-    stream: &[u8],
-    set: &TableSetRef<'_>,
-    tables: DecodeTables<'_>,
-    out: &mut [u16],
-    max_simd_frames: u32,
-) -> Result<(usize, SimdReport)> {
-    use crate::container::GROUP_CHECK_BITS;
-    use crate::groups::GroupCheck;
-    use crate::model::context::ContextState;
-    use crate::model::Model;
-    use crate::tans::bits::BitReader;
-    use crate::tans::decoder::TansDecoder;
-    use crate::Error;
-    use state::{FrameResult, KernelState};
-
-    let (header, model, mut coder) = crate::segment::open(stream, set, &tables)?;
-    let payload = &stream[crate::container::HEADER_LEN..];
-    let frames = header.frames as usize;
-    let n = frames * FRAME_TOKENS;
-    if out.len() < n {
-        return Err(Error::BufferTooSmall { needed: n });
-    }
-    let out = &mut out[..n];
-    let Model::Context(cm) = model else {
-        return decode_into_scalar(stream, set, tables, out);
-    };
-    let mut check = GroupCheck::new(&header);
-
-    let kernel = Kernel::new(path, &tables, &cm);
-    let kernel_path = kernel.as_ref().map_or(DecodePath::Scalar, Kernel::path);
-
-    // Frames decoded by the kernel, and the model state to hand over after them.
-    let mut done = 0usize;
-    let mut state = ContextState::default();
-    // Payload bit where the scalar code takes over.
-    let mut handover_bit = coder.consumed_bits();
-    if let Some(kernel) = kernel {
-        let mut ks = KernelState::new(coder.states(), coder.consumed_bits());
-        let limit = frames.min(max_simd_frames as usize);
-        for frame in out.chunks_exact_mut(FRAME_TOKENS).take(limit) {
-            let frame: &mut [u16; FRAME_TOKENS] = frame.try_into().map_err(|_| Error::BadShape)?;
-            let then_bits = if check.next_ends_group() { GROUP_CHECK_BITS as usize } else { 0 };
-            match kernel.frame(&mut ks, payload, frame, done == 0, then_bits) {
-                FrameResult::Done => {}
-                FrameResult::ModelCorrupt => return Err(Error::ModelCorrupt),
-                FrameResult::NoRoom => break,
-            }
-            // The kernel had room for the checksum bits after the frame, so reading
-            // them never runs past the payload.
-            check.frame_done(frame, || {
-                let mut reader = BitReader::at_bit(payload, ks.bit);
-                let value = reader.read(16) | reader.read(16) << 16;
-                ks.bit += GROUP_CHECK_BITS as usize;
-                Ok(value)
-            })?;
-            done += 1;
-        }
-        if done > 0 {
-            handover_bit = ks.bit;
-            coder = TansDecoder::resume(payload, ks.bit, &ks.states, set.state_log())?;
-            state = ks.context_state(done as u32);
-        }
-    }
-    let report = SimdReport {
-        kernel: if done > 0 { kernel_path } else { DecodePath::Scalar },
-        simd_frames: done as u32,
-        scalar_frames: (frames - done) as u32,
-        bytes_left_at_handover: payload.len().saturating_sub(handover_bit / 8),
-    };
-
-    for frame in out.chunks_exact_mut(FRAME_TOKENS).skip(done) {
-        let frame: &mut [u16; FRAME_TOKENS] = frame.try_into().map_err(|_| Error::BadShape)?;
-        state.decode_frame(&cm, &mut coder, &tables, frame)?;
-        if coder.overran() {
-            return Err(Error::Truncated);
-        }
-        check.frame_done(frame, || coder.read_u32())?;
-    }
-    coder.finish()?;
-    check.finish()?;
-    Ok((n, report))
 }
 
 #[cfg(test)]

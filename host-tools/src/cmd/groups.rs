@@ -50,8 +50,12 @@ pub fn run(args: &Args) -> Result<()> {
         }
     }
     decoder.finish().map_err(|e| fail_in(&args.stream, decoder.current_group(), e))?;
+    let sections = match header.sections() {
+        1 => String::new(),
+        n => format!(", {n} sections"),
+    };
     println!(
-        "{}: container format {}, {} frames in {} group(s) of {} frames",
+        "{}: container format {}, {} frames in {} group(s) of {} frames{sections}",
         show(&args.stream),
         header.version(),
         header.frames,

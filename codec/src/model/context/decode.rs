@@ -39,6 +39,12 @@ pub struct ContextState {
 }
 
 impl ContextState {
+    /// The state before a section's first frame, as before a stream's (keeping
+    /// `portable` and the count of kernel frames).
+    pub(crate) fn restart(&mut self) {
+        *self = ContextState { portable: self.portable, kernel_frames: self.kernel_frames, ..ContextState::default() };
+    }
+
     /// Frames (>= 1) that a hand-written frame loop decoded, successfully or not
     /// (ARMv7E-M with tables of state log 10, 32-bit entries, `u16` lists and one table
     /// per context; ARMv6-M with tables of 16-bit entries and 10-bit lists); 0 on every
