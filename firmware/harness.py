@@ -101,6 +101,9 @@ SMALL_TABLE_BUDGET = 65536
 # and a table set for the microbit do not fit its flash together (research/
 # budget.md, section 7), so these streams hold the first half of a segment.
 M0_FLASH_FRAMES = 600
+# Sections of those streams (container format 3, host-tools encode's default):
+# the first frame of each is raw tokens, not the frame loop's.
+M0_FLASH_SECTIONS = 2
 # Frames of the m0-kernel-check cases' streams: their damaged copies must fit
 # the check's 4 KiB RAM buffer on the microbit (src/kernel_check.rs).
 M0_CHECK_FRAMES = 56
@@ -129,21 +132,22 @@ BOARDS = {
 }
 
 # How the kernel-check cases' 157 streams per segment end (the damage is
-# deterministic): one decodes; the others end in ModelCorrupt, Truncated or
-# GroupChecksum, none at `finish` or in another error (src/kernel_check.rs,
-# `Outcomes`).
+# deterministic): one decodes; the others end in ModelCorrupt, Truncated,
+# GroupChecksum or PayloadCorrupt (a section's end or the section table of a
+# container-format-3 stream), none at `finish` or in another error
+# (src/kernel_check.rs, `Outcomes`).
 KERNEL_OUTCOMES = {
     "kernel-check": {
-        "commaai-commavq_0": "model_corrupt: 2, truncated: 12, at_finish: 0, group_checksum: 142",
-        "mattseabrook-commavq_0": "model_corrupt: 3, truncated: 14, at_finish: 0, group_checksum: 139",
+        "commaai-commavq_0": "model_corrupt: 1, truncated: 6, at_finish: 0, group_checksum: 142, payload_corrupt: 7",
+        "mattseabrook-commavq_0": "model_corrupt: 6, truncated: 7, at_finish: 0, group_checksum: 136, payload_corrupt: 7",
     },
     "kernel-check-k64": {
-        "commaai-commavq_0": "model_corrupt: 2, truncated: 12, at_finish: 0, group_checksum: 142",
-        "mattseabrook-commavq_0": "model_corrupt: 4, truncated: 13, at_finish: 0, group_checksum: 139",
+        "commaai-commavq_0": "model_corrupt: 3, truncated: 9, at_finish: 0, group_checksum: 138, payload_corrupt: 6",
+        "mattseabrook-commavq_0": "model_corrupt: 4, truncated: 8, at_finish: 0, group_checksum: 137, payload_corrupt: 7",
     },
     "m0-kernel-check": {
-        "commaai-commavq_0": "model_corrupt: 52, truncated: 27, at_finish: 0, group_checksum: 77",
-        "mattseabrook-commavq_0": "model_corrupt: 99, truncated: 23, at_finish: 0, group_checksum: 34",
+        "commaai-commavq_0": "model_corrupt: 73, truncated: 15, at_finish: 0, group_checksum: 58, payload_corrupt: 10",
+        "mattseabrook-commavq_0": "model_corrupt: 99, truncated: 9, at_finish: 0, group_checksum: 39, payload_corrupt: 9",
     },
 }
 
@@ -359,7 +363,7 @@ CASES = [
     # ends when the link is quiet after the last stream.
     Case("uart-stream", "link", "ok", qemu_only=M4_ONLY, logs=(
         Each(r"link: table set {{seg}} [0-9a-f]{16} \([0-9]+ B with its image\) copied to RAM"),
-        Each(r"stream {{i}}: table set {{seg}} [0-9a-f]{16}, container format 2, 1200 frames in 60 groups of 20"),
+        Each(r"stream {{i}}: table set {{seg}} [0-9a-f]{16}, container format 3, 1200 frames in 60 groups of 20 in 2 section\(s\)"),
         Each(r"stream {{i}}: decoded and sent 1200 frames \(153600 tokens\) in 60 groups, each verified before it "
              r"was sent"),
         Each(r"stream {{i}}: checks: decode at most [0-9.]+ instructions/token: ok"),
@@ -379,7 +383,7 @@ CASES = [
     # only).
     Case("uart-stream-small", "link-small", "ok", hardware=("nrf52840-dk", "nucleo-f446re"), logs=(
         Each(r"link: table set {{seg}} [0-9a-f]{16} \([0-9]+ B with its image\) (copied to RAM|in flash)"),
-        Each(r"stream {{i}}: table set {{seg}} [0-9a-f]{16}, container format 2, 1200 frames in 60 groups of 20"),
+        Each(r"stream {{i}}: table set {{seg}} [0-9a-f]{16}, container format 3, 1200 frames in 60 groups of 20 in 2 section\(s\)"),
         Each(r"stream {{i}}: decoded and sent 1200 frames \(153600 tokens\) in 60 groups, each verified before it "
              r"was sent"),
         Each(Q(r"stream {{i}}: checks: decode at most [0-9.]+ instructions/token: ok \(frame loop: portable\)")),
@@ -435,7 +439,7 @@ CASES = [
          sends=(Send("{{blobs}}/m0/{{seg}}.vqt", "{{blobs}}/m0/{{seg}}.vqtt", "{{data}}/{{seg}}.npy"),),
          link_logs=(r"^stream 0 \(.*\): 1200 frames in 60 groups back, identical to .*{{seg}}\.npy; ",),
          logs=(r"link: table set {{seg}} [0-9a-f]{16} \([0-9]+ B with its image\) in flash",
-               r"stream 0: table set {{seg}} [0-9a-f]{16}, container format 2, 1200 frames in 60 groups of 20",
+               r"stream 0: table set {{seg}} [0-9a-f]{16}, container format 3, 1200 frames in 60 groups of 20 in 2 section\(s\)",
                r"stream 0: decoded and sent 1200 frames \(153600 tokens\) in 60 groups, each verified before it was "
                r"sent",
                Q(r"stream 0: checks: decode at most [0-9.]+ instructions/token: ok"),
@@ -810,7 +814,7 @@ class Run:
         self.values.update(
             segments=segs, nseg=len(SEGMENTS), blobs=str(self.blobs), data=str(self.data),
             corrupt_group=CORRUPT_GROUP, corrupt_frames=CORRUPT_GROUP * LINK_GROUP_FRAMES,
-            m0_frames=M0_FLASH_FRAMES, m0_tokens=M0_FLASH_FRAMES * 128, m0_frames_1=M0_FLASH_FRAMES - 1)
+            m0_frames=M0_FLASH_FRAMES, m0_tokens=M0_FLASH_FRAMES * 128, m0_frames_1=M0_FLASH_FRAMES - M0_FLASH_SECTIONS)
 
     # -- images --
     def image_args(self, image: Image) -> list[str]:

@@ -194,7 +194,7 @@ def firmware_figures() -> dict[str, str]:
         f[f"fw.m4.decode.{s}"] = d(x, 2)
         from_flash = decode.num(rf"^segment {q}: with the tables read from flash instead: {per} instructions/token")
         f[f"fw.m4.ramflash.{s}"] = d(x, 2) if from_flash == x else f"{d(x, 2)} (from RAM; {d(from_flash, 2)} from flash)"
-        frames = decode.num(rf"^segment {q}: phase model frames 1\.\. .* {per}/token")
+        frames = decode.num(rf"^segment {q}: phase model other frames .* {per}/token")
         kinds = decode.num(rf"^segment {q}: phase +of which kind-plane update .* {per}/token")
         f[f"fw.m4.phase.loop.{s}"] = d(frames - kinds, 2)
         f[f"fw.m4.phase.kinds.{s}"] = d(kinds, 2)
@@ -217,7 +217,7 @@ def firmware_figures() -> dict[str, str]:
         m0_flash.append(y)
         f[f"fw.m0.decode.{s}"] = d(y, 2)
         f[f"fw.m0.portable.{s}"] = d(m0d.num(rf"^segment {q}: with the portable frame loop instead: {per}"), 2)
-        frames = m0d.num(rf"^segment {q}: phase model frames 1\.\. .* {per}/token")
+        frames = m0d.num(rf"^segment {q}: phase model other frames .* {per}/token")
         kinds = m0d.num(rf"^segment {q}: phase +of which kind-plane update .* {per}/token")
         f[f"fw.m0.phase.loop.{s}"] = d(frames - kinds, 2)
         f[f"fw.m0.phase.kinds.{s}"] = d(kinds, 2)
@@ -472,8 +472,8 @@ def cargo_test_output(test: str, name: str) -> str:
 
 
 def test_figures() -> dict[str, str]:
-    """The tANS coder's overhead (order0_real) and the cost of group checksums
-    (group_checks)."""
+    """The tANS coder's overhead (order0_real), the kernel's tail (simd_equivalence),
+    the cost of two sections (sections) and of group checksums (group_checks)."""
     f: dict[str, str] = {}
     out = cargo_test_output("order0_real", "order0_round_trip_is_exact_and_close_to_entropy")
     overheads = []
@@ -490,12 +490,19 @@ def test_figures() -> dict[str, str]:
     out = cargo_test_output("simd_equivalence", "avx2_kernel_decodes_all_but_the_tail")
     tails = []
     for seg in SEGMENTS:
-        m = re.search(rf"^{seg}: SimdReport {{ simd_frames: [0-9]+, scalar_frames: ([0-9]+),.*\(AVX2 available: (\w+)\)$",
+        m = re.search(rf"^{seg}: SimdReport {{ kernel: \w+, simd_frames: [0-9]+, scalar_frames: ([0-9]+),.*\(AVX2 available: (\w+)\)$",
                       out, re.M)
         if not m or m[2] != "true":
             raise SourceError(f"simd_equivalence gave no AVX2 report for {seg} (a CPU without AVX2?):\n{out}")
         tails.append(m[1])
     f["simd.tail"] = " and ".join(tails)
+
+    out = cargo_test_output("sections", "two_sections_cost_at_most_0_3_percent_leave_one_out")
+    for seg in SEGMENTS:
+        m = re.search(rf"^{seg}: 1 section [0-9]+ B .*, 2 sections [0-9]+ B .*: (\+[0-9.]+%)$", out, re.M)
+        if not m:
+            raise SourceError(f"sections printed no figures for {seg}:\n{out}")
+        f[f"sections.cost.{SHORT[seg]}"] = m[1]
 
     out = cargo_test_output("group_checks", "group_checksums_cost_at_most_0_3_percent_at_20_frames")
     for seg in SEGMENTS:

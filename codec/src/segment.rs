@@ -83,13 +83,12 @@ pub struct SegmentDecoder<'s, 't> {
     model: ModelDecoder<'t>,
     tables: DecodeTables<'t>,
     check: GroupCheck,
-    /// The payload (as much of it as there is) and its sections, for the coder of
-    /// each section of a format-3 stream.
+    /// The payload (as much of it as there is), for the coder of each section of a
+    /// format-3 stream (its section table is read again there: kept out of this
+    /// struct, which the micro:bit holds twice in 16 KiB).
     payload: &'s [u8],
-    sections: Sections,
     /// The section being decoded.
-    section: u32,
-    state_log: u8,
+    section: u8,
 }
 
 impl<'s, 't> SegmentDecoder<'s, 't> {
@@ -105,27 +104,17 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
     pub fn new(stream: &'s [u8], set: &TableSetRef<'t>, tables: DecodeTables<'t>) -> Result<Self> {
         let (_, payload) = Header::parse(stream)?;
         let opened = open(stream, set, &tables)?;
-        Ok(Self::of(opened, payload, tables, set.state_log()))
+        Ok(Self::of(opened, payload, tables))
     }
 
     /// The decoder of an opened stream.
-    fn of(opened: Opened<'s, 't>, payload: &'s [u8], tables: DecodeTables<'t>, state_log: u8) -> Self {
-        let Opened { header, model, sections, coder, failed } = opened;
+    fn of(opened: Opened<'s, 't>, payload: &'s [u8], tables: DecodeTables<'t>) -> Self {
+        let Opened { header, model, coder, failed, .. } = opened;
         let mut check = GroupCheck::new(&header);
         if let Some(e) = failed {
             check.fail(e);
         }
-        SegmentDecoder {
-            header,
-            coder,
-            model: model.decoder_state(),
-            tables,
-            check,
-            payload,
-            sections,
-            section: 0,
-            state_log,
-        }
+        SegmentDecoder { header, coder, model: model.decoder_state(), tables, check, payload, section: 0 }
     }
 
     /// Opens the beginning of a stream that may have been cut short, to recover
@@ -143,7 +132,7 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
         let rest = &stream[HEADER_LEN..];
         let payload = &rest[..rest.len().min(header.payload_len as usize)];
         let opened = open_payload(header, payload, set, &tables)?;
-        Ok(Self::of(opened, payload, tables, set.state_log()))
+        Ok(Self::of(opened, payload, tables))
     }
 
     /// Makes this decoder use the portable frame loop even where a hand-written one
@@ -182,7 +171,8 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
     /// frame: up to the end of its checksum, i.e. where the next group's bits
     /// start, or in a format-3 stream the next section's).
     pub fn consumed_bits(&self) -> usize {
-        8 * self.sections.range(self.section).start + self.coder.consumed_bits()
+        let start = Sections::parse(&self.header, self.payload).map_or(0, |t| t.range(u32::from(self.section)).start);
+        8 * start + self.coder.consumed_bits()
     }
 
     /// The checksum group of the next frame; after an error, the group in which it
@@ -219,12 +209,16 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
 
     /// Between two sections of a format-3 stream: the end of the section before
     /// (checked as [`SegmentDecoder::finish`] checks the end of the payload), then the
-    /// next section's coder and a fresh model state.
+    /// next section's coder and a fresh model state. Never inlined: its temporaries
+    /// (a coder) stay off the stack of the frame loops (the micro:bit's 16 KiB of RAM).
+    #[inline(never)]
     fn next_section(&mut self) -> Result<()> {
         self.coder.finish()?;
         self.section += 1;
-        let bytes = section_bytes(self.payload, &self.sections, self.section);
-        self.coder = TansDecoder::new(bytes, self.coder.n_states(), self.state_log)?;
+        // The table was read when the stream was opened: it parses.
+        let sections = Sections::parse(&self.header, self.payload)?;
+        let bytes = section_bytes(self.payload, &sections, u32::from(self.section));
+        self.coder = TansDecoder::new(bytes, self.coder.n_states(), self.tables.state_log())?;
         self.model.restart();
         Ok(())
     }

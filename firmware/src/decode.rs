@@ -11,7 +11,7 @@ use core::hint::black_box;
 use core::mem::size_of;
 
 use embedded_io::Write;
-use vqtans::container::{Check, Header, TokenChecksum, FRAME_TOKENS};
+use vqtans::container::{Check, Header, Sections, TokenChecksum, FRAME_TOKENS};
 use vqtans::model::context::contexts::KindPlanes;
 use vqtans::model::Model;
 use vqtans::segment::SegmentDecoder;
@@ -251,9 +251,13 @@ pub fn run(
         name,
         per(p.setup)
     );
-    defmt::info!("segment {=str}: phase model frame 0 (raw 10-bit tokens) {}/token", name, per(p.frame0));
     defmt::info!(
-        "segment {=str}: phase model frames 1.. (class symbols, own/successor lists, raw bits, kind planes) {}/token",
+        "segment {=str}: phase model first frame of each section (raw 10-bit tokens) {}/token",
+        name,
+        per(p.frame0)
+    );
+    defmt::info!(
+        "segment {=str}: phase model other frames (class symbols, own/successor lists, raw bits, kind planes) {}/token",
         name,
         per(p.frames)
     );
@@ -363,9 +367,9 @@ fn decode_only(
 struct Phases {
     /// `SegmentDecoder::new`: header check, model check, coder start.
     setup: u64,
-    /// The model's decode of frame 0 (raw 10-bit tokens).
+    /// The model's decode of each section's first frame (raw 10-bit tokens).
     frame0: u64,
-    /// The model's decode of frames 1.. (tANS class symbols, own and
+    /// The model's decode of the other frames (tANS class symbols, own and
     /// successor lists, raw bits, per-frame kind-plane update).
     frames: u64,
     /// `KindPlanes::next_frame` alone, once per frame (included in the two
@@ -383,32 +387,41 @@ fn phases(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>, clock:
     black_box(decoder?);
 
     let (header, payload) = Header::parse(stream)?;
+    let sections = Sections::parse(&header, payload)?;
     let model = Model::from_table_set(set)?;
-    let mut coder = TansDecoder::new(payload, model.n_states(), set.state_log())?;
-    let mut state = model.decoder_state();
     let mut frame = [0u16; FRAME_TOKENS];
 
-    // Container format 2: a group checksum follows the last frame of each
-    // group (read here, checked by the whole decode above).
+    // Container formats 2 and 3: a group checksum follows the last frame of
+    // each group (read here, checked by the whole decode above). Format 3:
+    // each section is coded on its own (coder and model state from scratch,
+    // its first frame raw tokens).
     let group_frames = header.group_frames();
-    let groups = matches!(header.check, Check::Groups { .. });
-    let ends_group = |f: u32| groups && ((f + 1).is_multiple_of(group_frames) || f + 1 == header.frames);
-    let (first, frame0) = clock.measure(|| state.decode_frame(&mut coder, &tables, &mut frame));
-    first?;
-    if ends_group(0) {
-        coder.read_u32()?;
-    }
-    let (rest, frames) = clock.measure(|| {
-        for f in 1..header.frames {
-            state.decode_frame(&mut coder, &tables, &mut frame)?;
-            if ends_group(f) {
-                coder.read_u32()?;
-            }
+    let groups = matches!(header.check, Check::Groups { .. } | Check::Sections { .. });
+    let (mut frame0, mut frames) = (0, 0);
+    for s in 0..header.sections() {
+        let range = header.section_range(s);
+        let ends_group = |f: u32| groups && ((f + 1).is_multiple_of(group_frames) || f + 1 == range.end);
+        let mut coder = TansDecoder::new(&payload[sections.range(s)], model.n_states(), set.state_log())?;
+        let mut state = model.decoder_state();
+        let (first, ticks) = clock.measure(|| state.decode_frame(&mut coder, &tables, &mut frame));
+        first?;
+        frame0 += ticks;
+        if ends_group(range.start) {
+            coder.read_u32()?;
         }
-        Ok::<(), vqtans::Error>(())
-    });
-    rest?;
-    coder.finish()?;
+        let (rest, ticks) = clock.measure(|| {
+            for f in range.start + 1..range.end {
+                state.decode_frame(&mut coder, &tables, &mut frame)?;
+                if ends_group(f) {
+                    coder.read_u32()?;
+                }
+            }
+            Ok::<(), vqtans::Error>(())
+        });
+        rest?;
+        frames += ticks;
+        coder.finish()?;
+    }
 
     let mut checksum = TokenChecksum::new();
     let ((), crc) = clock.measure(|| {

@@ -60,6 +60,9 @@ pub struct Outcomes {
     pub at_finish: usize,
     /// Failed with `GroupChecksum` (a group's tokens did not match its checksum).
     pub group_checksum: usize,
+    /// Failed with `PayloadCorrupt` before the last frame (container format 3:
+    /// a section's end checks, or a damaged section table).
+    pub payload_corrupt: usize,
     /// Failed otherwise (a header error, or another error in a frame).
     pub other: usize,
 }
@@ -115,6 +118,7 @@ pub fn run(seg: &Segment, buffer: &mut [u8; MAX_STREAM]) -> Result<Outcomes, Fai
             End::Frame(vqtans::Error::ModelCorrupt) => outcomes.model_corrupt += 1,
             End::Frame(vqtans::Error::Truncated) => outcomes.truncated += 1,
             End::Frame(vqtans::Error::GroupChecksum { .. }) => outcomes.group_checksum += 1,
+            End::Frame(vqtans::Error::PayloadCorrupt) => outcomes.payload_corrupt += 1,
             End::Finish => outcomes.at_finish += 1,
             End::Frame(_) => outcomes.other += 1,
         }
@@ -145,16 +149,19 @@ enum Differ {
 /// frame >= 1 it was given with the hand-written loop or the portable side
 /// used it at all (else the check would compare a loop with itself).
 fn compare(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>) -> Result<End, Differ> {
-    let kernel = SegmentDecoder::new(stream, set, tables);
-    let portable = SegmentDecoder::new(stream, set, tables).map(|mut d| {
-        d.use_portable_loop();
-        d
-    });
-    let (mut kernel, mut portable) = match (kernel, portable) {
-        (Ok(k), Ok(p)) => (k, p),
-        (Err(a), Err(b)) if a == b => return Ok(End::Frame(a)),
-        _ => return Err(Differ::Frame(0)),
+    // One decoder at a time, each moved out of its `Result` once: two decoders
+    // are 3.5 KiB of the micro:bit's 16 KiB, so no copies of them.
+    let mut kernel = match SegmentDecoder::new(stream, set, tables) {
+        Ok(k) => k,
+        Err(a) => {
+            return match SegmentDecoder::new(stream, set, tables) {
+                Err(b) if a == b => Ok(End::Frame(a)),
+                _ => Err(Differ::Frame(0)),
+            }
+        }
     };
+    let Ok(mut portable) = SegmentDecoder::new(stream, set, tables) else { return Err(Differ::Frame(0)) };
+    portable.use_portable_loop();
     let mut a = [0u16; FRAME_TOKENS];
     let mut b = [0u16; FRAME_TOKENS];
     let frames = kernel.header().frames;

@@ -257,7 +257,7 @@ fn next_stream(
         return Err(Failure::NoTables { stream, id: header.table_set_id });
     };
     defmt::info!(
-        "stream {=u32}: table set {=str} {=u64:016x}, container format {=u8}, {=u32} frames in {=u32} groups of {=u32}, payload {=u32} B",
+        "stream {=u32}: table set {=str} {=u64:016x}, container format {=u8}, {=u32} frames in {=u32} groups of {=u32} in {=u32} section(s), payload {=u32} B",
         stream,
         loaded.name,
         header.table_set_id,
@@ -265,6 +265,7 @@ fn next_stream(
         header.frames,
         header.groups(),
         header.group_frames(),
+        header.sections(),
         header.payload_len
     );
     let (result, stack) = memory::measure_stack(|| stream_one(stream, header, loaded, uart, clock));

@@ -26,7 +26,6 @@
 
 use core::arch::x86_64::*;
 
-use super::avx2::context_base_bytes;
 use super::state::{FrameResult, KernelState, TableFacts};
 use crate::container::{COLS, FRAME_TOKENS, ROWS};
 use crate::model::context::classes::OWN_DEPTH;
@@ -193,8 +192,7 @@ impl<'a> Kernel<'a> {
         // SAFETY (all loads and stores of this function): `states` has 16 u32,
         // `kinds` 128 u8, each plane of `own` and `out` 128 u16, accessed at offsets
         // row * 16 with row < 8.
-        let bases: [[__m512i; ROWS]; N] =
-            core::array::from_fn(|c| context_base_bytes(&chains[c].ks.kinds).map(|row| _mm512_cvtepu8_epi32(row)));
+        let bases: [[__m512i; ROWS]; N] = core::array::from_fn(|c| context_bases(&chains[c].ks.kinds));
         let mut x: [__m512i; N] =
             core::array::from_fn(|c| _mm512_loadu_si512(chains[c].ks.states.as_ptr() as *const _));
         // Bit positions relative to each frame's first byte.
@@ -399,6 +397,47 @@ pub(super) unsafe fn window_bits(
     let cbits = _mm512_and_si512(bits, _mm512_permutexvar_epi32(nb, nb_masks));
     let raw = _mm512_and_si512(_mm512_srlv_epi32(bits, nb), _mm512_permutex2var_epi32(raw_mask.0, sym, raw_mask.1));
     (cbits, raw)
+}
+
+/// Context bases `(gprev * 5 + nbb) * 5` of the next frame as 32-bit lanes, per row,
+/// from the kinds of the last frame (as `avx2::context_base_bytes` computes them):
+/// all 8 rows in two registers, a row per 128-bit lane, so the horizontal neighbours
+/// are byte shifts within lanes and the vertical ones lane shifts. Every base is at
+/// most 95 whatever the kinds hold.
+///
+/// # Safety
+/// AVX-512 F, BW and VBMI.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi,avx2")]
+pub(super) unsafe fn context_bases(kinds: &[u8; FRAME_TOKENS]) -> [__m512i; ROWS] {
+    // SAFETY: 2 x 64 bytes of the 128.
+    let k = [_mm512_loadu_si512(kinds.as_ptr() as *const _), _mm512_loadu_si512(kinds.as_ptr().add(64) as *const _)];
+    let one = _mm512_set1_epi8(1);
+    let zero = _mm512_setzero_si512();
+    // Per row: changed neighbours to the left, here and to the right.
+    let h = k.map(|k| {
+        let changed = _mm512_min_epu8(k, one);
+        _mm512_add_epi8(_mm512_add_epi8(changed, _mm512_bslli_epi128::<1>(changed)), _mm512_bsrli_epi128::<1>(changed))
+    });
+    // Plus the rows above and below (none above row 0, none below row 7).
+    let above = [_mm512_alignr_epi64::<6>(h[0], zero), _mm512_alignr_epi64::<6>(h[1], h[0])];
+    let below = [_mm512_alignr_epi64::<2>(h[1], h[0]), _mm512_alignr_epi64::<2>(zero, h[1])];
+    // nbb bucket * 5 of n = 0..9, and kind * 25 of kind = 0..3 (pshufb reads only the
+    // low 4 bits of an index below 128, and gives 0 for the others).
+    let nbb5 = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 5, 5, 10, 10, 10, 15, 15, 15, 20, 20, 20, 20, 20, 20, 20));
+    let kind25 = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 25, 50, 75, 75, 75, 75, 75, 75, 75, 75, 75, 75, 75, 75, 75));
+    let base: [__m512i; 2] = core::array::from_fn(|i| {
+        let n = _mm512_add_epi8(_mm512_add_epi8(h[i], above[i]), below[i]);
+        _mm512_add_epi8(_mm512_shuffle_epi8(kind25, k[i]), _mm512_shuffle_epi8(nbb5, n))
+    });
+    // Row r's 16 bytes, each into the low byte of a 32-bit lane.
+    core::array::from_fn(|r| {
+        let spread = _mm512_add_epi32(
+            _mm512_set1_epi32(((r % 4) * 16) as i32),
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        );
+        _mm512_maskz_permutexvar_epi8(0x1111_1111_1111_1111, spread, base[r / 4])
+    })
 }
 
 /// Inclusive prefix sums of 16 lanes (`zero`: a zero register).

@@ -2,7 +2,7 @@
 //! ticks per row of 16 tokens, on the inputs a real stream gives it (`BUDGET.md`;
 //! `cargo run --release -p vqtans-benches --bin stage_budget` prints the table).
 //!
-//! [`avx2`] first decodes the stream's kernel frames with a copy of the AVX2 row loop
+//! `avx2` first decodes the stream's kernel frames with a copy of the AVX2 row loop
 //! (`avx2::Kernel::rows`) that records every stage's inputs row by row (the copy's
 //! tokens are checked against the scalar decoder's), then times each stage in a loop
 //! over those recorded rows, calling the kernel's own stage functions: so the
@@ -17,7 +17,7 @@
 //! loops run over the first [`Config::rows`] recorded rows (more passes instead),
 //! so that their inputs stay in cache as the real loop's do.
 //!
-//! [`avx512`] does the same for the AVX-512 kernel (`avx512::Kernel::rows`) and
+//! `avx512` does the same for the AVX-512 kernel (`avx512::Kernel::rows`) and
 //! returns the same [`Budget`] with the same stage names ([`STAGE_NAMES`]).
 
 use alloc::boxed::Box;
@@ -384,7 +384,7 @@ pub fn avx2(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>, conf
     }))
 }
 
-/// The budget of the AVX-512 kernel on `stream`, measured as [`avx2`] measures the
+/// The budget of the AVX-512 kernel on `stream`, measured as `avx2` measures the
 /// AVX2 kernel's (a recording copy of `avx512::Kernel::rows`, checked against the
 /// scalar decoder, then each stage timed on the recorded rows with the kernel's own
 /// functions), with the same stage names ([`STAGE_NAMES`]): (a) the map lookup
@@ -1179,7 +1179,6 @@ mod wide {
     use core::arch::x86_64::*;
     use core::hint::black_box;
 
-    use super::super::avx2::context_base_bytes;
     use super::super::avx512::{self, Kernel, FRAME_MARGIN};
     use super::super::state::{FrameResult, KernelState};
     use crate::container::{Header, COLS, FRAME_TOKENS, GROUP_CHECK_BITS, ROWS};
@@ -1401,7 +1400,7 @@ mod wide {
         let escape = _mm512_set1_epi32(k.escape as i32);
         let fifteen = _mm512_set1_epi32(15);
         let zero = _mm512_setzero_si512();
-        let bases = unsafe { context_base_bytes(&ks.kinds) }.map(|row| _mm512_cvtepu8_epi32(row));
+        let bases = unsafe { super::super::avx512::context_bases(&ks.kinds) };
         let mut x = unsafe { _mm512_loadu_si512(ks.states.as_ptr() as *const _) };
         let mut pos = ks.bit % 8;
         let mut ctx = _mm512_add_epi32(bases[0], _mm512_set1_epi32(UP_NONE as i32));
@@ -1687,7 +1686,7 @@ mod wide {
             let t = black_box(t);
             for kinds in &t.frames.kinds[1..] {
                 // SAFETY: AVX2 (this function's contract).
-                let bases = unsafe { context_base_bytes(kinds) }.map(|row| _mm512_cvtepu8_epi32(row));
+                let bases = unsafe { super::super::avx512::context_bases(kinds) };
                 for b in bases {
                     acc = _mm512_add_epi32(acc, b);
                 }
