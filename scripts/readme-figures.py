@@ -487,7 +487,7 @@ def test_figures() -> dict[str, str]:
     shown = [d(o, 2) + "%" for o in overheads]
     f["order0.overhead"] = shown[0] if len(set(shown)) == 1 else " and ".join(shown)
 
-    out = cargo_test_output("simd_equivalence", "avx2_kernel_decodes_all_but_the_tail")
+    out = cargo_test_output("simd_equivalence", "avx2_kernel_decodes_every_frame")
     tails = []
     for seg in SEGMENTS:
         m = re.search(rf"^{seg}: SimdReport {{ kernel: \w+, simd_frames: [0-9]+, scalar_frames: ([0-9]+),.*\(AVX2 available: (\w+)\)$",

@@ -93,13 +93,14 @@ step cargo test --workspace --locked --no-fail-fast
 # The codec's tests and host-tools' round trips built for aarch64 and run under QEMU
 # user mode (qemu-aarch64, the runner of .cargo/config.toml): the NEON decode path
 # against the scalar one (simd_equivalence, with the check that the NEON kernel
-# decoded all but each stream's tail; simd_differential, 100,000 random and damaged
-# streams, the count printed), group checks, compact sets, v1 streams, the real
-# segments' round trips. The runner variable is also what host-tools' tests
+# decoded every frame; simd_differential, 100,000 random and damaged streams, the
+# count printed), container format 3's sections, group checks, compact sets, v1
+# streams, the real segments' round trips. The runner variable is also what host-tools' tests
 # (assert_cmd) run the binary they spawn with.
 step env CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
     cargo test --locked --no-fail-fast --target aarch64-unknown-linux-gnu -p vqtans -p host-tools \
-    --test simd_equivalence --test simd_differential --test group_checks --test compact_sets --test v1_streams \
+    --test simd_equivalence --test simd_differential --test sections --test group_checks --test compact_sets \
+    --test v1_streams \
     --test order0_real --test context_real --test round_trip
 # The API docs (the codec's front page and its examples, which the step above ran as
 # doc tests): no broken links, no warnings.

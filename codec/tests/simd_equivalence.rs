@@ -1,7 +1,7 @@
 //! Every SIMD decode path this CPU has (AVX2 and AVX-512 on x86-64, NEON on aarch64;
 //! `decode_simd` takes the fastest) gives exactly what the scalar reference (`decode`)
 //! gives: the same tokens for every intact stream and the same error for every
-//! damaged one, wherever the kernel hands over to the scalar decoder for the tail.
+//! damaged one, wherever the kernel hands over to the scalar decoder.
 
 mod common;
 
@@ -11,13 +11,15 @@ use std::sync::OnceLock;
 use vqtans::container::{Header, HEADER_LEN};
 use vqtans::model::context::train::{train_in_memory, TrainConfig};
 use vqtans::segment::{decode, decode_into, decode_simd, EncodeOptions, Encoder};
+#[cfg(target_arch = "x86_64")]
+use vqtans::simd::decode_into_with_report;
 #[cfg(target_arch = "aarch64")]
 use vqtans::simd::neon_available;
 #[cfg(target_arch = "x86_64")]
 use vqtans::simd::{avx2_available, avx512_available};
 use vqtans::simd::{
-    decode_into_path_frames, decode_into_simd_frames, decode_into_simd_report, decode_into_with,
-    decode_into_with_report, kernel_paths, DecodePath, SimdReport, KERNEL_ROOM,
+    decode_into_path_frames, decode_into_simd_frames, decode_into_simd_report, decode_into_with, kernel_paths,
+    DecodePath, SimdReport, KERNEL_ROOM,
 };
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
 use vqtans::Error;
@@ -76,8 +78,8 @@ fn both(blob: &[u8], stream: &[u8], handovers: &[u32]) -> Result<Vec<u16>, Error
 }
 
 /// On a CPU with a SIMD kernel (AVX2, NEON), the kernel must have decoded every
-/// frame of `stream` but the tail that starts too close to the payload's end for it
-/// ([`KERNEL_ROOM`]); on one without, the scalar code decodes everything and the
+/// frame of `stream` (each section's tail, which starts within [`KERNEL_ROOM`] bytes of
+/// its end, from a zero-padded copy); on one without, the scalar code decodes everything and the
 /// test log says the SIMD path went untested (also outside the captured output, for
 /// `scripts/test.sh`).
 fn assert_kernel_decoded(what: &str, stream: &[u8], set: &TableSetRef<'_>, tables: &OwnedDecodeTables) -> SimdReport {
@@ -91,18 +93,12 @@ fn assert_kernel_decoded(what: &str, stream: &[u8], set: &TableSetRef<'_>, table
         assert_eq!(report.simd_frames, 0, "{what}: {report:?}");
         return report;
     }
-    // The kernel hands over only where a frame may not fit in what is left.
-    assert!(report.scalar_frames == 0 || report.bytes_left_at_handover < KERNEL_ROOM, "{what}: {report:?}");
-    // That tail is a few frames of a real stream (each frame takes tens of bytes);
-    // a kernel that declined would leave them all to the scalar code.
-    assert!(report.scalar_frames <= MAX_TAIL_FRAMES, "{what}: {report:?}");
+    // Every frame, each section's tail included (from a padded copy): a kernel that
+    // declined would leave them all to the scalar code.
+    assert_eq!(report.scalar_frames, 0, "{what}: {report:?}");
+    assert!(report.bytes_left_at_handover < KERNEL_ROOM, "{what}: {report:?}");
     report
 }
-
-/// Most frames a stream of the tests leaves to the scalar code: the tail that
-/// starts within the last [`KERNEL_ROOM`] bytes (440) of the payload. Real frames
-/// take 50 bytes or more, so about 9 at most; 16 leaves room.
-const MAX_TAIL_FRAMES: u32 = 16;
 
 /// Prints, once and uncaptured, that this CPU cannot test the SIMD path.
 fn say_simd_untested() {
@@ -115,7 +111,7 @@ fn say_simd_untested() {
 
 #[cfg(target_arch = "x86_64")]
 #[test]
-fn avx2_kernel_decodes_all_but_the_tail() {
+fn avx2_kernel_decodes_every_frame() {
     for (name, tokens, blob) in real() {
         let set = TableSetRef::from_bytes(blob).unwrap();
         let tables = OwnedDecodeTables::new(&set).unwrap();
@@ -129,12 +125,12 @@ fn avx2_kernel_decodes_all_but_the_tail() {
 }
 
 /// The AVX-512 kernel, where the CPU has it, is the fastest path and decodes every
-/// frame of the real segments but the tail; where it does not, the path falls back
+/// frame of the real segments; where it does not, the path falls back
 /// (and the log says so). Fails if the CPU has AVX-512 F/BW/VL/VBMI but the kernel
 /// did not run.
 #[cfg(target_arch = "x86_64")]
 #[test]
-fn avx512_kernel_decodes_all_but_the_tail() {
+fn avx512_kernel_decodes_every_frame() {
     let cpu_has = std::is_x86_feature_detected!("avx512f")
         && std::is_x86_feature_detected!("avx512bw")
         && std::is_x86_feature_detected!("avx512vl")
@@ -152,7 +148,7 @@ fn avx512_kernel_decodes_all_but_the_tail() {
     }
 }
 
-/// `path` decoded every frame of the 1200-frame `stream` but the tail if the CPU has
+/// `path` decoded every frame of the 1200-frame `stream` if the CPU has
 /// it (`available`); else nothing ran under its name and the log says it went untested.
 #[cfg(target_arch = "x86_64")]
 fn assert_path_decoded(
@@ -167,7 +163,7 @@ fn assert_path_decoded(
     let (_, report) = decode_into_with_report(path, stream, set, tables.view(), &mut out).unwrap();
     if available {
         assert_eq!(report.kernel, path, "{what}: {report:?}");
-        assert!(report.simd_frames >= 1200 - MAX_TAIL_FRAMES, "{what}: {report:?}");
+        assert_eq!(report.simd_frames, 1200, "{what}: {report:?}");
         assert!(report.bytes_left_at_handover < KERNEL_ROOM, "{what}: {report:?}");
     } else {
         assert_ne!(report.kernel, path, "{what}: {report:?}");
@@ -178,10 +174,10 @@ fn assert_path_decoded(
 }
 
 /// On aarch64 the NEON kernel is the path (every aarch64 Linux CPU has NEON), and it
-/// must decode every frame of the real segments but the tail.
+/// must decode every frame of the real segments.
 #[cfg(target_arch = "aarch64")]
 #[test]
-fn neon_kernel_decodes_all_but_the_tail() {
+fn neon_kernel_decodes_every_frame() {
     assert!(neon_available());
     assert_eq!(DecodePath::best(), DecodePath::Neon);
     for (name, tokens, blob) in real() {
@@ -189,7 +185,7 @@ fn neon_kernel_decodes_all_but_the_tail() {
         let tables = OwnedDecodeTables::new(&set).unwrap();
         let stream = Encoder::new(&set).unwrap().encode(tokens).unwrap();
         let report = assert_kernel_decoded(name, &stream, &set, &tables);
-        assert!(report.simd_frames >= 1200 - MAX_TAIL_FRAMES, "{name}: {report:?}");
+        assert_eq!(report.simd_frames, 1200, "{name}: {report:?}");
         println!("{name}: {report:?} (NEON available: {})", neon_available());
     }
 }

@@ -22,7 +22,7 @@
 use super::state::{FrameResult, KernelState};
 #[cfg(target_arch = "x86_64")]
 use super::{avx2, avx2_available, avx512, avx512_available};
-use super::{decode_into_scalar, DecodePath, SimdReport};
+use super::{decode_into_scalar, DecodePath, SimdReport, KERNEL_ROOM};
 #[cfg(target_arch = "aarch64")]
 use super::{neon, neon_available};
 use crate::container::{Check, Header, FRAME_TOKENS, GROUP_CHECK_BITS, HEADER_LEN};
@@ -263,10 +263,59 @@ impl<'p> SectionRun<'p> {
             match kernel.frame(&mut self.ks, self.bytes, frame, first, then_bits) {
                 FrameResult::Done => self.kernel_frame_done(out)?,
                 FrameResult::ModelCorrupt => return Err(Error::ModelCorrupt),
-                FrameResult::NoRoom => break,
+                FrameResult::NoRoom => return self.kernel_tail(kernel, out, end),
             }
         }
         Ok(())
+    }
+
+    /// The frames up to `end` that start too close to the section's end for the
+    /// kernel to read from the section itself: from a copy of the section's last
+    /// bytes followed by zeros, where the scalar reader would invent zeros. A frame
+    /// or checksum that reads past the real bytes fails with `Truncated` after it, as
+    /// the scalar decoder's does (`TansDecoder::overran`); a symbol that does not
+    /// resolve, with `ModelCorrupt` first, as there.
+    fn kernel_tail(&mut self, kernel: &Kernel<'_>, out: &mut [u16], end: usize) -> Result<()> {
+        let from = (self.ks.bit / 8).min(self.bytes.len());
+        let tail = &self.bytes[from..];
+        let mut buf = [0u8; TAIL_BYTES];
+        // `from` is within KERNEL_ROOM of the end (else the kernel had room).
+        buf.get_mut(..tail.len()).ok_or(Error::BadShape)?.copy_from_slice(tail);
+        let real_bits = 8 * tail.len();
+        self.ks.bit -= 8 * from;
+        let result = (|| {
+            while self.done < end {
+                let frame = frame_mut(out, self.done)?;
+                let (first, then_bits) = (self.done == 0, self.then_bits());
+                match kernel.frame(&mut self.ks, &buf, frame, first, then_bits) {
+                    FrameResult::Done => {}
+                    FrameResult::ModelCorrupt => return Err(Error::ModelCorrupt),
+                    // The copy holds a frame's room and more after every position.
+                    FrameResult::NoRoom => return Err(Error::BadShape),
+                }
+                if self.ks.bit > real_bits {
+                    return Err(Error::Truncated);
+                }
+                let (ks, tokens) = (&mut self.ks, group_tokens(&self.check, out, self.group_start, self.done)?);
+                if self.check.next_ends_group() {
+                    self.group_start = self.done + 1;
+                }
+                let checked = self.check.frame_done(tokens, || {
+                    let mut reader = BitReader::at_bit(&buf, ks.bit);
+                    let value = reader.read(16) | reader.read(16) << 16;
+                    ks.bit += GROUP_CHECK_BITS as usize;
+                    if ks.bit > real_bits {
+                        return Err(Error::Truncated);
+                    }
+                    Ok(value)
+                });
+                self.done += 1;
+                checked.map_err(|e| self.global(e))?;
+            }
+            Ok(())
+        })();
+        self.ks.bit += 8 * from;
+        result
     }
 
     /// The section's other frames with the scalar code (from the kernel's states, bit
@@ -307,6 +356,21 @@ impl<'p> SectionRun<'p> {
         check.finish().map_err(global)
     }
 }
+
+/// The tokens to add to the running checksum after frame `done` of `out`: the
+/// group's (from `group_start` on) if the frame ends a group, else none yet.
+fn group_tokens<'o>(check: &GroupCheck, out: &'o [u16], group_start: usize, done: usize) -> Result<&'o [u16]> {
+    if check.next_ends_group() {
+        out.get(group_start * FRAME_TOKENS..(done + 1) * FRAME_TOKENS).ok_or(Error::BadShape)
+    } else {
+        Ok(&[])
+    }
+}
+
+/// Bytes of the copy a section's tail is decoded from: its last bytes (fewer than
+/// [`KERNEL_ROOM`], or the kernel would have had room) and a kernel's room of zeros.
+/// (0 where there is no kernel: `KERNEL_ROOM` is then `usize::MAX`.)
+const TAIL_BYTES: usize = if KERNEL_ROOM < 4096 { 2 * KERNEL_ROOM } else { 0 };
 
 /// Frame `f` of `out` as an array.
 fn frame_mut(out: &mut [u16], f: usize) -> Result<&mut [u16; FRAME_TOKENS]> {

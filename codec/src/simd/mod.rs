@@ -24,15 +24,17 @@
 //!
 //! The result is bit-identical to the scalar reference ([`crate::segment::decode`]),
 //! errors included (`codec/tests/simd_equivalence.rs`, `codec/tests/neon_differential.rs`).
-//! A kernel only runs on a frame when the payload has room for the largest possible
-//! frame after the current bit position, so it never reads past the payload; the last
-//! frames of a stream (and every frame of a stream whose payload is too short, of an
-//! order-0 stream, or on a CPU without the kernel's instructions) are decoded by the
-//! scalar code, which takes over the states, the bit position and the model state
-//! exactly.
+//! A kernel only reads a frame from the payload when it has room for the largest
+//! possible frame after the current bit position, so it never reads past it; the
+//! last frames of each section it decodes from a copy of the section's last bytes
+//! followed by zeros (what the scalar reader invents past the end), checking after
+//! each frame whether it read past the real bytes (`driver.rs`). Order-0 streams,
+//! table sets a kernel declines and CPUs without the kernel's instructions go to the
+//! scalar code, which can also take over the states, the bit position and the model
+//! state exactly at any frame (the hand-over tests).
 //!
-//! [`decode_into_simd_report`] tells which frames the kernel decoded; the tests check
-//! with it that the kernel decodes every frame but that tail.
+//! [`decode_into_simd_report`] tells which kernel decoded how many frames; the tests
+//! check with it that the kernels decode every frame.
 //!
 //! Where the cycles go, stage by stage, is measured in `BUDGET.md` (`cargo run
 //! --release -p vqtans-benches --bin stage_budget`); the speeds of the paths against
@@ -217,7 +219,8 @@ pub fn decode_into_with_report(
 }
 
 /// Which implementation decoded the frames of a stream: the SIMD kernel (AVX2,
-/// AVX-512 or NEON) a leading run of them, the scalar code the rest.
+/// AVX-512 or NEON) a leading run of each section's frames (all of them unless it
+/// was told to stop), the scalar code the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SimdReport {
     /// The kernel that decoded `simd_frames` ([`DecodePath::Scalar`] if none ran:
@@ -227,19 +230,20 @@ pub struct SimdReport {
     pub simd_frames: u32,
     /// Frames the scalar code decoded (the others).
     pub scalar_frames: u32,
-    /// Payload bytes from the byte holding the scalar code's first bit on (the
-    /// bytes after the coder's initial states if the kernel decoded nothing). The
-    /// kernel hands a stream's tail over only when this is below [`KERNEL_ROOM`];
-    /// anything else means it declined for another reason (order-0 tables, tables
-    /// it cannot use, a CPU without AVX2 or NEON).
+    /// The most bytes of a section left after the scalar code's first bit in it
+    /// (after the kernel's last frame, or after the coder's initial states if the
+    /// kernel decoded nothing there): below [`KERNEL_ROOM`] when the kernel stopped
+    /// for room (only with a frame limit: it decodes a section's tail from a padded
+    /// copy); larger if it declined for another reason (order-0 tables, tables it
+    /// cannot use, a CPU without its instructions).
     pub bytes_left_at_handover: usize,
 }
 
 /// Payload bytes the AVX2 or AVX-512 kernel needs at most from a frame's first byte
 /// on to decode that frame (the most a frame can read, a margin, and a group checksum
 /// after the frame; the AVX-512 kernel's 64-byte bit window makes its margin the
-/// larger): the frames that start later are the stream's tail, which the scalar
-/// code decodes.
+/// larger): the frames that start later are a section's tail, which the kernel
+/// decodes from a zero-padded copy.
 #[cfg(target_arch = "x86_64")]
 pub const KERNEL_ROOM: usize =
     max(avx2::FRAME_MARGIN, avx512::FRAME_MARGIN) + crate::container::GROUP_CHECK_BITS as usize / 8;
@@ -255,7 +259,8 @@ const fn max(a: usize, b: usize) -> usize {
 }
 /// Payload bytes the NEON kernel needs at most from a frame's first byte on to
 /// decode that frame (as for AVX2; its 64-byte bit window makes it 32 bytes more):
-/// the frames that start later are the stream's tail, which the scalar code decodes.
+/// the frames that start later are a section's tail, which the kernel decodes from a
+/// zero-padded copy.
 #[cfg(target_arch = "aarch64")]
 pub const KERNEL_ROOM: usize = neon::FRAME_MARGIN + crate::container::GROUP_CHECK_BITS as usize / 8;
 /// No SIMD kernel on this target: the scalar code decodes everything.
