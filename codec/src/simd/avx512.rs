@@ -49,6 +49,16 @@ pub(super) const FRAME_MAX_BYTES: usize = MAX_WINDOW_START + WINDOW;
 /// Bytes the payload must have from the frame's first byte on for the kernel to run.
 pub(super) const FRAME_MARGIN: usize = FRAME_MAX_BYTES + 8;
 const _: () = assert!(FRAME_MARGIN >= (FRAME_TOKENS * 10).div_ceil(8) + 8, "frame 0 fits the margin too");
+/// Kinds of table set ([`Kernel::variant`]), each with a copy of the row loop: a
+/// context map, 16-bit image entries, 10-bit lists, and their combinations.
+const MAP: u8 = 1;
+const SHORT: u8 = 2;
+const PACKED: u8 = 4;
+const V_MS: u8 = MAP | SHORT;
+const V_MP: u8 = MAP | PACKED;
+const V_SP: u8 = SHORT | PACKED;
+const V_MSP: u8 = MAP | SHORT | PACKED;
+
 /// The context map padded to the 128 bytes two registers hold.
 const MAP_BYTES: usize = 128;
 const _: () = assert!(CONTEXTS <= MAP_BYTES);
@@ -168,7 +178,39 @@ impl<'a> Kernel<'a> {
     /// The CPU has the features of [`Kernel::frame`]; every chain's `bytes` points to
     /// at least [`FRAME_MAX_BYTES`] readable bytes.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi,avx2")]
-    pub(super) unsafe fn rows<const N: usize>(&self, mut chains: [Chain<'_>; N]) -> [bool; N] {
+    pub(super) unsafe fn rows<const N: usize>(&self, chains: [Chain<'_>; N]) -> [bool; N] {
+        // One copy of the row loop per kind of table set, so the loop tests nothing
+        // about the set.
+        // SAFETY: as this function's.
+        unsafe {
+            match self.variant() {
+                0 => self.rows_as::<N, 0>(chains),
+                MAP => self.rows_as::<N, MAP>(chains),
+                SHORT => self.rows_as::<N, SHORT>(chains),
+                PACKED => self.rows_as::<N, PACKED>(chains),
+                V_MS => self.rows_as::<N, V_MS>(chains),
+                V_MP => self.rows_as::<N, V_MP>(chains),
+                V_SP => self.rows_as::<N, V_SP>(chains),
+                _ => self.rows_as::<N, V_MSP>(chains),
+            }
+        }
+    }
+
+    /// The kind of table set: [`MAP`], [`SHORT`], [`PACKED`] or'd together.
+    fn variant(&self) -> u8 {
+        let map = if self.map.is_some() { MAP } else { 0 };
+        let short = if let Image::Short(_) = self.image { SHORT } else { 0 };
+        let packed = if let ListCoding::Packed10 = self.coding { PACKED } else { 0 };
+        map | short | packed
+    }
+
+    /// [`Kernel::rows`] for a table set of kind `V` ([`Kernel::variant`]).
+    ///
+    /// # Safety
+    /// As [`Kernel::rows`]; `V` is [`Kernel::variant`].
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi,avx2")]
+    unsafe fn rows_as<const N: usize, const V: u8>(&self, mut chains: [Chain<'_>; N]) -> [bool; N] {
         let m = _mm_cvtsi32_si128(self.state_mask.count_ones() as i32);
         let state_mask = _mm512_set1_epi32(self.state_mask as i32);
         let base_field = _mm512_set1_epi32(0xFFFF);
@@ -208,17 +250,17 @@ impl<'a> Kernel<'a> {
                 // byte of each lane (the context, below 100 by construction); the
                 // others look up entry 0 and are masked off.
                 let t = match map {
-                    None => ctx[c],
-                    Some((lo, hi)) => {
+                    Some((lo, hi)) if V & MAP != 0 => {
                         _mm512_and_si512(_mm512_permutex2var_epi8(lo, ctx[c], hi), _mm512_set1_epi32(0xFF))
                     }
+                    _ => ctx[c],
                 };
                 let idx = _mm512_add_epi32(_mm512_sll_epi32(t, m), _mm512_and_si512(x[c], state_mask));
                 // SAFETY: the table is below T (the context itself when there is no
                 // map: then T = CONTEXTS; else a map entry, checked below T in
                 // `TableFacts::new`), the masked state is below 2^M and the image has
                 // T << M entries, so the index is in the image.
-                let e = self.entries(idx);
+                let e = self.entries_as::<V>(idx);
 
                 // 2. Class symbols (those beyond the escape act as the escape, as in
                 // the scalar model), their kinds and the next row's contexts.
@@ -257,7 +299,8 @@ impl<'a> Kernel<'a> {
                 let esc = _mm512_cmpeq_epi32_mask(sym, escape);
                 let is_bucket = _mm512_cmpeq_epi32_mask(kinds, _mm512_set1_epi32(2));
                 let edge = _mm512_permutex2var_epi32(edge_lo, sym, edge_hi);
-                let nt = self.successor_or_escape(edge, raw, esc, is_bucket, _mm512_cvtepu16_epi32(l0), &mut bad[c]);
+                let nt =
+                    self.successor_or_escape_as::<V>(edge, raw, esc, is_bucket, _mm512_cvtepu16_epi32(l0), &mut bad[c]);
                 let tokens = update_own(&planes, l0, sym, _mm512_cvtepi32_epi16(nt), &mut bad[c]);
                 _mm256_storeu_si256(chains[c].out.as_mut_ptr().add(r * COLS) as *mut __m256i, tokens);
             }
@@ -279,8 +322,26 @@ impl<'a> Kernel<'a> {
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi,avx2")]
     pub(super) unsafe fn entries(&self, idx: __m512i) -> __m512i {
+        // SAFETY: as this function's; the variant is the set's.
+        unsafe {
+            match self.image {
+                Image::Wide(_) => self.entries_as::<0>(idx),
+                Image::Short(_) => self.entries_as::<SHORT>(idx),
+            }
+        }
+    }
+
+    /// [`Kernel::entries`] for a table set of kind `V` ([`Kernel::variant`]).
+    ///
+    /// # Safety
+    /// As [`Kernel::entries`]; `V` is [`Kernel::variant`].
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi,avx2")]
+    unsafe fn entries_as<const V: u8>(&self, idx: __m512i) -> __m512i {
         match self.image {
-            Image::Wide(words) => _mm512_i32gather_epi32::<4>(idx, words.as_ptr() as *const i32),
+            Image::Wide(words) if V & SHORT == 0 => _mm512_i32gather_epi32::<4>(idx, words.as_ptr() as *const i32),
+            Image::Wide(_) => _mm512_setzero_si512(),
+            Image::Short(_) if V & SHORT == 0 => _mm512_setzero_si512(),
             Image::Short(entries) => {
                 // The 4 bytes ending with entry idx (or starting with it, for idx 0):
                 // inside the image for every idx below its length.
@@ -317,6 +378,33 @@ impl<'a> Kernel<'a> {
         own_front: __m512i,
         bad: &mut __mmask16,
     ) -> __m512i {
+        // SAFETY: as this function's; the variant is the set's.
+        unsafe {
+            match self.coding {
+                ListCoding::U16 => self.successor_or_escape_as::<0>(edge, raw, esc, is_bucket, own_front, bad),
+                ListCoding::Packed10 => {
+                    self.successor_or_escape_as::<PACKED>(edge, raw, esc, is_bucket, own_front, bad)
+                }
+            }
+        }
+    }
+
+    /// [`Kernel::successor_or_escape`] for a table set of kind `V`
+    /// ([`Kernel::variant`]).
+    ///
+    /// # Safety
+    /// As [`Kernel::successor_or_escape`]; `V` is [`Kernel::variant`].
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi,avx2")]
+    unsafe fn successor_or_escape_as<const V: u8>(
+        &self,
+        edge: __m512i,
+        raw: __m512i,
+        esc: __mmask16,
+        is_bucket: __mmask16,
+        own_front: __m512i,
+        bad: &mut __mmask16,
+    ) -> __m512i {
         let k_minus_1 = _mm512_set1_epi32(self.k as i32 - 1);
         let rank = _mm512_add_epi32(edge, raw);
         *bad |= _mm512_mask_cmpgt_epu32_mask(is_bucket, rank, k_minus_1);
@@ -326,6 +414,9 @@ impl<'a> Kernel<'a> {
         let idx =
             _mm512_add_epi32(_mm512_madd_epi16(p, _mm512_set1_epi32(self.k as i32)), _mm512_min_epu32(rank, k_minus_1));
         let successor = match self.coding {
+            ListCoding::U16 | ListCoding::Packed10 if (V & PACKED == 0) != (self.coding == ListCoding::U16) => {
+                _mm512_setzero_si512()
+            }
             ListCoding::U16 => {
                 // The 4 bytes ending with entry idx, gathered for idx >= 1 (their
                 // address is inside the lists); entry 0 comes from `src`.
