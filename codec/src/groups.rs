@@ -112,7 +112,9 @@ impl GroupCheck {
             self.section_left = self.section_frames;
         }
         self.section_left -= 1;
-        self.checksum.update(tokens);
+        if !tokens.is_empty() {
+            self.checksum.update(tokens);
+        }
         if ends_group {
             let group = self.done / self.group_frames;
             let value = stored().map_err(|e| self.fail(e))?;

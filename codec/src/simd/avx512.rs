@@ -37,7 +37,9 @@ use crate::tans::decode_table::{DecodeTables, Image};
 const TOKEN_BITS: usize = 15 + 10;
 /// Bytes of a bit window: all 16 columns of a row.
 pub(super) const WINDOW: usize = 64;
-/// One window serves a row: the last lane's 4 bytes start at most 7 + 15 tokens in.
+/// One window serves a row: the last lane's 4 bytes start at most 7 + 15 tokens in
+/// (at that byte, rounded down: it is where the lane's bytes start).
+#[allow(clippy::manual_div_ceil)]
 const _: () = assert!((7 + 15 * TOKEN_BITS) / 8 + 4 <= WINDOW);
 /// A lane's 4 bytes hold its class and raw bits from any bit offset within a byte.
 const _: () = assert!(7 + TOKEN_BITS <= 32);
@@ -214,8 +216,6 @@ impl<'a> Kernel<'a> {
         let m = _mm_cvtsi32_si128(self.state_mask.count_ones() as i32);
         let state_mask = _mm512_set1_epi32(self.state_mask as i32);
         let base_field = _mm512_set1_epi32(0xFFFF);
-        let class_field = _mm512_set1_epi32(0x03FF_0000);
-        let escape_field = _mm512_set1_epi32((self.escape << 16) as i32);
         let escape = _mm512_set1_epi32(self.escape as i32);
         let fifteen = _mm512_set1_epi32(15);
         let zero = _mm512_setzero_si512();
@@ -262,10 +262,16 @@ impl<'a> Kernel<'a> {
                 // T << M entries, so the index is in the image.
                 let e = self.entries_as::<V>(idx);
 
-                // 2. Class symbols (those beyond the escape act as the escape, as in
-                // the scalar model), their kinds and the next row's contexts.
-                let sym = _mm512_srli_epi32::<16>(_mm512_min_epu32(_mm512_and_si512(e, class_field), escape_field));
-                let kinds = _mm512_permutex2var_epi32(kind_lo, sym, kind_hi);
+                // 2. Class symbols, their kinds and the next row's contexts. A class
+                // is below the set's alphabet (escape + 1 <= 31: every table's
+                // alphabet is the model's, `ContextModel::from_table_set`, and the
+                // image is compiled or verified from the set), so the per-class
+                // lookups index straight by the entry's bits 16.. (they read the low
+                // 5 bits of each lane); `sym`, the class alone, serves the compares,
+                // off the row-to-row chain.
+                let class = _mm512_srli_epi32::<16>(e);
+                let sym = _mm512_and_si512(class, _mm512_set1_epi32(31));
+                let kinds = _mm512_permutex2var_epi32(kind_lo, class, kind_hi);
                 if r + 1 < ROWS {
                     ctx[c] = _mm512_add_epi32(bases[c][r + 1], kinds);
                 }
@@ -274,16 +280,19 @@ impl<'a> Kernel<'a> {
                 // 3. Bit counts: each token's class bits, then its raw bits; lane
                 // offsets are the exclusive prefix sums of the two together.
                 let nb = _mm512_min_epu32(_mm512_srli_epi32::<27>(e), fifteen);
-                let rnb = _mm512_permutex2var_epi32(raw_bits_lo, sym, raw_bits_hi);
+                let rnb = _mm512_permutex2var_epi32(raw_bits_lo, class, raw_bits_hi);
                 let cnt = _mm512_add_epi32(nb, rnb);
-                let inc = prefix_sum16(cnt, zero);
-                let total = _mm_extract_epi32::<3>(_mm512_extracti32x4_epi32::<3>(inc)) as u32 as usize;
-                let off = _mm512_add_epi32(_mm512_sub_epi32(inc, cnt), _mm512_set1_epi32((pos[c] % 8) as i32));
+                // Exclusive sums plus the bit position in the first byte: the counts
+                // moved up a lane with that position in lane 0, then summed.
+                let start = _mm512_set1_epi32((pos[c] % 8) as i32);
+                let off = prefix_sum16(_mm512_alignr_epi32::<15>(cnt, start), zero);
+                let end = _mm512_add_epi32(off, cnt);
+                let total = _mm_extract_epi32::<3>(_mm512_extracti32x4_epi32::<3>(end)) as u32 as usize - pos[c] % 8;
 
                 // 4. The row's bits from the window at `pos`: each lane's 4 bytes
                 // hold its class bits and then its raw bits. SAFETY: `bytes` has
                 // FRAME_MAX_BYTES readable bytes (this function's contract).
-                let (cbits, raw) = window_bits(chains[c].bytes, pos[c], off, nb, sym, (raw_mask_lo, raw_mask_hi));
+                let (cbits, raw) = window_bits(chains[c].bytes, pos[c], off, nb, class, (raw_mask_lo, raw_mask_hi));
                 pos[c] += total;
                 // New states: base + bits.
                 x[c] = _mm512_add_epi32(_mm512_and_si512(e, base_field), cbits);
@@ -298,7 +307,7 @@ impl<'a> Kernel<'a> {
                 let l0 = _mm256_loadu_si256(planes[0]);
                 let esc = _mm512_cmpeq_epi32_mask(sym, escape);
                 let is_bucket = _mm512_cmpeq_epi32_mask(kinds, _mm512_set1_epi32(2));
-                let edge = _mm512_permutex2var_epi32(edge_lo, sym, edge_hi);
+                let edge = _mm512_permutex2var_epi32(edge_lo, class, edge_hi);
                 let nt =
                     self.successor_or_escape_as::<V>(edge, raw, esc, is_bucket, _mm512_cvtepu16_epi32(l0), &mut bad[c]);
                 let tokens = update_own(&planes, l0, sym, _mm512_cvtepi32_epi16(nt), &mut bad[c]);
