@@ -5,30 +5,16 @@
 mod common;
 
 use std::num::NonZeroU16;
-use std::sync::OnceLock;
 use vqtans::container::{tokens_crc, Check, Header, HEADER_LEN};
-use vqtans::model::context::train::{train_in_memory, TrainConfig};
 use vqtans::model::Model;
 use vqtans::segment::{decode, decode_simd, EncodeOptions, Encoder, SegmentDecoder};
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
 use vqtans::tans::decoder::TansDecoder;
 use vqtans::Error;
 
-/// A real segment: name, tokens, and tables trained on the other (leave-one-out).
-type Real = (String, Vec<u16>, Vec<u8>);
-
 /// The real segments, each with leave-one-out tables.
-fn real() -> &'static [Real] {
-    static REAL: OnceLock<Vec<Real>> = OnceLock::new();
-    REAL.get_or_init(|| {
-        let segs = common::real_segments();
-        (0..segs.len())
-            .map(|i| {
-                let blob = train_in_memory(&[&segs[1 - i].1], &TrainConfig::default()).unwrap().to_bytes().unwrap();
-                (segs[i].0.clone(), segs[i].1.clone(), blob)
-            })
-            .collect()
-    })
+fn real() -> &'static [common::Real] {
+    common::real_leave_one_out()
 }
 
 /// Container format 2 (one section) with groups of `group_frames` frames: what these

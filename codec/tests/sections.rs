@@ -7,29 +7,15 @@
 mod common;
 
 use std::num::NonZeroU16;
-use std::sync::OnceLock;
 use vqtans::container::{Check, Header, Sections, DEFAULT_SECTIONS, HEADER_LEN, MAX_SECTIONS};
-use vqtans::model::context::train::{train_in_memory, TrainConfig};
 use vqtans::segment::{decode, EncodeOptions, Encoder, SegmentDecoder};
 use vqtans::simd::{decode_into_with, kernel_paths, DecodePath};
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
 use vqtans::Error;
 
-/// A real segment: name, tokens, and tables trained on the other (leave-one-out).
-type Real = (String, Vec<u16>, Vec<u8>);
-
 /// The real segments, each with leave-one-out tables.
-fn real() -> &'static [Real] {
-    static REAL: OnceLock<Vec<Real>> = OnceLock::new();
-    REAL.get_or_init(|| {
-        let segs = common::real_segments();
-        (0..segs.len())
-            .map(|i| {
-                let blob = train_in_memory(&[&segs[1 - i].1], &TrainConfig::default()).unwrap().to_bytes().unwrap();
-                (segs[i].0.clone(), segs[i].1.clone(), blob)
-            })
-            .collect()
-    })
+fn real() -> &'static [common::Real] {
+    common::real_leave_one_out()
 }
 
 fn options(group_frames: u16, sections: u8) -> EncodeOptions {

@@ -7,7 +7,6 @@ mod common;
 
 use proptest::prelude::*;
 use std::num::NonZeroU16;
-use std::sync::OnceLock;
 use vqtans::container::{Header, HEADER_LEN};
 use vqtans::model::context::train::{train_in_memory, TrainConfig};
 use vqtans::segment::{decode, decode_into, decode_simd, EncodeOptions, Encoder};
@@ -24,22 +23,9 @@ use vqtans::simd::{
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
 use vqtans::Error;
 
-/// A real segment: name, tokens, and tables trained on the other (leave-one-out).
-type Real = (String, Vec<u16>, Vec<u8>);
-
 /// The real segments, each with leave-one-out tables.
-fn real() -> &'static [Real] {
-    static REAL: OnceLock<Vec<Real>> = OnceLock::new();
-    REAL.get_or_init(|| {
-        let segs = common::real_segments();
-        (0..segs.len())
-            .map(|i| {
-                let other = &segs[1 - i].1;
-                let blob = train_in_memory(&[other], &TrainConfig::default()).unwrap().to_bytes().unwrap();
-                (segs[i].0.clone(), segs[i].1.clone(), blob)
-            })
-            .collect()
-    })
+fn real() -> &'static [common::Real] {
+    common::real_leave_one_out()
 }
 
 /// Tables trained on the first 300 frames of both real segments with other model

@@ -6,28 +6,15 @@
 mod common;
 
 use std::num::NonZeroU16;
-use std::sync::OnceLock;
 use vqtans::container::{Header, HEADER_LEN};
-use vqtans::model::context::train::{train_in_memory, TrainConfig};
 use vqtans::segment::{EncodeOptions, Encoder, SegmentDecoder};
 use vqtans::stream::{read_header, Frame, StreamDecoder, StreamError, INPUT_BYTES};
 use vqtans::table_set::{OwnedDecodeTables, TableSetRef};
 use vqtans::Error;
 
-/// A real segment: name, tokens, and tables trained on the other (leave-one-out).
-type Real = (String, Vec<u16>, Vec<u8>);
-
-fn real() -> &'static [Real] {
-    static REAL: OnceLock<Vec<Real>> = OnceLock::new();
-    REAL.get_or_init(|| {
-        let segs = common::real_segments();
-        (0..segs.len())
-            .map(|i| {
-                let blob = train_in_memory(&[&segs[1 - i].1], &TrainConfig::default()).unwrap().to_bytes().unwrap();
-                (segs[i].0.clone(), segs[i].1.clone(), blob)
-            })
-            .collect()
-    })
+/// The real segments, each with leave-one-out tables.
+fn real() -> &'static [common::Real] {
+    common::real_leave_one_out()
 }
 
 /// The reader's error: the link went silent.

@@ -106,27 +106,18 @@ fn group_frames_sets_the_group_size() {
     }
     // 4 bytes per group (give or take the last byte's padding).
     assert!((sizes[0] as i64 - sizes[3] as i64 - 4 * 49).abs() <= 1, "{sizes:?}");
-    for bad in ["0", "65536", "x"] {
-        host_tools()
-            .args(["encode", "--group-frames", bad, "--tables"])
-            .arg(&tables)
-            .arg("-o")
-            .arg(dir.path().join("bad.vqt"))
-            .arg(&npy)
-            .assert()
-            .code(2)
-            .stderr(contains("--group-frames"));
-    }
-    for bad in ["0", "5", "x"] {
-        host_tools()
-            .args(["encode", "--sections", bad, "--tables"])
-            .arg(&tables)
-            .arg("-o")
-            .arg(dir.path().join("bad.vqt"))
-            .arg(&npy)
-            .assert()
-            .code(2)
-            .stderr(contains("--sections"));
+    for (option, bad) in [("--group-frames", ["0", "65536", "x"]), ("--sections", ["0", "5", "x"])] {
+        for value in bad {
+            host_tools()
+                .args(["encode", option, value, "--tables"])
+                .arg(&tables)
+                .arg("-o")
+                .arg(dir.path().join("bad.vqt"))
+                .arg(&npy)
+                .assert()
+                .code(2)
+                .stderr(contains(option));
+        }
     }
     // Two sections (the default): container format 3; `groups` names them.
     let stream = dir.path().join("two.vqt");

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 /// Folder of the real commaVQ segments (`shared/` beside the checkout).
 pub fn data_dir() -> PathBuf {
@@ -29,4 +30,24 @@ pub fn counts(tokens: &[u16]) -> Vec<u64> {
         c[t as usize] += 1;
     }
     c
+}
+
+/// A real segment: name, tokens, and a table set trained on the other segment
+/// (leave-one-out, default settings).
+pub type Real = (String, Vec<u16>, Vec<u8>);
+
+/// The real segments, each with leave-one-out tables (trained once per test binary).
+pub fn real_leave_one_out() -> &'static [Real] {
+    static REAL: OnceLock<Vec<Real>> = OnceLock::new();
+    REAL.get_or_init(|| {
+        let segs = real_segments();
+        let config = vqtans::model::context::train::TrainConfig::default();
+        (0..segs.len())
+            .map(|i| {
+                let other = &segs[1 - i].1;
+                let set = vqtans::model::context::train::train_in_memory(&[other], &config).unwrap();
+                (segs[i].0.clone(), segs[i].1.clone(), set.to_bytes().unwrap())
+            })
+            .collect()
+    })
 }
