@@ -234,14 +234,10 @@ impl<'p> SectionRun<'p> {
     /// the kernel had room for the checksum bits after the frame, so reading them
     /// never runs past the section).
     fn kernel_frame_done(&mut self, out: &[u16]) -> Result<()> {
-        let tokens = if self.check.next_ends_group() {
-            let group =
-                out.get(self.group_start * FRAME_TOKENS..(self.done + 1) * FRAME_TOKENS).ok_or(Error::BadShape)?;
+        let tokens = group_tokens(&self.check, out, self.group_start, self.done)?;
+        if self.check.next_ends_group() {
             self.group_start = self.done + 1;
-            group
-        } else {
-            &[]
-        };
+        }
         let (bytes, ks) = (self.bytes, &mut self.ks);
         let checked = self.check.frame_done(tokens, || {
             let mut reader = BitReader::at_bit(bytes, ks.bit);
