@@ -832,8 +832,14 @@ class Run:
         return qemu_board
 
     def cargo_build(self, args: list[str], env: dict, log: Path) -> bool:
+        # The checkout's and cargo's folders renamed in the binaries' panic locations,
+        # so an image's size (a README figure) does not depend on where the checkout
+        # or cargo's registry lies.
+        cargo_home = os.environ.get("CARGO_HOME", str(Path.home() / ".cargo"))
+        remap = f'["--remap-path-prefix={REPO}=/vqtans", "--remap-path-prefix={cargo_home}=/cargo"]'
+        config = [a for t in (M4_TARGET, M0_TARGET) for a in ("--config", f"target.{t}.rustflags={remap}")]
         with open(log, "w") as f:
-            return subprocess.run(["cargo", "build", "--release"] + args, env=env, stdout=f,
+            return subprocess.run(["cargo", "build", "--release"] + config + args, env=env, stdout=f,
                                   stderr=subprocess.STDOUT).returncode == 0
 
     def build_env(self, tables=(), streams=(), link_tables=()) -> dict:
