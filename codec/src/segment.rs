@@ -102,8 +102,8 @@ impl<'s, 't> SegmentDecoder<'s, 't> {
     /// `BadShape`, `Truncated`, `TrailingBytes`), `TableSetMismatch` if the stream was
     /// made with other tables, `UnknownModel`.
     pub fn new(stream: &'s [u8], set: &TableSetRef<'t>, tables: DecodeTables<'t>) -> Result<Self> {
-        let (_, payload) = Header::parse(stream)?;
-        let opened = open(stream, set, &tables)?;
+        let (header, payload) = Header::parse(stream)?;
+        let opened = open_payload(header, payload, set, &tables)?;
         Ok(Self::of(opened, payload, tables))
     }
 

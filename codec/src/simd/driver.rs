@@ -215,10 +215,7 @@ impl<'p> SectionRun<'p> {
 
     /// A section error with the stream's group number.
     fn global(&self, e: Error) -> Error {
-        match e {
-            Error::GroupChecksum { group } => Error::GroupChecksum { group: group + self.first_group },
-            e => e,
-        }
+        stream_group(e, self.first_group)
     }
 
     /// The checksum bits to leave room for after the next frame.
@@ -336,10 +333,7 @@ impl<'p> SectionRun<'p> {
         report.simd_frames += done as u32;
         report.scalar_frames += (frames - done) as u32;
         report.bytes_left_at_handover = report.bytes_left_at_handover.max(bytes.len().saturating_sub(handover_bit / 8));
-        let global = |e: Error| match e {
-            Error::GroupChecksum { group } => Error::GroupChecksum { group: group + first_group },
-            e => e,
-        };
+        let global = |e: Error| stream_group(e, first_group);
         for f in done..frames {
             let frame = frame_mut(out, f)?;
             state.decode_frame(cm, &mut coder, tables, frame)?;
@@ -350,6 +344,15 @@ impl<'p> SectionRun<'p> {
         }
         coder.finish()?;
         check.finish().map_err(global)
+    }
+}
+
+/// `e`, an error of a section whose first group is `first_group`, with the stream's
+/// group number.
+fn stream_group(e: Error, first_group: u32) -> Error {
+    match e {
+        Error::GroupChecksum { group } => Error::GroupChecksum { group: group + first_group },
+        e => e,
     }
 }
 
@@ -443,8 +446,8 @@ pub(super) fn decode_into_kernel(
         return decode_into_scalar(stream, set, tables, out);
     };
     let limit = max_simd_frames as usize;
-    let mut report =
-        SimdReport { kernel: DecodePath::Scalar, simd_frames: 0, scalar_frames: 0, bytes_left_at_handover: 0 };
+    let none = SimdReport { kernel: DecodePath::Scalar, simd_frames: 0, scalar_frames: 0, bytes_left_at_handover: 0 };
+    let mut report = none;
     let count = sections.count();
     // Each section's frames in `out`.
     let section_out = |s: u32| {
@@ -458,20 +461,17 @@ pub(super) fn decode_into_kernel(
     };
 
     let together = if count > 1 && kernel.pairs() {
-        let mut report_pairs = report;
-        let r = decode_pairs(&kernel, &cm, &tables, out, count, &section_out, &open_section, limit, &mut report_pairs);
-        r.map(|()| report_pairs)
+        decode_pairs(&kernel, &cm, &tables, out, count, &section_out, &open_section, limit, &mut report)
     } else {
         Err(None)
     };
     match together {
-        Ok(r) => report = r,
+        Ok(()) => {}
         // An error found where the sequential decoder finds it too.
         Err(Some(e)) => return Err(e),
-        // Decode section after section.
+        // Decode section after section (from scratch, if pairs ran).
         Err(None) => {
-            report =
-                SimdReport { kernel: DecodePath::Scalar, simd_frames: 0, scalar_frames: 0, bytes_left_at_handover: 0 };
+            report = none;
             for s in 0..count {
                 let range = section_out(s);
                 let out = &mut out[range];
