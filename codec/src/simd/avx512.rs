@@ -90,6 +90,17 @@ pub(super) struct Kernel<'a> {
     pub(super) state_mask: u32,
 }
 
+/// What the tail of a row (successors, own lists, tokens) needs from its head.
+#[derive(Clone, Copy)]
+struct RowTail {
+    row: usize,
+    /// Entry bits 16.. (the class symbol in the low 5 bits).
+    class: __m512i,
+    kinds: __m512i,
+    /// Each lane's raw bits.
+    raw: __m512i,
+}
+
 /// One frame's decoding work for one chain: the state it starts from, the payload
 /// bytes from the frame's first byte on, and where its tokens go.
 pub(super) struct Chain<'c> {
@@ -243,76 +254,108 @@ impl<'a> Kernel<'a> {
             core::array::from_fn(|c| _mm512_add_epi32(bases[c][0], _mm512_set1_epi32(UP_NONE as i32)));
         let mut bad: [__mmask16; N] = [0; N];
 
-        for r in 0..ROWS {
-            for c in 0..N {
-                let ks = &mut *chains[c].ks;
-                // 1. Entries at (table << M) + state. The map lookup takes the low
-                // byte of each lane (the context, below 100 by construction); the
-                // others look up entry 0 and are masked off.
-                let t = match map {
-                    Some((lo, hi)) if V & MAP != 0 => {
-                        _mm512_and_si512(_mm512_permutex2var_epi8(lo, ctx[c], hi), _mm512_set1_epi32(0xFF))
-                    }
-                    _ => ctx[c],
-                };
-                let idx = _mm512_add_epi32(_mm512_sll_epi32(t, m), _mm512_and_si512(x[c], state_mask));
-                // SAFETY: the table is below T (the context itself when there is no
-                // map: then T = CONTEXTS; else a map entry, checked below T in
-                // `TableFacts::new`), the masked state is below 2^M and the image has
-                // T << M entries, so the index is in the image.
-                let e = self.entries_as::<V>(idx);
-
+        // Each row in two parts: the head (entries, bit counts, offsets, bit window,
+        // next states: the row-to-row chain) of every chain's row r is issued before
+        // the tail (successor gather, own lists, stores) of row r - 1, so that the
+        // scheduler holds the chains' heads together and the tails, whose inputs are
+        // ready by then, fill the gaps instead of crowding them out.
+        let mut tail: [Option<RowTail>; N] = [None; N];
+        for r in 0..=ROWS {
+            let mut next: [Option<RowTail>; N] = [None; N];
+            if r < ROWS {
+                let mut entries = [zero; N];
+                for c in 0..N {
+                    // 1. Entries at (table << M) + state. The map lookup takes the low
+                    // byte of each lane (the context, below 100 by construction); the
+                    // others look up entry 0 and are masked off.
+                    let t = match map {
+                        Some((lo, hi)) if V & MAP != 0 => {
+                            _mm512_and_si512(_mm512_permutex2var_epi8(lo, ctx[c], hi), _mm512_set1_epi32(0xFF))
+                        }
+                        _ => ctx[c],
+                    };
+                    let idx = _mm512_add_epi32(_mm512_sll_epi32(t, m), _mm512_and_si512(x[c], state_mask));
+                    // SAFETY: the table is below T (the context itself when there is no
+                    // map: then T = CONTEXTS; else a map entry, checked below T in
+                    // `TableFacts::new`), the masked state is below 2^M and the image has
+                    // T << M entries, so the index is in the image.
+                    entries[c] = self.entries_as::<V>(idx);
+                }
                 // 2. Class symbols, their kinds and the next row's contexts. A class
                 // is below the set's alphabet (escape + 1 <= 31: every table's
                 // alphabet is the model's, `ContextModel::from_table_set`, and the
                 // image is compiled or verified from the set), so the per-class
                 // lookups index straight by the entry's bits 16.. (they read the low
-                // 5 bits of each lane); `sym`, the class alone, serves the compares,
-                // off the row-to-row chain.
-                let class = _mm512_srli_epi32::<16>(e);
-                let sym = _mm512_and_si512(class, _mm512_set1_epi32(31));
-                let kinds = _mm512_permutex2var_epi32(kind_lo, class, kind_hi);
-                if r + 1 < ROWS {
-                    ctx[c] = _mm512_add_epi32(bases[c][r + 1], kinds);
-                }
-                _mm_storeu_si128(ks.kinds.as_mut_ptr().add(r * COLS) as *mut __m128i, _mm512_cvtepi32_epi8(kinds));
-
+                // 5 bits of each lane).
                 // 3. Bit counts: each token's class bits, then its raw bits; lane
                 // offsets are the exclusive prefix sums of the two together.
-                let nb = _mm512_min_epu32(_mm512_srli_epi32::<27>(e), fifteen);
-                let rnb = _mm512_permutex2var_epi32(raw_bits_lo, class, raw_bits_hi);
-                let cnt = _mm512_add_epi32(nb, rnb);
-                // Exclusive sums plus the bit position in the first byte: the counts
-                // moved up a lane with that position in lane 0, then summed.
-                let start = _mm512_set1_epi32((pos[c] % 8) as i32);
-                let off = prefix_sum16(_mm512_alignr_epi32::<15>(cnt, start), zero);
-                let end = _mm512_add_epi32(off, cnt);
-                let total = _mm_extract_epi32::<3>(_mm512_extracti32x4_epi32::<3>(end)) as u32 as usize - pos[c] % 8;
+                // Each step for every chain before the next step, so that the
+                // scheduler takes in the chains' dependent steps side by side.
+                let class: [__m512i; N] = core::array::from_fn(|c| _mm512_srli_epi32::<16>(entries[c]));
+                let kinds: [__m512i; N] =
+                    core::array::from_fn(|c| _mm512_permutex2var_epi32(kind_lo, class[c], kind_hi));
+                if r + 1 < ROWS {
+                    for c in 0..N {
+                        ctx[c] = _mm512_add_epi32(bases[c][r + 1], kinds[c]);
+                    }
+                }
+                let nb: [__m512i; N] =
+                    core::array::from_fn(|c| _mm512_min_epu32(_mm512_srli_epi32::<27>(entries[c]), fifteen));
+                let cnt: [__m512i; N] = core::array::from_fn(|c| {
+                    _mm512_add_epi32(nb[c], _mm512_permutex2var_epi32(raw_bits_lo, class[c], raw_bits_hi))
+                });
+                let inclusive: [__m512i; N] = core::array::from_fn(|c| prefix_sum16(cnt[c], zero));
+                for c in 0..N {
+                    // Exclusive sums plus the bit position in the first byte: the
+                    // inclusive sums plus (position - count), which is ready before the
+                    // sums are (one add after the scan on the row-to-row chain).
+                    let start = _mm512_set1_epi32((pos[c] % 8) as i32);
+                    let off = _mm512_add_epi32(inclusive[c], _mm512_sub_epi32(start, cnt[c]));
+                    let total = _mm_extract_epi32::<3>(_mm512_extracti32x4_epi32::<3>(inclusive[c])) as u32 as usize;
 
-                // 4. The row's bits from the window at `pos`: each lane's 4 bytes
-                // hold its class bits and then its raw bits. SAFETY: `bytes` has
-                // FRAME_MAX_BYTES readable bytes (this function's contract).
-                let (cbits, raw) = window_bits(chains[c].bytes, pos[c], off, nb, class, (raw_mask_lo, raw_mask_hi));
-                pos[c] += total;
-                // New states: base + bits.
-                x[c] = _mm512_add_epi32(_mm512_and_si512(e, base_field), cbits);
-
-                // 5. Tokens and own lists.
-                let planes = [
-                    ks.own[0].as_mut_ptr().add(r * COLS) as *mut __m256i,
-                    ks.own[1].as_mut_ptr().add(r * COLS) as *mut __m256i,
-                    ks.own[2].as_mut_ptr().add(r * COLS) as *mut __m256i,
-                    ks.own[3].as_mut_ptr().add(r * COLS) as *mut __m256i,
-                ];
-                let l0 = _mm256_loadu_si256(planes[0]);
-                let esc = _mm512_cmpeq_epi32_mask(sym, escape);
-                let is_bucket = _mm512_cmpeq_epi32_mask(kinds, _mm512_set1_epi32(2));
-                let edge = _mm512_permutex2var_epi32(edge_lo, class, edge_hi);
-                let nt =
-                    self.successor_or_escape_as::<V>(edge, raw, esc, is_bucket, _mm512_cvtepu16_epi32(l0), &mut bad[c]);
-                let tokens = update_own(&planes, l0, sym, _mm512_cvtepi32_epi16(nt), &mut bad[c]);
-                _mm256_storeu_si256(chains[c].out.as_mut_ptr().add(r * COLS) as *mut __m256i, tokens);
+                    // 4. The row's bits from the window at `pos`: each lane's 4 bytes
+                    // hold its class bits and then its raw bits. SAFETY: `bytes` has
+                    // FRAME_MAX_BYTES readable bytes (this function's contract).
+                    let (cbits, raw) =
+                        window_bits(chains[c].bytes, pos[c], off, nb[c], class[c], (raw_mask_lo, raw_mask_hi));
+                    pos[c] += total;
+                    // New states: base + bits.
+                    x[c] = _mm512_add_epi32(_mm512_and_si512(entries[c], base_field), cbits);
+                    next[c] = Some(RowTail { row: r, class: class[c], kinds: kinds[c], raw });
+                }
             }
+            for c in 0..N {
+                if let Some(RowTail { row, class, kinds, raw }) = tail[c] {
+                    let ks = &mut *chains[c].ks;
+                    // 5. Tokens, kinds and own lists.
+                    _mm_storeu_si128(
+                        ks.kinds.as_mut_ptr().add(row * COLS) as *mut __m128i,
+                        _mm512_cvtepi32_epi8(kinds),
+                    );
+                    let sym = _mm512_and_si512(class, _mm512_set1_epi32(31));
+                    let planes = [
+                        ks.own[0].as_mut_ptr().add(row * COLS) as *mut __m256i,
+                        ks.own[1].as_mut_ptr().add(row * COLS) as *mut __m256i,
+                        ks.own[2].as_mut_ptr().add(row * COLS) as *mut __m256i,
+                        ks.own[3].as_mut_ptr().add(row * COLS) as *mut __m256i,
+                    ];
+                    let l0 = _mm256_loadu_si256(planes[0]);
+                    let esc = _mm512_cmpeq_epi32_mask(sym, escape);
+                    let is_bucket = _mm512_cmpeq_epi32_mask(kinds, _mm512_set1_epi32(2));
+                    let edge = _mm512_permutex2var_epi32(edge_lo, class, edge_hi);
+                    let nt = self.successor_or_escape_as::<V>(
+                        edge,
+                        raw,
+                        esc,
+                        is_bucket,
+                        _mm512_cvtepu16_epi32(l0),
+                        &mut bad[c],
+                    );
+                    let tokens = update_own(&planes, l0, sym, _mm512_cvtepi32_epi16(nt), &mut bad[c]);
+                    _mm256_storeu_si256(chains[c].out.as_mut_ptr().add(row * COLS) as *mut __m256i, tokens);
+                }
+            }
+            tail = next;
         }
 
         core::array::from_fn(|c| {
@@ -510,8 +553,16 @@ pub(super) unsafe fn window_bits(
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi,avx2")]
 pub(super) unsafe fn context_bases(kinds: &[u8; FRAME_TOKENS]) -> [__m512i; ROWS] {
-    // SAFETY: 2 x 64 bytes of the 128.
-    let k = [_mm512_loadu_si512(kinds.as_ptr() as *const _), _mm512_loadu_si512(kinds.as_ptr().add(64) as *const _)];
+    // Read 16 bytes at a time, as the kernel wrote them a row at a time: a wider load
+    // than the stores it reads is not forwarded from them and waits until they have
+    // all reached the cache, which stalls the start of every frame.
+    // SAFETY: 8 x 16 bytes of the 128.
+    let row = |r: usize| _mm_loadu_si128(kinds.as_ptr().add(r * COLS) as *const __m128i);
+    let k: [__m512i; 2] = core::array::from_fn(|i| {
+        let low = _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(row(4 * i)), row(4 * i + 1));
+        let high = _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(row(4 * i + 2)), row(4 * i + 3));
+        _mm512_inserti64x4::<1>(_mm512_castsi256_si512(low), high)
+    });
     let one = _mm512_set1_epi8(1);
     let zero = _mm512_setzero_si512();
     // Per row: changed neighbours to the left, here and to the right.
