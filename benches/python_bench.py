@@ -12,7 +12,11 @@ Rows (each the same tokens, decoded from memory to an int16 array (N, 8, 16)):
   streams, output allocation included), run once per round;
 * ``np.load`` of the raw ``.npy`` from an ``io.BytesIO``;
 * ``zstandard`` level 19: decompress the int16 C-order bytes +
-  ``np.frombuffer(...).reshape``.
+  ``np.frombuffer(...).reshape``;
+* ``vqtans.decode`` of a batch (the segment ``BATCH`` times) by a thread pool of 1
+  and of 2 threads (``concurrent.futures``; ``vqtans.decode`` releases the GIL
+  while it decodes, so threads decode in parallel): tokens per second of the
+  whole batch, wall time.
 
 Each round times every Python row ``--reps`` times (after a warm-up) and takes
 the median; the table shows the median over the rounds and the lowest-highest
@@ -30,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +44,8 @@ import vqtans
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_FILES = ("commaai-commavq_0.npy", "mattseabrook-commavq_0.npy")
+# Decodes per batch in the thread-pool rows.
+BATCH = 16
 
 
 def default_files() -> list[Path]:
@@ -102,23 +109,36 @@ def main() -> int:
         assert (vqtans.decode(s, t) == a).all()
         assert (np.frombuffer(zstd_d.decompress(z), "<i2").reshape(a.shape) == a).all()
 
+    pools = {n: ThreadPoolExecutor(max_workers=n) for n in (1, 2)}
+
+    def batch(i: int, threads: int) -> None:
+        for tokens_out in pools[threads].map(lambda _: vqtans.decode(streams[i], tables[i]), range(BATCH)):
+            assert tokens_out.shape == arrays[i].shape
+
+    # Each row: what one timed call does, and how many segments it decodes.
     rows = {
-        "vqtans.decode (Python)": lambda i: vqtans.decode(streams[i], tables[i]),
-        "vqtans.decode(out=) (Python)": lambda i: vqtans.decode(streams[i], tables[i], out=outs[i]),
-        "np.load(BytesIO(.npy))": lambda i: np.load(io.BytesIO(npys[i])),
-        "zstd -19 + np.frombuffer": lambda i: np.frombuffer(zstd_d.decompress(zstds[i]), "<i2").reshape(-1, 8, 16),
+        "vqtans.decode (Python)": (lambda i: vqtans.decode(streams[i], tables[i]), 1),
+        "vqtans.decode(out=) (Python)": (lambda i: vqtans.decode(streams[i], tables[i], out=outs[i]), 1),
+        f"vqtans.decode x{BATCH}, thread pool of 1": (lambda i: batch(i, 1), BATCH),
+        f"vqtans.decode x{BATCH}, thread pool of 2": (lambda i: batch(i, 2), BATCH),
+        "np.load(BytesIO(.npy))": (lambda i: np.load(io.BytesIO(npys[i])), 1),
+        "zstd -19 + np.frombuffer": (
+            lambda i: np.frombuffer(zstd_d.decompress(zstds[i]), "<i2").reshape(-1, 8, 16),
+            1,
+        ),
     }
     rust_row = "Rust SIMD decode (compare)"
     results: dict[str, list[dict[str, float]]] = {name: [] for name in [*rows, rust_row]}
     ratios: list[float] = []
-    print(f"{len(files)} segments, {tokens} tokens; {args.rounds} rounds; AVX2 path in Rust and Python")
+    print(f"{len(files)} segments, {tokens} tokens; {args.rounds} rounds; the CPU's SIMD path in Rust and Python; "
+          f"{os.cpu_count()} CPUs")
     for r in range(args.rounds):
         rust = rust_simd(files)
         results[rust_row].append(rust)
-        for name, fn in rows.items():
+        for name, (fn, count) in rows.items():
             per_file = {}
             for i, a in enumerate(arrays):
-                per_file[names[i]] = a.size / median_seconds(lambda: fn(i), args.reps)
+                per_file[names[i]] = count * a.size / median_seconds(lambda: fn(i), args.reps)
             per_file["total"] = tokens / sum(a.size / per_file[names[i]] for i, a in enumerate(arrays))
             results[name].append(per_file)
         ratios.append(results["vqtans.decode (Python)"][-1]["total"] / rust["total"])
