@@ -99,7 +99,8 @@ impl TableFile {
         footprint_summary(&self.set())
     }
 
-    /// An encoder for this set (container format 2, groups of 20 frames).
+    /// An encoder for this set with the default options (`EncodeOptions::default()`:
+    /// container format 3, two sections, groups of 20 frames).
     pub fn encoder(&self) -> Result<Encoder<'_>> {
         self.encoder_with(EncodeOptions::default())
     }

@@ -121,7 +121,8 @@ fn group_frames_sets_the_group_size() {
     }
     // Two sections (the default): container format 3; `groups` names them.
     let stream = dir.path().join("two.vqt");
-    run_ok(&[&"encode", &"--tables", &tables, &"-o", &stream, &npy]);
+    let said = run_ok(&[&"encode", &"--tables", &tables, &"-o", &stream, &npy]);
+    assert!(said.contains("groups of 20 frames, up to 2 sections)"), "{said}");
     let listing = run_ok(&[&"groups", &"--tables", &tables, &stream]);
     assert!(listing.contains("container format 3, 50 frames in 3 group(s) of 20 frames, 2 sections"), "{listing}");
 }

@@ -112,7 +112,7 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
         InputKind::Folder | InputKind::Shard => encode_folder(args, &encoder, &mut inputs, workers)?,
     };
     let summary = format!(
-        "encoded {} segment{}, {} tokens -> {} bytes in {} (rate {:.3}, {:.4} bits/token, tables {}, groups of {} frames), {:.2} s\n",
+        "encoded {} segment{}, {} tokens -> {} bytes in {} (rate {:.3}, {:.4} bits/token, tables {}, groups of {} frames, {}), {:.2} s\n",
         totals.segments,
         if totals.segments == 1 { "" } else { "s" },
         totals.tokens,
@@ -122,6 +122,7 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
         totals.bytes as f64 * 8.0 / totals.tokens as f64,
         tables.id_hex(),
         args.group_frames,
+        super::sections_note(args.sections),
         start.elapsed().as_secs_f64()
     );
     super::print_summary(&summary, on_stdout);

@@ -45,3 +45,13 @@ pub fn print_summary(text: &str, output_on_stdout: bool) {
         print!("{text}");
     }
 }
+
+/// How a summary names `--sections S`: "1 section", or "up to S sections" (a
+/// segment of a single checksum group is written as one section whatever S says).
+pub fn sections_note(sections: u8) -> String {
+    if sections <= 1 {
+        "1 section".to_string()
+    } else {
+        format!("up to {sections} sections")
+    }
+}

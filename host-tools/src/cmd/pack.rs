@@ -179,11 +179,12 @@ pub fn run(args: &Args, workers: &Workers) -> Result<()> {
     super::print_summary(&summary, on_stdout);
     super::print_summary(
         &format!(
-            "table set {} ({}; {}), groups of {} frames, {:.2} s\n",
+            "table set {} ({}; {}), groups of {} frames, {}, {:.2} s\n",
             tables.id_hex(),
             tables.model_name(),
             tables_note,
             args.group_frames,
+            super::sections_note(args.sections),
             start.elapsed().as_secs_f64()
         ),
         on_stdout,
