@@ -223,12 +223,7 @@ impl<'a> Kernel<'a> {
             xb = _mm256_add_epi32(_mm256_and_si256(e_b, mask16), cbits_b);
 
             // 5. Tokens and own lists.
-            let planes = [
-                ks.own[0].as_mut_ptr().add(r * COLS) as *mut __m256i,
-                ks.own[1].as_mut_ptr().add(r * COLS) as *mut __m256i,
-                ks.own[2].as_mut_ptr().add(r * COLS) as *mut __m256i,
-                ks.own[3].as_mut_ptr().add(r * COLS) as *mut __m256i,
-            ];
+            let planes = ks.own_row(r).map(|p| p as *mut __m256i);
             let l0 = _mm256_loadu_si256(planes[0]);
             let nt_a = self.successor_or_escape(
                 sym_a,

@@ -333,12 +333,7 @@ impl<'a> Kernel<'a> {
                         _mm512_cvtepi32_epi8(kinds),
                     );
                     let sym = _mm512_and_si512(class, _mm512_set1_epi32(31));
-                    let planes = [
-                        ks.own[0].as_mut_ptr().add(row * COLS) as *mut __m256i,
-                        ks.own[1].as_mut_ptr().add(row * COLS) as *mut __m256i,
-                        ks.own[2].as_mut_ptr().add(row * COLS) as *mut __m256i,
-                        ks.own[3].as_mut_ptr().add(row * COLS) as *mut __m256i,
-                    ];
+                    let planes = ks.own_row(row).map(|p| p as *mut __m256i);
                     let l0 = _mm256_loadu_si256(planes[0]);
                     let esc = _mm512_cmpeq_epi32_mask(sym, escape);
                     let is_bucket = _mm512_cmpeq_epi32_mask(kinds, _mm512_set1_epi32(2));

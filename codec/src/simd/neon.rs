@@ -232,12 +232,7 @@ impl<'a> Kernel<'a> {
 
             // 5. Tokens and own lists.
             let at = r * COLS;
-            let planes: [*mut u16; 4] = [
-                ks.own[0].as_mut_ptr().add(at),
-                ks.own[1].as_mut_ptr().add(at),
-                ks.own[2].as_mut_ptr().add(at),
-                ks.own[3].as_mut_ptr().add(at),
-            ];
+            let planes = ks.own_row(r);
             let l0 = [vld1q_u16(planes[0]), vld1q_u16(planes[0].add(8))];
             let front = [
                 vmovl_u16(vget_low_u16(l0[0])),

@@ -101,6 +101,14 @@ pub(super) struct KernelState {
 }
 
 impl KernelState {
+    /// Where row `row`'s 16 entries of each own-list rank start (row `row` of each
+    /// plane of `own`), for a kernel's row loads and stores. In bounds of the planes
+    /// (16 entries from each) for `row < ROWS`.
+    pub(super) fn own_row(&mut self, row: usize) -> [*mut u16; OWN_DEPTH] {
+        debug_assert!(row < crate::container::ROWS);
+        core::array::from_fn(|k| self.own[k].as_mut_ptr().wrapping_add(row * crate::container::COLS))
+    }
+
     /// The state after the coder's initial states were read: `bit` bits consumed.
     pub(super) fn new(states: &[u32], bit: usize) -> Self {
         let mut s = [0u32; crate::container::COLS];
