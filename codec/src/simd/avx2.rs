@@ -23,12 +23,13 @@
 //! compares), states are masked to `M` bits, the image's size is checked once
 //! in [`Kernel::new`], bit counts are clamped to 15 and 10 (the most a valid stream
 //! has) so a frame never reads more than [`FRAME_MAX_BYTES`], successor indices are
-//! clamped into the lists; and [`Kernel::frame`] runs only when the payload has
-//! [`FRAME_MARGIN`] bytes left after the current position.
+//! clamped into the lists; and the driver (`driver::Kernel::frame`) runs
+//! [`Kernel::rows`] only when the payload has [`FRAME_MARGIN`] bytes left after the
+//! current position.
 
 use core::arch::x86_64::*;
 
-use super::state::{FrameResult, KernelState, TableFacts};
+use super::state::{KernelState, TableFacts};
 use crate::container::{COLS, FRAME_TOKENS, ROWS};
 use crate::model::context::classes::OWN_DEPTH;
 use crate::model::context::contexts::{CONTEXTS, UP_NONE};
@@ -78,41 +79,18 @@ impl<'a> Kernel<'a> {
         Some(Kernel { image, map_shifted, successors, coding, k, escape, state_mask })
     }
 
-    /// Decodes one frame into `out` (frame 0 of the stream if `first`), or returns
-    /// `NoRoom` without changing anything if the payload has fewer than
-    /// [`FRAME_MARGIN`] bytes from the current position on, plus room for the
-    /// `then_bits` bits that follow the frame (a group checksum): after `Done`, at
-    /// least `then_bits` bits of the payload follow the new position.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2.
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn frame(
-        &self,
-        ks: &mut KernelState,
-        payload: &[u8],
-        out: &mut [u16; FRAME_TOKENS],
-        first: bool,
-        then_bits: usize,
-    ) -> FrameResult {
-        let start = match ks.before_rows(payload, out, first, then_bits, FRAME_MARGIN) {
-            Ok(start) => start,
-            Err(result) => return result,
-        };
-        // SAFETY: AVX2 is available (this function's contract); the payload has
-        // FRAME_MARGIN >= FRAME_MAX_BYTES bytes from `start` on (checked by
-        // `before_rows`).
-        let corrupt = unsafe { self.rows(ks, payload.as_ptr().add(start), out) };
-        FrameResult::of_rows(corrupt)
-    }
-
     /// The 8 rows of a frame >= 1. Returns true if a symbol could not be resolved.
     ///
     /// # Safety
     /// AVX2 is available and `frame_bytes` points to at least [`FRAME_MAX_BYTES`]
     /// readable bytes; `ks.bit % 8` is the bit position within its first byte.
     #[target_feature(enable = "avx2")]
-    unsafe fn rows(&self, ks: &mut KernelState, frame_bytes: *const u8, out: &mut [u16; FRAME_TOKENS]) -> bool {
+    pub(super) unsafe fn rows(
+        &self,
+        ks: &mut KernelState,
+        frame_bytes: *const u8,
+        out: &mut [u16; FRAME_TOKENS],
+    ) -> bool {
         let bases = context_bases(&ks.kinds);
         let m = _mm_cvtsi32_si128(self.state_mask.count_ones() as i32);
         let mask16 = _mm256_set1_epi32(0xFFFF);

@@ -21,12 +21,12 @@
 //! Memory safety rests on the same clamps as the AVX2 kernel's (see there): contexts
 //! below 100 by construction, states masked to `M` bits, the image's size checked in
 //! [`Kernel::new`], bit counts clamped to 15 and 10, successor indices clamped into
-//! the lists, and [`Kernel::frame`] runs only with [`FRAME_MARGIN`] payload bytes
-//! left after the current position.
+//! the lists, and the driver (`driver::Kernel::frame`) runs [`Kernel::rows`] only
+//! with [`FRAME_MARGIN`] payload bytes left after the current position.
 
 use core::arch::x86_64::*;
 
-use super::state::{FrameResult, KernelState, TableFacts};
+use super::state::{KernelState, TableFacts};
 use crate::container::{COLS, FRAME_TOKENS, ROWS};
 use crate::model::context::classes::OWN_DEPTH;
 use crate::model::context::contexts::{CONTEXTS, UP_NONE};
@@ -157,39 +157,14 @@ impl<'a> Kernel<'a> {
         })
     }
 
-    /// Decodes one frame into `out`, as `avx2::Kernel::frame` does (same contract,
-    /// with this kernel's [`FRAME_MARGIN`]).
-    ///
-    /// # Safety
-    /// The CPU must support AVX-512 F, BW, VL and VBMI (and so AVX2).
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi,avx2")]
-    pub(super) unsafe fn frame(
-        &self,
-        ks: &mut KernelState,
-        payload: &[u8],
-        out: &mut [u16; FRAME_TOKENS],
-        first: bool,
-        then_bits: usize,
-    ) -> FrameResult {
-        let start = match ks.before_rows(payload, out, first, then_bits, FRAME_MARGIN) {
-            Ok(start) => start,
-            Err(result) => return result,
-        };
-        // SAFETY: the CPU has the features (this function's contract); the payload
-        // has FRAME_MARGIN >= FRAME_MAX_BYTES bytes from `start` on (checked by
-        // `before_rows`).
-        let [corrupt] = unsafe { self.rows([Chain { ks, bytes: payload.as_ptr().add(start), out }]) };
-        FrameResult::of_rows(corrupt)
-    }
-
     /// The 8 rows of one frame >= 1 of each of `N` independent chains, row by row
     /// interleaved (each chain's rows depend on one another, the chains do not, so
     /// an out-of-order core overlaps them). Returns per chain true if a symbol could
     /// not be resolved.
     ///
     /// # Safety
-    /// The CPU has the features of [`Kernel::frame`]; every chain's `bytes` points to
-    /// at least [`FRAME_MAX_BYTES`] readable bytes.
+    /// The CPU must support AVX-512 F, BW, VL and VBMI (and so AVX2); every chain's
+    /// `bytes` points to at least [`FRAME_MAX_BYTES`] readable bytes.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi,avx2")]
     pub(super) unsafe fn rows<const N: usize>(&self, chains: [Chain<'_>; N]) -> [bool; N] {
         // One copy of the row loop per kind of table set, so the loop tests nothing

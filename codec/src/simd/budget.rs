@@ -28,7 +28,7 @@ use core::hint::black_box;
 use super::avx2::{self, Kernel, FRAME_MARGIN, MAX_WINDOW_START};
 use super::avx512;
 use super::state::{FrameResult, KernelState};
-use super::DecodePath;
+use super::{driver, DecodePath};
 use crate::container::{Header, COLS, FRAME_TOKENS, GROUP_CHECK_BITS, HEADER_LEN, ROWS};
 use crate::groups::GroupCheck;
 use crate::model::context::contexts::UP_NONE;
@@ -66,7 +66,7 @@ pub enum Measure {
     /// what the group checksum, the driver loop, the stream's opening and its scalar
     /// tail add to the kernel's frames.
     Rest,
-    /// The kernel's frames timed as one (`Kernel::frame`: rows, h1, h2), for
+    /// The kernel's frames timed as one (`driver::Kernel::frame`: rows, h1, h2), for
     /// comparison with the sum of the parts.
     Reference,
     /// A stage's dependent-chain cost (each row's input waits for the last output).
@@ -223,6 +223,8 @@ pub fn avx2(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>, conf
     let crate::segment::Opened { header, model, coder, .. } = crate::segment::open(stream, set, &tables)?;
     let Model::Context(cm) = model else { return Ok(None) };
     let Some(kernel) = Kernel::new(&tables, &cm) else { return Ok(None) };
+    // The same kernel as the driver runs it, for the "frame" line.
+    let Some(framer) = driver::Kernel::new(DecodePath::Avx2, &tables, &cm) else { return Ok(None) };
     let payload = &stream[HEADER_LEN..];
     let init_states: Vec<u32> = coder.states().to_vec();
     let init_bit = coder.consumed_bits();
@@ -322,8 +324,7 @@ pub fn avx2(stream: &[u8], set: &TableSetRef<'_>, tables: DecodeTables<'_>, conf
                         ks = KernelState::new(init, init_bit);
                         for (f, frame) in out.chunks_exact_mut(FRAME_TOKENS).take(frames).enumerate() {
                             let frame: &mut [u16; FRAME_TOKENS] = frame.try_into().unwrap_or_else(|_| unreachable!());
-                            // SAFETY: AVX2 is available (checked above).
-                            let r = unsafe { kernel.frame(&mut ks, payload, frame, f == 0, trace.then_bits[f]) };
+                            let r = framer.frame(&mut ks, payload, frame, f == 0, trace.then_bits[f]);
                             black_box(r == FrameResult::Done);
                             if trace.then_bits[f] > 0 {
                                 ks.bit += GROUP_CHECK_BITS as usize;
@@ -408,6 +409,9 @@ pub fn avx512(
     let crate::segment::Opened { header, model, coder, .. } = crate::segment::open(stream, set, &tables)?;
     let Model::Context(cm) = model else { return Ok(None) };
     let Some(kernel) = avx512::Kernel::new(&tables, &cm) else { return Ok(None) };
+    // The same kernel as the driver runs it, for the "frame" line (AVX-512: the
+    // kernel took the set just above).
+    let Some(framer) = driver::Kernel::new(DecodePath::Avx512, &tables, &cm) else { return Ok(None) };
     let payload = &stream[HEADER_LEN..];
     let init_states: Vec<u32> = coder.states().to_vec();
     let init_bit = coder.consumed_bits();
@@ -510,8 +514,7 @@ pub fn avx512(
                         ks = KernelState::new(init, init_bit);
                         for (f, frame) in out.chunks_exact_mut(FRAME_TOKENS).take(frames).enumerate() {
                             let frame: &mut [u16; FRAME_TOKENS] = frame.try_into().unwrap_or_else(|_| unreachable!());
-                            // SAFETY: the CPU has the kernel's features (checked above).
-                            let r = unsafe { kernel.frame(&mut ks, payload, frame, f == 0, ft.then_bits[f]) };
+                            let r = framer.frame(&mut ks, payload, frame, f == 0, ft.then_bits[f]);
                             black_box(r == FrameResult::Done);
                             if ft.then_bits[f] > 0 {
                                 ks.bit += GROUP_CHECK_BITS as usize;

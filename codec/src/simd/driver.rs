@@ -39,7 +39,7 @@ use crate::{Error, Result};
 /// The SIMD kernel of a path, for one table set (one per decode, on the stack:
 /// the size of the variant that never exists does not matter).
 #[allow(clippy::large_enum_variant)]
-enum Kernel<'a> {
+pub(super) enum Kernel<'a> {
     #[cfg(target_arch = "x86_64")]
     Avx2(avx2::Kernel<'a>),
     #[cfg(target_arch = "x86_64")]
@@ -54,7 +54,7 @@ enum Kernel<'a> {
 impl<'a> Kernel<'a> {
     /// The kernel of `path` for this table set, if the CPU runs it and the kernel
     /// takes the set (a set the AVX-512 kernel declines goes to the AVX2 kernel).
-    fn new(path: DecodePath, tables: &DecodeTables<'a>, model: &ContextModel<'a>) -> Option<Self> {
+    pub(super) fn new(path: DecodePath, tables: &DecodeTables<'a>, model: &ContextModel<'a>) -> Option<Self> {
         match path {
             #[cfg(target_arch = "x86_64")]
             DecodePath::Avx2 if avx2_available() => avx2::Kernel::new(tables, model).map(Kernel::Avx2),
@@ -84,9 +84,27 @@ impl<'a> Kernel<'a> {
         }
     }
 
-    /// One frame with the kernel (see `avx2::Kernel::frame`, `neon::Kernel::frame`).
+    /// Payload bytes the kernel's rows read from a frame's first byte on (each
+    /// kernel's `FRAME_MARGIN`).
+    fn margin(&self) -> usize {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2(_) => avx2::FRAME_MARGIN,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512(_) => avx512::FRAME_MARGIN,
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon(_) => neon::FRAME_MARGIN,
+            Kernel::None(_, never) => match *never {},
+        }
+    }
+
+    /// Decodes one frame into `out` (frame 0 of the stream if `first`), or returns
+    /// `NoRoom` without changing anything if the payload has fewer than the kernel's
+    /// [`margin`](Kernel::margin) bytes from the current position on, plus room for
+    /// the `then_bits` bits that follow the frame (a group checksum): after `Done`, at
+    /// least `then_bits` bits of the payload follow the new position.
     #[allow(unsafe_code)]
-    fn frame(
+    pub(super) fn frame(
         &self,
         ks: &mut KernelState,
         payload: &[u8],
@@ -94,19 +112,29 @@ impl<'a> Kernel<'a> {
         first: bool,
         then_bits: usize,
     ) -> FrameResult {
-        match self {
-            // SAFETY: made only when the CPU has AVX2 (`Kernel::new`).
+        let start = match ks.before_rows(payload, out, first, then_bits, self.margin()) {
+            Ok(start) => start,
+            Err(result) => return result,
+        };
+        // SAFETY: `before_rows` returned `start` only with `margin()` bytes of the
+        // payload from it on.
+        let bytes = unsafe { payload.as_ptr().add(start) };
+        let corrupt = match self {
+            // SAFETY (each `rows`): made only when the CPU has the kernel's features
+            // (`Kernel::new`); `bytes` has the kernel's FRAME_MARGIN >=
+            // FRAME_MAX_BYTES readable bytes.
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2(k) => unsafe { k.frame(ks, payload, out, first, then_bits) },
-            // SAFETY: made only when the CPU has AVX-512 F, BW, VL, VBMI and AVX2
-            // (`Kernel::new`).
+            Kernel::Avx2(k) => unsafe { k.rows(ks, bytes, out) },
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512(k) => unsafe { k.frame(ks, payload, out, first, then_bits) },
-            // SAFETY: made only when the CPU has NEON (`Kernel::new`).
+            Kernel::Avx512(k) => {
+                let [corrupt] = unsafe { k.rows([avx512::Chain { ks, bytes, out }]) };
+                corrupt
+            }
             #[cfg(target_arch = "aarch64")]
-            Kernel::Neon(k) => unsafe { k.frame(ks, payload, out, first, then_bits) },
+            Kernel::Neon(k) => unsafe { k.rows(ks, bytes, out) },
             Kernel::None(_, never) => match *never {},
-        }
+        };
+        FrameResult::of_rows(corrupt)
     }
 
     /// True if this kernel decodes two sections at once ([`Kernel::frame_pair`]).
@@ -126,7 +154,7 @@ impl<'a> Kernel<'a> {
         match self {
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx512(k) => {
-                let margin = avx512::FRAME_MARGIN;
+                let margin = self.margin();
                 let start_a = a.ks.before_rows(a.payload, a.out, a.first, a.then_bits, margin);
                 let start_b = b.ks.before_rows(b.payload, b.out, b.first, b.then_bits, margin);
                 // SAFETY (each `add` and `rows`): the CPU has the kernel's features

@@ -64,14 +64,14 @@
 //! bits, the image's size is checked once in [`TableFacts::new`], bit counts are
 //! clamped to 15 and at most 12 so a frame never reads more than
 //! [`FRAME_MAX_BYTES`], successor indices are clamped into the lists; and
-//! [`Kernel::frame`] runs only when the payload has [`FRAME_MARGIN`] bytes left after
-//! the current position.
+//! the driver (`driver::Kernel::frame`) runs [`Kernel::rows`] only when the payload
+//! has [`FRAME_MARGIN`] bytes left after the current position.
 
 use core::arch::aarch64::*;
 
 use wide::{u16x8, u32x4};
 
-use super::state::{FrameResult, KernelState, TableFacts};
+use super::state::{KernelState, TableFacts};
 use crate::container::{COLS, FRAME_TOKENS, ROWS};
 use crate::model::context::contexts::{CONTEXTS, UP_NONE};
 use crate::model::context::own_lists::EMPTY;
@@ -116,42 +116,18 @@ impl<'a> Kernel<'a> {
         Some(Kernel { facts, map })
     }
 
-    /// Decodes one frame into `out` (frame 0 of the stream if `first`), or returns
-    /// `NoRoom` without changing anything if the payload has fewer than
-    /// [`FRAME_MARGIN`] bytes from the current position on, plus room for the
-    /// `then_bits` bits that follow the frame (a group checksum): after `Done`, at
-    /// least `then_bits` bits of the payload follow the new position.
-    ///
-    /// # Safety
-    /// The CPU must support NEON (every aarch64 Linux CPU does; checked at run time
-    /// by `neon_available` all the same).
-    #[target_feature(enable = "neon")]
-    pub(super) unsafe fn frame(
-        &self,
-        ks: &mut KernelState,
-        payload: &[u8],
-        out: &mut [u16; FRAME_TOKENS],
-        first: bool,
-        then_bits: usize,
-    ) -> FrameResult {
-        let start = match ks.before_rows(payload, out, first, then_bits, FRAME_MARGIN) {
-            Ok(start) => start,
-            Err(result) => return result,
-        };
-        // SAFETY: NEON is available (this function's contract); the payload has
-        // FRAME_MARGIN >= FRAME_MAX_BYTES bytes from `start` on (checked by
-        // `before_rows`).
-        let corrupt = unsafe { self.rows(ks, payload.as_ptr().add(start), out) };
-        FrameResult::of_rows(corrupt)
-    }
-
     /// The 8 rows of a frame >= 1. Returns true if a symbol could not be resolved.
     ///
     /// # Safety
     /// NEON is available and `frame_bytes` points to at least [`FRAME_MAX_BYTES`]
     /// readable bytes; `ks.bit % 8` is the bit position within its first byte.
     #[target_feature(enable = "neon")]
-    unsafe fn rows(&self, ks: &mut KernelState, frame_bytes: *const u8, out: &mut [u16; FRAME_TOKENS]) -> bool {
+    pub(super) unsafe fn rows(
+        &self,
+        ks: &mut KernelState,
+        frame_bytes: *const u8,
+        out: &mut [u16; FRAME_TOKENS],
+    ) -> bool {
         let bases = context_bases(&ks.kinds);
         let m = self.facts.state_log();
         let state_mask = u32x4::splat(self.facts.state_mask);

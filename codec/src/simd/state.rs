@@ -10,7 +10,7 @@ use crate::model::context::own_lists::{OwnLists, EMPTY};
 use crate::model::context::{ContextModel, ContextState, ListCoding};
 use crate::tans::decode_table::{DecodeTables, Image};
 
-/// What a kernel's `frame` did.
+/// What a kernel did with a frame (`driver::Kernel::frame`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum FrameResult {
     /// The frame was decoded.
@@ -118,7 +118,7 @@ impl KernelState {
         KernelState { states: s, bit, own: [[EMPTY; FRAME_TOKENS]; OWN_DEPTH], kinds: [kind::ESCAPE; FRAME_TOKENS] }
     }
 
-    /// What every kernel's `frame` does before the rows of a frame: `Err(NoRoom)`
+    /// What precedes a kernel's rows of a frame (`driver::Kernel::frame`): `Err(NoRoom)`
     /// (nothing changed) unless the payload has `margin` bytes from the current byte
     /// on plus room for `then_bits` more bits; frame 0 (`first`: raw tokens) decoded
     /// here, `Err(Done)`; else `Ok(start)`, the payload byte the frame's bits start
