@@ -41,18 +41,8 @@ fn every_decoder(blob: &[u8], stream: &[u8]) -> Result<Vec<u16>, Error> {
         assert_eq!(whole, r, "{path:?}");
     }
     if let Ok(mut d) = SegmentDecoder::new(stream, &set, tables.view()) {
-        let mut tokens = Vec::new();
-        let mut frame = [0u16; 128];
-        let mut result = Ok(());
-        for _ in 0..d.header().frames {
-            result = d.next_frame(&mut frame);
-            if result.is_err() {
-                break;
-            }
-            tokens.extend_from_slice(&frame);
-        }
-        let result = result.and_then(|()| d.finish()).map(|()| tokens);
-        assert_eq!(whole, result, "frame by frame");
+        let (tokens, result) = common::frames_then_finish(&mut d);
+        assert_eq!(whole, result.map(|()| tokens), "frame by frame");
     }
     whole
 }

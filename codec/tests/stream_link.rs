@@ -122,19 +122,7 @@ fn reference(blob: &[u8], stream: &[u8]) -> Streamed {
         Ok(d) => d,
         Err(error) => return Streamed { tokens: vec![], error: Some(StreamError::Codec { error, group: None }) },
     };
-    let mut all = Vec::new();
-    let mut frame = [0u16; 128];
-    let mut result = Ok(());
-    for _ in 0..d.header().frames {
-        result = d.next_frame(&mut frame);
-        if result.is_err() {
-            break;
-        }
-        all.extend_from_slice(&frame);
-    }
-    if result.is_ok() {
-        result = d.finish();
-    }
+    let (mut all, result) = common::frames_then_finish(&mut d);
     all.truncate(d.verified_frames() as usize * 128);
     Streamed {
         tokens: all,

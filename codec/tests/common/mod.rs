@@ -51,3 +51,18 @@ pub fn real_leave_one_out() -> &'static [Real] {
             .collect()
     })
 }
+
+/// Decodes `d`'s frames in turn, then its end checks (`finish`): the tokens of the
+/// frames that decoded before the first error, and that error (or `Ok`).
+pub fn frames_then_finish(d: &mut vqtans::segment::SegmentDecoder<'_, '_>) -> (Vec<u16>, vqtans::Result<()>) {
+    let mut tokens = Vec::new();
+    let mut frame = [0u16; 128];
+    for _ in 0..d.header().frames {
+        if let Err(e) = d.next_frame(&mut frame) {
+            return (tokens, Err(e));
+        }
+        tokens.extend_from_slice(&frame);
+    }
+    let end = d.finish();
+    (tokens, end)
+}
